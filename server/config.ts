@@ -1,0 +1,120 @@
+/**
+ * Server configuration: defaults < config file (JSON) < environment (COUNTERTOP_*) < command-line flags,
+ * validated once by one zod schema. A non-loopback bind without a token is a configuration error,
+ * so the server refuses to start rather than expose cameras to the network.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export const configSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65535).default(8080),
+    /** Required for any bind other than loopback; checked on HTTP (Authorization: Bearer or ?token=) and WebSocket. */
+    token: z.string().min(16, 'the token must be at least 16 characters').optional(),
+    /** Checkpoint folder; when absent the bundled default model, else a fresh default-config model. */
+    model: z.string().optional(),
+    recordingsDir: z.string().default(path.join(repoRoot, 'recordings')),
+    staticDir: z.string().default(path.join(repoRoot, 'client', 'dist')),
+    /** The demo stream: a bundled kitchen session played on loop; `false` to start without it. */
+    demo: z.boolean().default(true),
+    demoFile: z.string().optional(),
+    maxStreams: z.coerce.number().int().min(1).max(64).default(8),
+    maxClients: z.coerce.number().int().min(1).max(10_000).default(200),
+    previewFps: z.coerce.number().min(0).max(15).default(3),
+    previewWidth: z.coerce.number().int().min(32).max(640).default(240),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    if (!isLoopback(c.host) && !c.token) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message: `binding to ${c.host} (not loopback) requires a token: pass --token or set COUNTERTOP_TOKEN`,
+      });
+    }
+  });
+
+export type ServerConfig = z.infer<typeof configSchema>;
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+const ENV_KEYS: Record<string, keyof z.input<typeof configSchema>> = {
+  COUNTERTOP_HOST: 'host',
+  COUNTERTOP_PORT: 'port',
+  COUNTERTOP_TOKEN: 'token',
+  COUNTERTOP_MODEL: 'model',
+  COUNTERTOP_RECORDINGS_DIR: 'recordingsDir',
+  COUNTERTOP_STATIC_DIR: 'staticDir',
+  COUNTERTOP_DEMO: 'demo',
+  COUNTERTOP_DEMO_FILE: 'demoFile',
+  COUNTERTOP_MAX_STREAMS: 'maxStreams',
+  COUNTERTOP_MAX_CLIENTS: 'maxClients',
+  COUNTERTOP_PREVIEW_FPS: 'previewFps',
+  COUNTERTOP_LOG_LEVEL: 'logLevel',
+};
+
+export class ConfigError extends Error {}
+
+/** Builds the config from argv, env and the optional config file; throws ConfigError with every problem listed. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const program = new Command()
+    .name('countertop')
+    .description('Serve the countertop dashboard: live kitchen actions and captions over WebSockets.')
+    .option('-c, --config <file>', 'JSON config file (same keys as the flags, camelCase)', env.COUNTERTOP_CONFIG)
+    .option('--host <host>', 'address to bind (default 127.0.0.1; anything else requires --token)')
+    .option('-p, --port <port>', 'port (0 picks a free one)')
+    .option('--token <token>', 'access token for HTTP and WebSocket (required off loopback)')
+    .option('--model <dir>', 'checkpoint folder (default: the bundled model, else an untrained default-config model)')
+    .option('--recordings-dir <dir>', 'folder of recordings that can be replayed and where recordings are saved')
+    .option('--static-dir <dir>', 'built dashboard (npm run build)')
+    .option('--demo-file <file>', 'video played on loop as the demo stream')
+    .addOption(new Option('--no-demo', 'do not start the demo stream'))
+    .option('--max-streams <n>', 'most concurrent streams')
+    .option('--max-clients <n>', 'most concurrent WebSocket clients')
+    .option('--preview-fps <n>', 'preview JPEGs per second per stream (0 = none)')
+    .addOption(new Option('--log-level <level>', 'pino log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .allowExcessArguments(false);
+  program.parse(argv as string[], { from: 'user' });
+  const flags = program.opts<Record<string, unknown>>();
+
+  let fileValues: Record<string, unknown> = {};
+  if (typeof flags.config === 'string') {
+    try {
+      fileValues = JSON.parse(readFileSync(flags.config, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${flags.config}: ${(err as Error).message}`);
+    }
+    if (typeof fileValues !== 'object' || fileValues === null || Array.isArray(fileValues)) {
+      throw new ConfigError(`config file ${flags.config} must hold a JSON object`);
+    }
+  }
+  const envValues: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') envValues[key] = key === 'demo' ? v !== '0' && v !== 'false' : v;
+  }
+  const flagValues: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(flags)) {
+    if (k === 'config' || v === undefined) continue;
+    // commander sets demo=true unless --no-demo was given; only an explicit --no-demo overrides.
+    if (k === 'demo' && v === true) continue;
+    flagValues[k] = v;
+  }
+  const parsed = configSchema.safeParse({ ...fileValues, ...envValues, ...flagValues });
+  if (!parsed.success) {
+    throw new ConfigError(
+      'invalid configuration:\n' + parsed.error.issues.map((i) => `  ${i.path.join('.') || 'config'}: ${i.message}`).join('\n'),
+    );
+  }
+  return parsed.data;
+}

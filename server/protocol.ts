@@ -1,0 +1,188 @@
+/**
+ * The dashboard ↔ server WebSocket protocol, version 1: every message is one JSON text frame with a
+ * `type`. Client messages are validated with these schemas before anything acts on them; server
+ * messages are typed by the same file so that the client and the server cannot drift apart.
+ * docs/SERVER.md documents each message with an example.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Largest client message accepted; WebRTC offers are the biggest legitimate ones (a few kB). */
+export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+
+const streamId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'stream ids are lowercase letters, digits and dashes');
+/** A file name inside the recordings folder: no directory part, no leading dot. */
+export const recordingName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a recording name is letters, digits, "_", "-" and "."; no folders')
+  .refine((s) => !s.includes('..'), 'a recording name may not contain ".."');
+
+/** Only rtsp:// and rtsps:// URLs with a host; nothing that ffmpeg could read as an option. */
+export const rtspUrl = z
+  .string()
+  .max(2048)
+  .refine((s) => !/[\s\x00-\x1f\x7f]/.test(s), 'the URL contains spaces or control characters')
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'rtsp:' || u.protocol === 'rtsps:') && u.hostname.length > 0;
+    } catch {
+      return false;
+    }
+  }, 'expected rtsp://host[:port]/path or rtsps://…');
+
+const requestId = z.string().max(64).optional();
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello'), id: requestId, protocol: z.number().int() }),
+  z.object({
+    type: z.literal('subscribe'),
+    id: requestId,
+    /** Stream ids, or "*" for every stream, present and future. */
+    streams: z.union([z.literal('*'), z.array(streamId).max(64)]),
+    /** Also send preview JPEGs for these streams. */
+    preview: z.boolean().default(true),
+  }),
+  z.object({ type: z.literal('unsubscribe'), id: requestId, streams: z.union([z.literal('*'), z.array(streamId).max(64)]) }),
+  z.object({ type: z.literal('add-rtsp'), id: requestId, url: rtspUrl, name: z.string().max(80).optional() }),
+  z.object({ type: z.literal('remove-stream'), id: requestId, streamId }),
+  z.object({ type: z.literal('list-recordings'), id: requestId }),
+  z.object({ type: z.literal('start-replay'), id: requestId, recording: recordingName, loop: z.boolean().default(false) }),
+  z.object({ type: z.literal('webrtc-offer'), id: requestId, sdp: z.string().min(10).max(60_000), name: z.string().max(80).optional() }),
+  z.object({ type: z.literal('start-recording'), id: requestId, streamId }),
+  z.object({ type: z.literal('stop-recording'), id: requestId, streamId }),
+  z.object({ type: z.literal('evaluate'), id: requestId, recording: recordingName }),
+  z.object({ type: z.literal('ping'), id: requestId }),
+]);
+
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+export type ClientMessageType = ClientMessage['type'];
+
+export type StreamKind = 'demo' | 'rtsp' | 'webcam' | 'replay' | 'file';
+export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'failed' | 'ended';
+
+export interface ScoredLabel {
+  label: string;
+  score: number;
+}
+
+export interface LatencyStamps {
+  capturedAt: number;
+  windowReadyAt: number;
+  inferredAt: number;
+  emittedAt: number;
+}
+
+export interface StreamInfo {
+  id: string;
+  kind: StreamKind;
+  /** What a person would call it: the file name, the camera host, "Demo kitchen". */
+  name: string;
+  state: StreamState;
+  detail?: string;
+  recording: boolean;
+  startedAt: number;
+}
+
+export interface StreamStatsPayload {
+  streamId: string;
+  /** Frames per second arriving from the source over the last few seconds. */
+  fps: number;
+  windowsPerSecond: number;
+  /** Capture → emitted latency over recent windows. */
+  latencyMs: { mean: number; p95: number } | null;
+  /** Frames or windows the pipeline dropped (never silently). */
+  drops: number;
+  /** Messages this client did not receive because it was too slow (coalesced or dropped). */
+  clientDrops: number;
+}
+
+export interface ModelInfo {
+  name: string;
+  /** False while the server runs an untrained default-config model. */
+  trained: boolean;
+  backend: string;
+  labels: number;
+  note: string;
+}
+
+export interface RecordingInfo {
+  name: string;
+  bytes: number;
+  /** A `<name>.annotations.json` (or `<stem>.json`) with ground-truth segments sits beside it. */
+  annotations: string | null;
+}
+
+export interface SegmentView {
+  start: number;
+  end: number;
+  label: string;
+  caption?: string;
+}
+
+export interface EvaluationSummary {
+  recording: string;
+  frameAccuracy: number;
+  eventF1: number;
+  eventPrecision: number;
+  eventRecall: number;
+  captionBleu: number[] | null;
+  captionCider: number | null;
+  latencyMs: { mean: number; p95: number } | null;
+  truth: SegmentView[];
+  predicted: SegmentView[];
+  duration: number;
+}
+
+export type ServerMessage =
+  | { type: 'welcome'; protocol: number; server: string; model: ModelInfo; streams: StreamInfo[] }
+  | { type: 'ack'; id?: string; of: ClientMessageType; streamId?: string }
+  | { type: 'error'; id?: string; code: ErrorCode; message: string }
+  | { type: 'pong'; id?: string; at: number }
+  | { type: 'streams'; streams: StreamInfo[] }
+  | { type: 'status'; streamId: string; state: StreamState; at: number; detail?: string }
+  | { type: 'prediction'; streamId: string; firstSeq: number; lastSeq: number; heads: Record<string, ScoredLabel[]>; stamps: LatencyStamps }
+  | { type: 'action'; streamId: string; kind: 'start' | 'end'; label: string; confidence: number; start: number; end?: number; stamps: LatencyStamps }
+  | { type: 'caption'; streamId: string; text: string; reason: string; stamps: LatencyStamps }
+  | ({ type: 'stats' } & StreamStatsPayload)
+  | { type: 'preview'; streamId: string; seq: number; width: number; height: number; jpeg: string }
+  | { type: 'recordings'; id?: string; items: RecordingInfo[] }
+  | { type: 'webrtc-answer'; id?: string; streamId: string; sdp: string }
+  | { type: 'recording-saved'; streamId: string; video: string; events: string }
+  | { type: 'eval-progress'; id?: string; recording: string; fraction: number }
+  | { type: 'eval-result'; id?: string; result: EvaluationSummary };
+
+export type ErrorCode =
+  | 'bad-json'
+  | 'invalid-message'
+  | 'too-large'
+  | 'unsupported-protocol'
+  | 'unknown-stream'
+  | 'not-found'
+  | 'limit'
+  | 'failed';
+
+export type ServerMessageType = ServerMessage['type'];
+
+/** Parses one raw client frame; returns either the typed message or an error reply to send back. */
+export function parseClientMessage(raw: string): { ok: true; message: ClientMessage } | { ok: false; error: Extract<ServerMessage, { type: 'error' }> } {
+  if (raw.length > MAX_CLIENT_MESSAGE_BYTES) {
+    return { ok: false, error: { type: 'error', code: 'too-large', message: `messages are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes` } };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, error: { type: 'error', code: 'bad-json', message: 'the message is not valid JSON' } };
+  }
+  const parsed = clientMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    const id = typeof json === 'object' && json !== null && typeof (json as { id?: unknown }).id === 'string' ? ((json as { id: string }).id.slice(0, 64)) : undefined;
+    const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`);
+    return { ok: false, error: { type: 'error', id, code: 'invalid-message', message: issues.join('; ') } };
+  }
+  return { ok: true, message: parsed.data };
+}
