@@ -1,0 +1,118 @@
+/**
+ * The model's size and shape, in one validated object. Every size is configurable; the defaults are
+ * sized so that a 16-frame 64×64 clip runs in real time on one CPU core with the wasm backend
+ * (figures in docs/MODEL.md).
+ */
+import { z } from 'zod';
+
+const width = z.number().int().min(1).max(1024);
+
+/** The spatial channel: a 2D CNN applied to every frame with shared weights. */
+const spatialSchema = z.strictObject({
+  /** Output channels of each conv block (3×3 conv, ReLU, 2×2 max-pool). */
+  filters: z.array(width).min(1).max(6),
+  /** Length of the per-frame feature vector (a dense layer over the flattened last block); 0 switches the channel off. */
+  features: z.number().int().min(0).max(4096),
+});
+
+/** The spatiotemporal channel: a 3D CNN over the clip that keeps the time axis. */
+const spatiotemporalSchema = z.strictObject({
+  /** Output channels of each conv block (kt×3×3 conv, 'same' in time, ReLU, 2×2 spatial max-pool). */
+  filters: z.array(width).min(1).max(6),
+  /** kt, the temporal extent of every 3D kernel; odd so that 'same' padding keeps T. */
+  temporalKernel: z.number().int().min(1).max(9).refine((k) => k % 2 === 1, 'temporalKernel must be odd'),
+  /** Length of the per-timestep feature vector; 0 switches the channel off. */
+  features: z.number().int().min(0).max(4096),
+});
+
+export const modelConfigSchema = z
+  .strictObject({
+    /** T, frames per clip. */
+    frames: z.number().int().min(1).max(256),
+    height: z.number().int().min(8).max(512),
+    width: z.number().int().min(8).max(512),
+    /** The frame rate clips are sampled at (SSv2 videos are 12 fps); the live pipeline resamples to it. */
+    fps: z.number().positive().max(120),
+    spatial: spatialSchema,
+    spatiotemporal: spatiotemporalSchema,
+    /** The shared LSTM over the per-timestep concatenation of both channels. */
+    encoder: z.strictObject({
+      units: z.number().int().min(1).max(4096),
+      /** Bidirectional doubles the encoding width; it needs the whole clip, which a sliding window has anyway. */
+      bidirectional: z.boolean(),
+    }),
+    /** The caption decoder. */
+    caption: z.strictObject({
+      /** Fixed token length of a caption: <go>, words, <end>, <pad>…; the paper uses 14. */
+      length: z.number().int().min(3).max(64),
+      embedding: z.number().int().min(1).max(2048),
+      units: z.number().int().min(1).max(4096),
+    }),
+    /** Dropout rate on the channel features and on the encoder states while training. */
+    dropout: z.number().min(0).max(0.9),
+  })
+  .superRefine((c, ctx) => {
+    if (c.spatial.features === 0 && c.spatiotemporal.features === 0) {
+      ctx.addIssue({ code: 'custom', message: 'at least one of spatial.features and spatiotemporal.features must be > 0', path: ['spatial', 'features'] });
+    }
+    for (const [name, ch] of [['spatial', c.spatial], ['spatiotemporal', c.spatiotemporal]] as const) {
+      if (ch.features === 0) continue;
+      const shrink = 2 ** ch.filters.length;
+      if (c.height < shrink || c.width < shrink) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name, 'filters'],
+          message: `${ch.filters.length} pooling blocks need frames of at least ${shrink}×${shrink}, got ${c.height}×${c.width}`,
+        });
+      }
+    }
+  });
+
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
+
+/** A partial config: any subset of fields, nested objects merged over the defaults. */
+export type ModelConfigInput = {
+  [K in keyof ModelConfig]?: ModelConfig[K] extends readonly unknown[] ? ModelConfig[K] : ModelConfig[K] extends object ? Partial<ModelConfig[K]> : ModelConfig[K];
+};
+
+export const defaultModelConfig: ModelConfig = Object.freeze({
+  frames: 16,
+  height: 64,
+  width: 64,
+  fps: 12,
+  spatial: { filters: [16, 32, 48, 64], features: 128 },
+  spatiotemporal: { filters: [8, 16, 32, 32], temporalKernel: 3, features: 64 },
+  encoder: { units: 256, bidirectional: false },
+  caption: { length: 14, embedding: 64, units: 256 },
+  dropout: 0.2,
+}) as ModelConfig;
+
+/**
+ * Merges `partial` over the defaults (one level deep for the nested groups) and validates the result.
+ * Throws a ZodError-derived Error whose message lists every bad field.
+ */
+export function parseModelConfig(partial: ModelConfigInput | unknown = {}): ModelConfig {
+  const input = (partial ?? {}) as Record<string, unknown>;
+  if (typeof input !== 'object' || Array.isArray(input)) throw new Error('model config must be an object');
+  const merged: Record<string, unknown> = { ...structuredClone(defaultModelConfig) };
+  for (const [key, value] of Object.entries(input)) {
+    const base = merged[key];
+    merged[key] =
+      base && typeof base === 'object' && !Array.isArray(base) && value && typeof value === 'object' && !Array.isArray(value)
+        ? { ...base, ...value }
+        : value;
+  }
+  const result = modelConfigSchema.safeParse(merged);
+  if (!result.success) throw new Error(`invalid model config:\n${z.prettifyError(result.error)}`);
+  return result.data;
+}
+
+/** Feature width the LSTM sees per timestep. */
+export function channelFeatureWidth(c: ModelConfig): number {
+  return c.spatial.features + c.spatiotemporal.features;
+}
+
+/** Width of the encoding (states and pooled). */
+export function encodingWidth(c: ModelConfig): number {
+  return c.encoder.units * (c.encoder.bidirectional ? 2 : 1);
+}
