@@ -80,3 +80,69 @@ export interface StreamStatus {
 export interface DropCounts {
   readonly [streamId: string]: number;
 }
+
+/** A stream's model-facing shape: every source decodes (or resizes) to this. */
+export interface FrameFormat {
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+}
+
+/** One window after inference: full probability vectors (for smoothing) and the pooled encoding (for captions). */
+export interface ScoredWindow {
+  readonly streamId: string;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** Capture times of the window's first and last frame. */
+  readonly firstCapturedAt: number;
+  readonly lastCapturedAt: number;
+  /** Per head name: probabilities indexed by class id (labels come from the engine's heads). */
+  readonly probabilities: Readonly<Record<string, Float32Array>>;
+  /** [U] pooled clip encoding, the caption decoder's input. */
+  readonly encoding: Float32Array;
+  readonly stamps: Omit<LatencyStamps, 'emittedAt'>;
+}
+
+/** A scored window with the action events its arrival caused (usually none). */
+export interface SegmentedWindow extends ScoredWindow {
+  readonly events: readonly ActionEvent[];
+}
+
+/** Periodic per-stream health figures. */
+export interface StreamStats {
+  readonly streamId: string;
+  readonly at: number;
+  /** Frames per second entering the pipeline over the last interval. */
+  readonly fps: number;
+  /** Windows inferred over the last interval. */
+  readonly windows: number;
+  /** Windows dropped by the inference stage (oldest first under overload), since the stream started. */
+  readonly drops: number;
+  /** Capture → emitted latency of predictions over the last interval, ms (undefined when none). */
+  readonly latencyMs?: { readonly p50: number; readonly p95: number; readonly max: number };
+}
+
+/** Everything a live pipeline emits, tagged by `type`. */
+export type PipelineOutput =
+  | { readonly type: 'prediction'; readonly prediction: WindowPrediction }
+  | { readonly type: 'action'; readonly event: ActionEvent }
+  | { readonly type: 'caption'; readonly event: CaptionEvent }
+  | { readonly type: 'status'; readonly status: StreamStatus }
+  | { readonly type: 'stats'; readonly stats: StreamStats };
+
+/**
+ * A live source as the pipelines consume it: frames (cold — subscribing starts the decoder or
+ * attaches to the peer, unsubscribing releases it) and, optionally, the source's own connection
+ * status (connecting / live / reconnecting / failed / ended) for the frames subscription in force.
+ */
+export interface LiveSource {
+  readonly streamId: string;
+  readonly frames: import('rxjs').Observable<Frame>;
+  readonly status?: import('rxjs').Observable<StreamStatus>;
+  /**
+   * Set when the decoder already resampled frames to this rate in media time (ffmpeg's fps filter):
+   * the pipeline then passes them all on, even when they arrive faster than real time (a file read
+   * at full speed). Unset for live-timed sources (WebRTC), which the pipeline thins by capture time.
+   */
+  readonly frameRate?: number;
+}

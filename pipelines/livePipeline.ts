@@ -1,0 +1,135 @@
+/**
+ * createLivePipeline: one stream's frames in, a tagged stream of outputs out.
+ *
+ *   source frames
+ *     → resizeFrames(model size)           (no-op when the source already decoded at that size)
+ *     → adaptFrameRate(model fps)
+ *     → slidingWindow(T, stride)
+ *     → stage.infer(streamId)              (shared across streams: batched, bounded, drop-oldest)
+ *     → smoothScores(…)                    (EMA / running mean of probabilities)
+ *     → segmentActions(…)                  (start/end events with hysteresis)
+ *     ├→ prediction + action outputs
+ *     └→ selectCaptionWindows → decodeCaptions → caption outputs
+ *   + status (from the source, or derived: connecting → live → ended/failed)
+ *   + stats every statsIntervalMs ({fps, windows, drops, latency p50/p95/max})
+ *
+ * A failing source does not error the output: it emits a `failed` status with the reason and
+ * completes. Unsubscribing releases the source (ffmpeg process / peer) and the stage slot.
+ */
+import { catchError, concat, connect, defer, EMPTY, from, identity, interval, map, merge, mergeMap, Observable, of, share, Subject, takeUntil, tap } from 'rxjs';
+import { now } from './clock.js';
+import type { InferenceStage } from './inferenceStage.js';
+import { adaptFrameRate } from './operators/adaptFrameRate.js';
+import { decodeCaptions } from './operators/decodeCaptions.js';
+import { resizeFrames } from './operators/resizeFrames.js';
+import { segmentActions } from './operators/segmentActions.js';
+import { selectCaptionWindows } from './operators/selectCaptionWindows.js';
+import { slidingWindow } from './operators/slidingWindow.js';
+import { smoothScores } from './operators/smoothScores.js';
+import { defaultSmoothing, type SmoothingOptions } from './scoreSmoother.js';
+import type { SegmenterOptions } from './actionSegmenter.js';
+import { StreamStatsCollector } from './streamStats.js';
+import type { LatencyStamps, LiveSource, PipelineOutput, SegmentedWindow, StreamState, StreamStatus, WindowPrediction } from './types.js';
+
+export interface LivePipelineOptions {
+  /** Frames between consecutive windows (default 4). The window length is the model's T. */
+  readonly stride?: number;
+  readonly smoothing?: SmoothingOptions;
+  /** Defaults: head 'action', start ≥ 0.5, end < 0.3, 2 windows each way. */
+  readonly segmenter?: Partial<SegmenterOptions>;
+  /** Caption on action start and otherwise every intervalMs of capture time (default 4000); false turns captions off. */
+  readonly captions?: { readonly intervalMs?: number } | false;
+  /** Labels per head in each prediction (default 5). */
+  readonly topK?: number;
+  /** Period of the stats output (default 1000 ms); 0 turns stats off. */
+  readonly statsIntervalMs?: number;
+  readonly clock?: () => number;
+}
+
+export function createLivePipeline(source: LiveSource, stage: InferenceStage, options: LivePipelineOptions = {}): Observable<PipelineOutput> {
+  const { engine } = stage;
+  const { frames: T, width, height, fps } = engine.input;
+  const clock = options.clock ?? now;
+  const stride = options.stride ?? 4;
+  const topK = options.topK ?? 5;
+  const statsIntervalMs = options.statsIntervalMs ?? 1000;
+  const segmenter = { head: engine.heads[0]?.name ?? 'action', ...options.segmenter };
+  const headLabels = Object.fromEntries(engine.heads.map((h) => [h.name, h.labels]));
+  const segmentLabels = headLabels[segmenter.head];
+  if (!segmentLabels) throw new Error(`segmenter head "${segmenter.head}" is not a model head (${Object.keys(headLabels).join(', ')})`);
+  const captionInterval = options.captions === false ? undefined : (options.captions?.intervalMs ?? 4000);
+  const { streamId } = source;
+
+  return defer(() => {
+    const stats = new StreamStatsCollector(streamId, clock, () => stage.dropsFor(streamId));
+    const derivedStatus = new Subject<StreamStatus>();
+    const done = new Subject<void>();
+    const status = (state: StreamState, detail?: string): StreamStatus => ({ streamId, state, at: clock(), ...(detail ? { detail } : {}) });
+    const emit = <T extends { stamps: Omit<LatencyStamps, 'emittedAt'> }>(x: T): T & { stamps: LatencyStamps } => ({ ...x, stamps: { ...x.stamps, emittedAt: clock() } });
+
+    let seenFrame = false;
+    const frames$ = source.frames.pipe(
+      tap({
+        next: () => {
+          if (!seenFrame && !source.status) derivedStatus.next(status('live'));
+          seenFrame = true;
+          stats.frame();
+        },
+        complete: () => source.status || derivedStatus.next(status('ended')),
+      }),
+      resizeFrames(width, height),
+      source.frameRate === fps ? identity : adaptFrameRate(fps),
+      catchError((err: unknown) => {
+        if (!source.status) derivedStatus.next(status('failed', err instanceof Error ? err.message : String(err)));
+        return EMPTY;
+      }),
+    );
+
+    const windowOutputs = (w: SegmentedWindow): PipelineOutput[] => {
+      const prediction: WindowPrediction = emit({
+        streamId,
+        firstSeq: w.firstSeq,
+        lastSeq: w.lastSeq,
+        heads: Object.fromEntries(Object.entries(w.probabilities).map(([head, p]) => [head, topLabels(p, headLabels[head] ?? [], topK)])),
+        stamps: w.stamps,
+      });
+      stats.window(prediction.stamps.emittedAt - prediction.stamps.capturedAt);
+      return [{ type: 'prediction', prediction }, ...w.events.map((e): PipelineOutput => ({ type: 'action', event: emit(e) }))];
+    };
+
+    const main$ = frames$.pipe(
+      slidingWindow(T, stride, clock),
+      stage.infer(streamId),
+      smoothScores(options.smoothing ?? defaultSmoothing),
+      segmentActions(segmentLabels, segmenter, clock),
+      connect((segmented$) =>
+        merge(
+          segmented$.pipe(mergeMap((w) => from(windowOutputs(w)))),
+          captionInterval === undefined
+            ? EMPTY
+            : segmented$.pipe(
+                selectCaptionWindows(captionInterval),
+                decodeCaptions(engine, clock),
+                map((event): PipelineOutput => ({ type: 'caption', event })),
+              ),
+        ),
+      ),
+      tap({ complete: () => done.next(), error: () => done.next() }),
+      share(),
+    );
+
+    const status$ = source.status
+      ? source.status.pipe(map((s): PipelineOutput => ({ type: 'status', status: s })))
+      : concat(of(status('connecting')), derivedStatus).pipe(map((s): PipelineOutput => ({ type: 'status', status: s })));
+    const stats$ = statsIntervalMs > 0 ? interval(statsIntervalMs).pipe(map((): PipelineOutput => ({ type: 'stats', stats: stats.snapshot() }))) : EMPTY;
+
+    // One last stats record at the end, so short runs still report their figures.
+    const finalStats$ = statsIntervalMs > 0 ? defer(() => of<PipelineOutput>({ type: 'stats', stats: stats.snapshot() })) : EMPTY;
+    return concat(merge(status$.pipe(takeUntil(done)), stats$.pipe(takeUntil(done)), main$), finalStats$);
+  });
+}
+
+function topLabels(probs: Float32Array, labels: readonly string[], k: number): { label: string; score: number }[] {
+  const idx = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]!).slice(0, k);
+  return idx.map((i) => ({ label: labels[i] ?? `class ${i}`, score: probs[i]! }));
+}

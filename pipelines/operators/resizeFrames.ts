@@ -1,0 +1,49 @@
+import { map, type OperatorFunction } from 'rxjs';
+import type { Frame } from '../types.js';
+
+/**
+ * Resizes RGB24 frames to `width`×`height` by bilinear sampling; frames already that size pass
+ * through untouched. For sources that cannot scale in ffmpeg (WebRTC, the procedural renderer).
+ *
+ * ```ts
+ * frames$.pipe(resizeFrames(64, 64))
+ * ```
+ */
+export function resizeFrames(width: number, height: number): OperatorFunction<Frame, Frame> {
+  return map((frame) =>
+    frame.width === width && frame.height === height
+      ? frame
+      : { ...frame, width, height, pixels: resizeRgb(frame.pixels, frame.width, frame.height, width, height) },
+  );
+}
+
+/** Bilinear resize of an RGB24 image (pixel centres aligned, as ffmpeg's scale does). */
+export function resizeRgb(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
+  if (src.length !== sw * sh * 3) throw new RangeError(`frame has ${src.length} bytes, expected ${sw}×${sh}×3`);
+  const out = new Uint8Array(dw * dh * 3);
+  const sx = sw / dw;
+  const sy = sh / dh;
+  for (let y = 0; y < dh; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), sh - 1);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, sh - 1);
+    const wy = fy - y0;
+    for (let x = 0; x < dw; x++) {
+      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), sw - 1);
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(x0 + 1, sw - 1);
+      const wx = fx - x0;
+      const a = (y0 * sw + x0) * 3;
+      const b = (y0 * sw + x1) * 3;
+      const c = (y1 * sw + x0) * 3;
+      const d = (y1 * sw + x1) * 3;
+      const o = (y * dw + x) * 3;
+      for (let ch = 0; ch < 3; ch++) {
+        const top = src[a + ch]! + (src[b + ch]! - src[a + ch]!) * wx;
+        const bottom = src[c + ch]! + (src[d + ch]! - src[c + ch]!) * wx;
+        out[o + ch] = Math.round(top + (bottom - top) * wy);
+      }
+    }
+  }
+  return out;
+}

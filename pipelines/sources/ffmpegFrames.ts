@@ -1,0 +1,98 @@
+/**
+ * Runs one ffmpeg process that decodes `input` to raw RGB24 frames at the model's size and frame
+ * rate (scaling and resampling happen in ffmpeg, before the pixels reach Node), and emits each
+ * frame as it completes. Unsubscribing SIGKILLs the process; a decoder has nothing to flush.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Observable } from 'rxjs';
+import { now } from '../clock.js';
+import type { Frame, FrameFormat } from '../types.js';
+
+/** The ffmpeg binary: $FFMPEG_PATH or `ffmpeg` on PATH. */
+export const ffmpegPath = process.env.FFMPEG_PATH || 'ffmpeg';
+
+export class FfmpegError extends Error {
+  override readonly name = 'FfmpegError';
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly stderrTail: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface FfmpegDecodeOptions {
+  readonly streamId: string;
+  /** Input-side arguments, ending with `-i <validated input>`. */
+  readonly inputArgs: readonly string[];
+  readonly format: FrameFormat;
+  /** Called with each spawned process (tests check that it is gone after unsubscribe). */
+  readonly onSpawn?: (child: ChildProcess) => void;
+  readonly clock?: () => number;
+}
+
+const STDERR_TAIL = 2048;
+
+/** The full argv for a decode: quiet, video only, fps then scale, rgb24 rawvideo on stdout. */
+export function decodeArgs(inputArgs: readonly string[], { width, height, fps }: FrameFormat): string[] {
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    ...inputArgs,
+    '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-vf', `fps=${fps},scale=${width}:${height}:flags=bilinear`,
+    '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
+  ];
+}
+
+export function ffmpegFrames(options: FfmpegDecodeOptions): Observable<Frame> {
+  const { streamId, format, clock = now } = options;
+  const frameBytes = format.width * format.height * 3;
+  return new Observable<Frame>((subscriber) => {
+    let seq = 0;
+    let current = new Uint8Array(frameBytes);
+    let filled = 0;
+    let stderr = '';
+    let closed = false;
+    const child = spawn(ffmpegPath, decodeArgs(options.inputArgs, format), { stdio: ['ignore', 'pipe', 'pipe'] });
+    options.onSpawn?.(child);
+
+    child.stdout!.on('data', (chunk: Buffer) => {
+      let offset = 0;
+      while (offset < chunk.length) {
+        const n = Math.min(frameBytes - filled, chunk.length - offset);
+        current.set(chunk.subarray(offset, offset + n), filled);
+        filled += n;
+        offset += n;
+        if (filled === frameBytes) {
+          const pixels = current;
+          current = new Uint8Array(frameBytes);
+          filled = 0;
+          subscriber.next({ streamId, seq: seq++, capturedAt: clock(), width: format.width, height: format.height, pixels });
+        }
+      }
+    });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      stderr = (stderr + text).slice(-STDERR_TAIL);
+    });
+    child.on('error', (err) => {
+      closed = true;
+      subscriber.error(new FfmpegError(`cannot run ffmpeg (${ffmpegPath}): ${err.message}`, null, stderr));
+    });
+    child.on('close', (code, signal) => {
+      if (closed) return;
+      closed = true;
+      if (code === 0) subscriber.complete();
+      else {
+        const last = stderr.trim().split('\n').slice(-3).join(' | ') || 'no error output';
+        subscriber.error(new FfmpegError(`ffmpeg exited with ${code ?? signal}: ${last}`, code, stderr));
+      }
+    });
+
+    return () => {
+      closed = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    };
+  });
+}
