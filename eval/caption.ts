@@ -3,8 +3,9 @@
  *
  * Definitions (as implemented here, so numbers can be checked by hand):
  *
- * Tokens: a caption is lower-cased, stripped of characters other than letters, digits, spaces,
- * apostrophes and hyphens, and split on whitespace (`tokenize`).
+ * Tokens: a caption is lower-cased and split on every character that is not a letter, digit or
+ * apostrophe (`tokenize`; the same rule as the model's vocabulary, so decoded captions and
+ * references split alike).
  *
  * BLEU-N (Papineni et al. 2002, corpus level, as coco-caption computes it):
  *   p_n   = Σ_i Σ_g min(c_i(g), max_r r_i,r(g)) / Σ_i Σ_g c_i(g)     (clipped n-gram precision, g of length n)
@@ -34,8 +35,7 @@ export type Tokens = readonly string[];
 export function tokenize(caption: string): string[] {
   return caption
     .toLowerCase()
-    .replace(/[^a-z0-9'\- ]+/g, ' ')
-    .split(/\s+/)
+    .split(/[^\p{L}\p{N}']+/u)
     .filter((t) => t.length > 0);
 }
 

@@ -1,0 +1,58 @@
+/**
+ * Runs a model over a split (dropout off) and logs one prediction per clip: the top classes of
+ * the evaluated head and, for caption tasks, the greedy caption with its reference.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { CountertopModel } from '../model/index.js';
+import { rankScores } from '../eval/classification.js';
+import { chunk, labelOf } from './batches.js';
+import type { ClipData, ClipRecord } from './data-source.js';
+import type { ClipPrediction } from './predictions.js';
+import type { HeadName } from './tasks.js';
+
+export interface SplitEvaluation {
+  readonly predictions: ClipPrediction[];
+  /** Mean classification cross-entropy of the head over the split. */
+  readonly classificationLoss: number;
+}
+
+const TOP_K = 5;
+
+export async function evaluateSplit(
+  model: CountertopModel,
+  data: ClipData,
+  records: readonly ClipRecord[],
+  head: HeadName,
+  opts: { batchSize: number; captionSource?: 'simplified' | 'captions' },
+): Promise<SplitEvaluation> {
+  const predictions: ClipPrediction[] = [];
+  let lossSum = 0;
+  const [T, H, W] = data.clipShape;
+  for (const batch of chunk(records, opts.batchSize)) {
+    const pixels = await data.loadClips(batch);
+    const wantCaptions = Boolean(opts.captionSource && model.vocabulary);
+    const { probs, pooled } = tf.tidy(() => {
+      const enc = model.encode(tf.tensor5d(pixels, [batch.length, T, H, W, 3]));
+      return { probs: model.classify(enc)[head], pooled: wantCaptions ? enc.pooled : tf.zeros([0]) };
+    });
+    const captions = wantCaptions ? model.captionGreedy(pooled as tf.Tensor2D) : undefined;
+    pooled.dispose();
+    const scores = (await probs.data()) as Float32Array;
+    probs.dispose();
+    const C = scores.length / batch.length;
+    batch.forEach((r, i) => {
+      const row = scores.subarray(i * C, (i + 1) * C);
+      const label = labelOf(r, head);
+      lossSum += -Math.log(Math.max(row[label], 1e-12));
+      const ranked = rankScores(row, Math.min(TOP_K, C));
+      predictions.push({
+        id: r.id,
+        label,
+        ranked,
+        confidence: row[ranked[0]],
+        ...(captions ? { caption: captions[i], reference: opts.captionSource === 'simplified' ? r.simplified : r.caption } : {}),
+      });
+    });
+  }
+  return { predictions, classificationLoss: records.length ? lossSum / records.length : 0 };
+}
