@@ -75,7 +75,8 @@ export class ActionSegmenter {
       if (own < this.options.endThreshold || challenged) this.endVotes++;
       else this.endVotes = 0;
       if (this.endVotes >= this.options.minEndWindows) events.push(this.end(input));
-      else {
+      else if (this.endVotes === 0) {
+        // Confidence = mean score over the windows that held the action, not those ending it.
         this.active.scoreSum += own;
         this.active.windows++;
       }
