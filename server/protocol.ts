@@ -92,8 +92,8 @@ export interface StreamStatsPayload {
   /** Frames per second arriving from the source over the last few seconds. */
   fps: number;
   windowsPerSecond: number;
-  /** Capture → emitted latency over recent windows. */
-  latencyMs: { mean: number; p95: number } | null;
+  /** Capture → emitted latency of the last interval's predictions (null when none). */
+  latencyMs: { p50: number; p95: number } | null;
   /** Frames or windows the pipeline dropped (never silently). */
   drops: number;
   /** Messages this client did not receive because it was too slow (coalesced or dropped). */

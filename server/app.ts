@@ -1,0 +1,161 @@
+/**
+ * The countertop server: one HTTP server that serves the built dashboard, /healthz and /metrics,
+ * and upgrades /ws to the WebSocket protocol. Everything stream-related is delegated to the
+ * StreamManager; each WebSocket connection gets a Session.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { InferenceStage } from '../pipelines/index.js';
+import { TOKEN_COOKIE, authorize } from './auth.js';
+import type { ServerConfig } from './config.js';
+import { ClientHub } from './hub.js';
+import { ServerMetrics } from './metrics.js';
+import { MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, type ModelInfo } from './protocol.js';
+import { RecordingsFolder } from './recordings.js';
+import { Session, type SessionContext } from './session.js';
+import type { SourceFactory } from './sources.js';
+import { serveStatic } from './static.js';
+import { StreamManager } from './streams.js';
+import type { LivePipelineOptions } from '../pipelines/index.js';
+
+export const SERVER_NAME = 'countertop/0.1.0';
+
+export interface AppDeps {
+  readonly stage: InferenceStage;
+  readonly model: ModelInfo;
+  readonly sources: SourceFactory;
+  readonly log: Logger;
+  readonly pipeline?: LivePipelineOptions;
+  readonly evaluate?: SessionContext['evaluate'];
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly streams: StreamManager;
+  readonly hub: ClientHub;
+  readonly metrics: ServerMetrics;
+  readonly recordings: RecordingsFolder;
+  close(): Promise<void>;
+}
+
+/** A browser page may only open the socket from the server's own origin (blocks cross-site WebSocket hijacking on loopback). */
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true; // non-browser clients send none
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+export async function startServer(config: ServerConfig, deps: AppDeps): Promise<RunningServer> {
+  const { log } = deps;
+  const metrics = new ServerMetrics();
+  const hub = new ClientHub(metrics);
+  const recordings = new RecordingsFolder(config.recordingsDir);
+  const streams = new StreamManager(deps.stage, hub, metrics, log, {
+    maxStreams: config.maxStreams,
+    previewFps: config.previewFps,
+    previewWidth: config.previewWidth,
+    recordFps: deps.stage.engine.input.fps,
+    pipeline: deps.pipeline,
+  });
+  streams.changed$.subscribe((list) => hub.broadcast({ type: 'streams', streams: list }));
+  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate };
+
+  const handleHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const auth = authorize(config.token, req);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!auth.ok) {
+      res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer' }).end('A token is required: open the dashboard with ?token=…\n');
+      return;
+    }
+    if (auth.via === 'query' && config.token) {
+      // Remember the token for the page's own requests (assets, WebSocket) without keeping it in URLs.
+      res.setHeader('set-cookie', `${TOKEN_COOKIE}=${encodeURIComponent(config.token)}; HttpOnly; SameSite=Strict; Path=/`);
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (url.pathname === '/healthz') {
+      const body = JSON.stringify({ ok: true, protocol: PROTOCOL_VERSION, streams: streams.list().map((s) => ({ id: s.id, state: s.state })), clients: hub.size, model: deps.model });
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
+      return;
+    }
+    if (url.pathname === '/metrics') {
+      res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+      return;
+    }
+    await serveStatic(config.staticDir, req, res);
+  };
+
+  const http: Server = createServer((req, res) => {
+    handleHttp(req, res).catch((err: unknown) => {
+      log.error({ err, url: req.url }, 'http handler failed');
+      if (!res.headersSent) res.writeHead(500).end('internal error');
+      else res.destroy();
+    });
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
+  const refuseUpgrade = (socket: Duplex, status: string): void => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+  http.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') return refuseUpgrade(socket, '404 Not Found');
+    if (!authorize(config.token, req).ok) return refuseUpgrade(socket, '401 Unauthorized');
+    if (!sameOrigin(req)) return refuseUpgrade(socket, '403 Forbidden');
+    if (hub.size >= config.maxClients) return refuseUpgrade(socket, '503 Service Unavailable');
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const client = hub.add(ws);
+    const session = new Session(ctx, client);
+    log.debug({ client: client.id, addr: req.socket.remoteAddress }, 'client connected');
+    hub.send(client, { type: 'welcome', protocol: PROTOCOL_VERSION, server: SERVER_NAME, model: deps.model, streams: streams.list() });
+    ws.on('message', (data, isBinary) => void session.onRaw(data, isBinary));
+    ws.on('error', (err) => log.debug({ client: client.id, err }, 'client socket error'));
+    ws.on('close', () => {
+      hub.remove(client);
+      void session.close();
+      log.debug({ client: client.id }, 'client disconnected');
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${hostForUrl}:${port}`;
+  log.info({ url, auth: config.token ? 'token' : 'none (loopback)' }, 'countertop listening');
+
+  return {
+    url,
+    port,
+    streams,
+    hub,
+    metrics,
+    recordings,
+    async close() {
+      hub.closeAll(1001, 'server shutting down');
+      wss.close();
+      await streams.closeAll();
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/** The dashboard's "Replay evaluation": one annotated recording through the model, summarised for the page. */
+import type { InferenceEngine, LivePipelineOptions } from '../pipelines/index.js';
+import { loadAnnotations } from '../eval/replay.js';
+import { runReplay } from '../eval/replay-run.js';
+import type { EvaluationSummary } from './protocol.js';
+
+export function evaluator(engine: InferenceEngine, pipeline?: Omit<LivePipelineOptions, 'clock'>) {
+  return async (video: string, annotationsFile: string, onProgress: (fraction: number) => void): Promise<EvaluationSummary> => {
+    const annotations = loadAnnotations(annotationsFile);
+    const run = await runReplay({ video, annotations, engine, pace: 'max', pipeline, onProgress });
+    const r = run.report;
+    return {
+      recording: video.slice(video.lastIndexOf('/') + 1),
+      frameAccuracy: r.frameAccuracy,
+      eventF1: r.event.f1,
+      eventPrecision: r.event.precision,
+      eventRecall: r.event.recall,
+      captionBleu: r.caption ? [...r.caption.bleu] : null,
+      captionCider: r.caption ? r.caption.ciderD : null,
+      latencyMs: r.latencyMs,
+      truth: annotations.map((s) => ({ start: s.start, end: s.end, label: s.template, caption: s.caption })),
+      predicted: run.predictedSegments.map((s) => ({ start: s.start, end: s.end, label: s.label })),
+      duration: run.duration,
+    };
+  };
+}

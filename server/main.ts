@@ -1,0 +1,77 @@
+/**
+ * `npm start`: the countertop server. Loads the model, starts the HTTP + WebSocket server and the
+ * demo stream (a bundled kitchen session on loop), and shuts everything down on SIGINT/SIGTERM.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { InferenceStage, createModelEngine } from '../pipelines/index.js';
+import { startServer } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { evaluator } from './evaluation.js';
+import { loadServingModel } from './model.js';
+import { pipelineSources } from './sources.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DEMO_DIR = path.join(repoRoot, 'assets', 'demo');
+
+function findDemoVideo(): string | undefined {
+  if (!existsSync(DEMO_DIR)) return undefined;
+  const video = readdirSync(DEMO_DIR).find((f) => /\.(webm|mp4|mkv)$/i.test(f));
+  return video ? path.join(DEMO_DIR, video) : undefined;
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`countertop: ${err.message}\n`);
+      process.exit(2);
+    }
+    // commander already printed --help / --version or a usage error
+    const code = (err as { exitCode?: number }).exitCode;
+    process.exit(typeof code === 'number' ? code : 2);
+  }
+  const log = pino({ level: config.logLevel, base: { app: 'countertop' } });
+  const { model, info } = await loadServingModel(config.model, log);
+  const engine = await createModelEngine(model);
+  const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
+  stage.drops$.subscribe(({ streamId, drops }) => {
+    if (drops === 1 || drops % 100 === 0) log.warn({ stream: streamId, drops }, 'inference stage dropping windows (overloaded)');
+  });
+  const sources = pipelineSources(engine.input);
+  const server = await startServer(config, { stage, model: info, sources, log, evaluate: evaluator(engine) });
+
+  if (config.demo) {
+    const demo = config.demoFile ?? findDemoVideo();
+    if (demo) {
+      server.streams.add({ id: 'demo', kind: 'demo', name: `Demo kitchen (${path.basename(demo)}, loop)`, open: (id) => ({ source: sources.file(id, demo, { loop: true }) }) });
+    } else {
+      log.warn({ looked: DEMO_DIR }, 'no demo recording found; starting without the demo stream');
+    }
+  }
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down');
+    server
+      .close()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`countertop: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

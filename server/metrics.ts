@@ -1,0 +1,37 @@
+/**
+ * Prometheus metrics for one server instance (its own registry, so that tests can run several).
+ * Labels are per stream id; a removed stream's series are deleted so the label set stays bounded.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly framesIn = new Counter({ name: 'countertop_frames_in_total', help: 'Frames received from a source', labelNames: ['stream'], registers: [this.registry] });
+  readonly windowsInferred = new Counter({ name: 'countertop_windows_inferred_total', help: 'Windows run through the model', labelNames: ['stream'], registers: [this.registry] });
+  readonly drops = new Gauge({ name: 'countertop_pipeline_drops', help: 'Frames or windows the pipeline dropped under load (running total reported by the pipeline)', labelNames: ['stream'], registers: [this.registry] });
+  readonly latency = new Histogram({
+    name: 'countertop_latency_seconds',
+    help: 'Capture → emitted latency of predictions',
+    labelNames: ['stream'],
+    buckets: [0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+  readonly clients = new Gauge({ name: 'countertop_ws_clients', help: 'Connected WebSocket clients', registers: [this.registry] });
+  readonly streams = new Gauge({ name: 'countertop_streams', help: 'Streams running', registers: [this.registry] });
+  readonly clientDrops = new Counter({
+    name: 'countertop_ws_messages_dropped_total',
+    help: 'Messages not sent to a slow client: replaced by a newer state (coalesced) or dropped from a full event queue',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly invalidMessages = new Counter({ name: 'countertop_ws_invalid_messages_total', help: 'Client messages rejected by validation', labelNames: ['code'], registers: [this.registry] });
+  readonly previewFrames = new Counter({ name: 'countertop_preview_frames_total', help: 'Preview JPEGs encoded', labelNames: ['stream'], registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'countertop_process_' });
+  }
+
+  forgetStream(streamId: string): void {
+    for (const m of [this.framesIn, this.windowsInferred, this.drops, this.latency, this.previewFrames]) m.remove({ stream: streamId });
+  }
+}

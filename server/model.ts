@@ -1,0 +1,53 @@
+/**
+ * The model the server runs: a checkpoint named by the config, else the bundled default model in
+ * assets/model/, else — until a trained default exists — a freshly built default-config model with
+ * the kitchenware label set. The last case is said loudly (log line and dashboard banner):
+ * its predictions are noise.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { KITCHENWARE } from '../data/catalogue/kitchenware.js';
+import { CountertopModel, Vocabulary, initBackend, loadCheckpoint, parseModelConfig, type ModelConfigInput } from '../model/index.js';
+import type { ModelInfo } from './protocol.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const BUNDLED_MODEL_DIR = path.join(repoRoot, 'assets', 'model');
+
+export interface ServingModel {
+  readonly model: CountertopModel;
+  readonly info: ModelInfo;
+}
+
+/** Captions an untrained model can at least spell: the kitchen templates and object words. */
+function kitchenVocabulary(): Vocabulary {
+  const texts = [...KITCHENWARE.templates.map((t) => t.template.replace(/\[something\]/g, '')), ...KITCHENWARE.objects.map((o) => `a ${o.noun}`)];
+  return Vocabulary.build(texts, { minCount: 1 });
+}
+
+export function untrainedKitchenModel(config: ModelConfigInput = {}, seed = 1): CountertopModel {
+  const heads = [{ name: 'action', labels: KITCHENWARE.templates.map((t) => t.template) }];
+  return CountertopModel.create(parseModelConfig(config), heads, kitchenVocabulary(), seed);
+}
+
+export async function loadServingModel(checkpoint: string | undefined, log: Logger, fallbackConfig: ModelConfigInput = {}): Promise<ServingModel> {
+  const backend = await initBackend();
+  log.info({ backend: backend.name, skipped: backend.skipped }, 'tensor backend');
+  const dir = checkpoint ?? (existsSync(path.join(BUNDLED_MODEL_DIR, 'manifest.json')) ? BUNDLED_MODEL_DIR : undefined);
+  if (dir) {
+    // A named checkpoint that fails to load is fatal: serving some other model silently would mislead.
+    const loaded = await loadCheckpoint(dir);
+    const labels = loaded.model.heads[0]?.labels.length ?? 0;
+    log.info({ checkpoint: dir, labels }, 'model loaded');
+    return {
+      model: loaded.model,
+      info: { name: path.basename(dir), trained: true, backend: backend.name, labels, note: `Checkpoint ${path.relative(repoRoot, dir) || dir}` },
+    };
+  }
+  const model = untrainedKitchenModel(fallbackConfig);
+  const note =
+    'No trained model found (assets/model/ is empty and no --model was given): running an UNTRAINED default-config model with the kitchenware labels. Its actions and captions are random until a trained checkpoint is supplied.';
+  log.warn({ labels: model.heads[0]?.labels.length }, note);
+  return { model, info: { name: 'untrained default', trained: false, backend: backend.name, labels: model.heads[0]?.labels.length ?? 0, note } };
+}

@@ -1,0 +1,207 @@
+/**
+ * One WebSocket client's conversation: validates each message, acts on it, replies. Every failure
+ * becomes an `error` reply with the request id; the connection stays open.
+ */
+import type { Logger } from 'pino';
+import type { RawData } from 'ws';
+import type { Client, ClientHub } from './hub.js';
+import type { ServerMetrics } from './metrics.js';
+import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ErrorCode, type EvaluationSummary, type ServerMessage } from './protocol.js';
+import { RecordingNotFound, type RecordingsFolder } from './recordings.js';
+import type { SourceFactory } from './sources.js';
+import { StreamLimitError, UnknownStreamError, type StreamManager } from './streams.js';
+import { acceptOffer, WebRtcError } from './webrtc.js';
+
+export interface SessionContext {
+  readonly hub: ClientHub;
+  readonly streams: StreamManager;
+  readonly recordings: RecordingsFolder;
+  readonly sources: SourceFactory;
+  readonly metrics: ServerMetrics;
+  readonly log: Logger;
+  /** Runs a recording against its annotations; absent when evaluation is not available. */
+  readonly evaluate?: (video: string, annotations: string, onProgress: (fraction: number) => void) => Promise<EvaluationSummary>;
+}
+
+/** An error whose message is safe and useful to show the user. */
+class RequestError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function toRequestError(err: unknown): RequestError {
+  if (err instanceof RequestError) return err;
+  if (err instanceof StreamLimitError) return new RequestError('limit', err.message);
+  if (err instanceof UnknownStreamError) return new RequestError('unknown-stream', err.message);
+  if (err instanceof RecordingNotFound) return new RequestError('not-found', err.message);
+  if (err instanceof WebRtcError) return new RequestError('failed', err.message);
+  // Source config errors from pipelines/ carry user-facing messages too.
+  if (err instanceof Error && err.name === 'SourceConfigError') return new RequestError('invalid-message', err.message);
+  return new RequestError('failed', err instanceof Error ? err.message : String(err));
+}
+
+export class Session {
+  constructor(
+    private readonly ctx: SessionContext,
+    readonly client: Client,
+  ) {}
+
+  private reply(message: ServerMessage): void {
+    this.ctx.hub.send(this.client, message);
+  }
+
+  async onRaw(data: RawData, isBinary: boolean): Promise<void> {
+    if (isBinary) {
+      this.ctx.metrics.invalidMessages.inc({ code: 'bad-json' });
+      this.reply({ type: 'error', code: 'bad-json', message: 'binary frames are not part of the protocol; send JSON text' });
+      return;
+    }
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const parsed = parseClientMessage(text);
+    if (!parsed.ok) {
+      this.ctx.metrics.invalidMessages.inc({ code: parsed.error.code });
+      this.reply(parsed.error);
+      return;
+    }
+    try {
+      await this.handle(parsed.message);
+    } catch (err) {
+      const e = toRequestError(err);
+      if (e.code === 'failed') this.ctx.log.warn({ client: this.client.id, type: parsed.message.type, err }, 'request failed');
+      this.reply({ type: 'error', id: parsed.message.id, code: e.code, message: e.message });
+    }
+  }
+
+  private async handle(m: ClientMessage): Promise<void> {
+    const { streams, recordings, sources } = this.ctx;
+    switch (m.type) {
+      case 'hello':
+        if (m.protocol !== PROTOCOL_VERSION) throw new RequestError('unsupported-protocol', `this server speaks protocol ${PROTOCOL_VERSION}, not ${m.protocol}`);
+        this.reply({ type: 'ack', id: m.id, of: m.type });
+        return;
+      case 'ping':
+        this.reply({ type: 'pong', id: m.id, at: Date.now() });
+        return;
+      case 'subscribe': {
+        if (m.streams === '*') {
+          this.client.subscriptions = '*';
+          if (m.preview) this.client.previews = '*';
+        } else {
+          const unknown = m.streams.filter((s) => !streams.has(s));
+          if (unknown.length > 0) throw new RequestError('unknown-stream', `no stream ${unknown.map((s) => `"${s}"`).join(', ')}`);
+          for (const s of m.streams) {
+            if (this.client.subscriptions !== '*') this.client.subscriptions.add(s);
+            if (m.preview && this.client.previews !== '*') this.client.previews.add(s);
+          }
+        }
+        this.reply({ type: 'ack', id: m.id, of: m.type });
+        // A new subscriber learns each stream's state at once rather than at its next change.
+        for (const info of streams.list()) {
+          if (m.streams === '*' || m.streams.includes(info.id)) {
+            const st = streams.lastStatus(info.id);
+            if (st) this.reply(st);
+          }
+        }
+        return;
+      }
+      case 'unsubscribe':
+        if (m.streams === '*') {
+          this.client.subscriptions = new Set();
+          this.client.previews = new Set();
+        } else {
+          for (const s of m.streams) {
+            if (this.client.subscriptions !== '*') this.client.subscriptions.delete(s);
+            if (this.client.previews !== '*') this.client.previews.delete(s);
+          }
+        }
+        this.reply({ type: 'ack', id: m.id, of: m.type });
+        return;
+      case 'add-rtsp': {
+        const url = new URL(m.url);
+        const info = streams.add({
+          kind: 'rtsp',
+          name: m.name?.trim() || `${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname}`,
+          open: (id) => ({ source: sources.rtsp(id, m.url) }),
+        });
+        this.reply({ type: 'ack', id: m.id, of: m.type, streamId: info.id });
+        return;
+      }
+      case 'remove-stream':
+        await streams.remove(m.streamId);
+        this.client.owned.delete(m.streamId);
+        this.reply({ type: 'ack', id: m.id, of: m.type, streamId: m.streamId });
+        return;
+      case 'list-recordings':
+        this.reply({ type: 'recordings', id: m.id, items: recordings.list() });
+        return;
+      case 'start-replay': {
+        const file = recordings.resolve(m.recording);
+        const info = streams.add({
+          kind: 'replay',
+          name: m.recording,
+          open: (id) => ({ source: sources.file(id, file, { loop: m.loop }) }),
+        });
+        this.reply({ type: 'ack', id: m.id, of: m.type, streamId: info.id });
+        return;
+      }
+      case 'webrtc-offer': {
+        const accepted = await acceptOffer(m.sdp);
+        let info;
+        try {
+          info = streams.add({
+            kind: 'webcam',
+            name: m.name?.trim() || `Webcam (client ${this.client.id})`,
+            open: (id) => ({ source: sources.webrtc(id, accepted.track), dispose: () => accepted.peer.close() }),
+          });
+        } catch (err) {
+          accepted.peer.close();
+          throw err;
+        }
+        this.client.owned.add(info.id);
+        this.reply({ type: 'webrtc-answer', id: m.id, streamId: info.id, sdp: accepted.answerSdp });
+        return;
+      }
+      case 'start-recording':
+        streams.startRecording(m.streamId, recordings.newRecordingBase(m.streamId));
+        this.reply({ type: 'ack', id: m.id, of: m.type, streamId: m.streamId });
+        return;
+      case 'stop-recording': {
+        const result = await streams.stopRecording(m.streamId);
+        this.reply({ type: 'ack', id: m.id, of: m.type, streamId: m.streamId });
+        this.ctx.hub.broadcast({ type: 'recording-saved', streamId: m.streamId, video: basename(result.video), events: basename(result.events) });
+        return;
+      }
+      case 'evaluate': {
+        if (!this.ctx.evaluate) throw new RequestError('failed', 'evaluation is not available on this server');
+        const video = recordings.resolve(m.recording);
+        const annotations = recordings.annotationsFor(m.recording);
+        if (!annotations) throw new RequestError('not-found', `"${m.recording}" has no annotation file beside it (expected ${m.recording.replace(/\.[^.]+$/, '')}.json)`);
+        this.reply({ type: 'ack', id: m.id, of: m.type });
+        let lastSent = -1;
+        const result = await this.ctx.evaluate(video, `${recordings.dir}/${annotations}`, (fraction) => {
+          if (fraction - lastSent >= 0.05 || fraction === 1) {
+            lastSent = fraction;
+            this.reply({ type: 'eval-progress', id: m.id, recording: m.recording, fraction });
+          }
+        });
+        this.reply({ type: 'eval-result', id: m.id, result });
+        return;
+      }
+    }
+  }
+
+  /** The client left: stop the streams only it could feed (its webcam). */
+  async close(): Promise<void> {
+    for (const id of this.client.owned) {
+      if (this.ctx.streams.has(id)) await this.ctx.streams.remove(id).catch(() => undefined);
+    }
+  }
+}
+
+function basename(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1);
+}

@@ -1,0 +1,238 @@
+/**
+ * The running streams: each is a LiveSource fed through createLivePipeline into the shared
+ * inference stage. The manager turns pipeline outputs into protocol messages for the hub, keeps
+ * per-stream metrics, makes preview JPEGs only while someone watches, and records on request.
+ */
+import { Observable, share, Subject, Subscription, tap } from 'rxjs';
+import type { Logger } from 'pino';
+import { createLivePipeline, type InferenceStage, type LivePipelineOptions } from '../pipelines/index.js';
+import type { Frame, LiveSource, PipelineOutput } from '../pipelines/types.js';
+import type { ClientHub } from './hub.js';
+import type { ServerMetrics } from './metrics.js';
+import { previewJpegs } from './preview.js';
+import type { ServerMessage, StreamInfo, StreamKind, StreamState } from './protocol.js';
+import { StreamRecorder, type RecordingResult } from './recorder.js';
+
+/** What the manager needs to start a stream: a source, already validated and opened, and how to stop it. */
+export interface OpenedSource {
+  readonly source: LiveSource;
+  /** Releases what the source holds beyond its subscription (e.g. a peer connection). */
+  readonly dispose?: () => void;
+}
+
+export interface StreamRequest {
+  readonly kind: StreamKind;
+  readonly name: string;
+  /** Opens the source for the given stream id; throws a user-facing error for bad input. */
+  readonly open: (streamId: string) => OpenedSource;
+  /** Fixed id (the demo stream); otherwise `<kind>-<n>`. */
+  readonly id?: string;
+}
+
+export interface StreamManagerOptions {
+  readonly maxStreams: number;
+  readonly previewFps: number;
+  readonly previewWidth: number;
+  /** Frame rate the recorder writes at (the model's fps, which sources decode to). */
+  readonly recordFps: number;
+  readonly pipeline?: LivePipelineOptions;
+}
+
+export class StreamLimitError extends Error {}
+export class UnknownStreamError extends Error {}
+
+interface RunningStream {
+  info: StreamInfo;
+  readonly frames$: Observable<Frame>;
+  readonly outputs$: Subject<PipelineOutput>;
+  readonly subscription: Subscription;
+  readonly dispose?: () => void;
+  recorder?: StreamRecorder;
+  lastStatus?: Extract<ServerMessage, { type: 'status' }>;
+}
+
+export class StreamManager {
+  private readonly streams = new Map<string, RunningStream>();
+  private readonly counters = new Map<StreamKind, number>();
+  /** Fires whenever the list or a stream's state changes. */
+  readonly changed$ = new Subject<StreamInfo[]>();
+
+  constructor(
+    private readonly stage: InferenceStage,
+    private readonly hub: ClientHub,
+    private readonly metrics: ServerMetrics,
+    private readonly log: Logger,
+    private readonly opts: StreamManagerOptions,
+  ) {}
+
+  list(): StreamInfo[] {
+    return [...this.streams.values()].map((s) => ({ ...s.info }));
+  }
+
+  has(id: string): boolean {
+    return this.streams.has(id);
+  }
+
+  lastStatus(id: string): Extract<ServerMessage, { type: 'status' }> | undefined {
+    return this.streams.get(id)?.lastStatus;
+  }
+
+  add(request: StreamRequest): StreamInfo {
+    if (this.streams.size >= this.opts.maxStreams) throw new StreamLimitError(`at most ${this.opts.maxStreams} streams may run at once; remove one first`);
+    const id = request.id ?? this.nextId(request.kind);
+    if (this.streams.has(id)) throw new StreamLimitError(`stream "${id}" is already running`);
+    const opened = request.open(id);
+
+    const frames$ = opened.source.frames.pipe(
+      tap(() => this.metrics.framesIn.inc({ stream: id })),
+      share(),
+    );
+    const source: LiveSource = { ...opened.source, frames: frames$ };
+    const outputs$ = new Subject<PipelineOutput>();
+    const info: StreamInfo = { id, kind: request.kind, name: request.name, state: 'connecting', recording: false, startedAt: Date.now() };
+    const subscription = new Subscription();
+    const stream: RunningStream = { info, frames$, outputs$, subscription, dispose: opened.dispose };
+    this.streams.set(id, stream);
+    this.metrics.streams.set(this.streams.size);
+
+    if (this.opts.previewFps > 0) {
+      subscription.add(
+        frames$.pipe(previewJpegs(this.opts.previewFps, this.opts.previewWidth, () => this.hub.wantsPreview(id))).subscribe({
+          next: (p) => {
+            this.metrics.previewFrames.inc({ stream: id });
+            this.hub.publish(id, { type: 'preview', ...p });
+          },
+          error: (err: unknown) => this.log.warn({ stream: id, err }, 'preview encoding stopped'),
+        }),
+      );
+    }
+    subscription.add(
+      createLivePipeline(source, this.stage, this.opts.pipeline).subscribe({
+        next: (out) => {
+          outputs$.next(out);
+          this.onOutput(stream, out);
+        },
+        error: (err: unknown) => {
+          this.log.error({ stream: id, err }, 'pipeline failed');
+          this.setState(stream, 'failed', err instanceof Error ? err.message : String(err));
+        },
+        complete: () => {
+          if (stream.info.state !== 'failed') this.setState(stream, 'ended');
+        },
+      }),
+    );
+    this.log.info({ stream: id, kind: request.kind, name: request.name }, 'stream added');
+    this.emitChanged();
+    return { ...info };
+  }
+
+  async remove(id: string): Promise<void> {
+    const stream = this.streams.get(id);
+    if (!stream) throw new UnknownStreamError(`no stream "${id}"`);
+    if (stream.recorder) await this.stopRecording(id).catch((err: unknown) => this.log.warn({ stream: id, err }, 'recording did not finish cleanly'));
+    stream.subscription.unsubscribe();
+    stream.outputs$.complete();
+    stream.dispose?.();
+    this.streams.delete(id);
+    this.metrics.streams.set(this.streams.size);
+    this.metrics.forgetStream(id);
+    this.stage.engine.forgetStream?.(id);
+    this.log.info({ stream: id }, 'stream removed');
+    this.emitChanged();
+  }
+
+  startRecording(id: string, base: string): void {
+    const stream = this.streams.get(id);
+    if (!stream) throw new UnknownStreamError(`no stream "${id}"`);
+    if (stream.recorder) throw new StreamLimitError(`stream "${id}" is already recording`);
+    stream.recorder = new StreamRecorder(base, stream.frames$, stream.outputs$, this.opts.recordFps);
+    stream.info = { ...stream.info, recording: true };
+    this.log.info({ stream: id, file: stream.recorder.video }, 'recording started');
+    this.emitChanged();
+  }
+
+  async stopRecording(id: string): Promise<RecordingResult> {
+    const stream = this.streams.get(id);
+    if (!stream?.recorder) throw new UnknownStreamError(`stream "${id}" is not recording`);
+    const recorder = stream.recorder;
+    stream.recorder = undefined;
+    stream.info = { ...stream.info, recording: false };
+    this.emitChanged();
+    const result = await recorder.stop();
+    this.log.info({ stream: id, ...result }, 'recording saved');
+    return result;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.streams.keys()].map((id) => this.remove(id)));
+  }
+
+  private nextId(kind: StreamKind): string {
+    let n = this.counters.get(kind) ?? 0;
+    do n++;
+    while (this.streams.has(`${kind}-${n}`));
+    this.counters.set(kind, n);
+    return `${kind}-${n}`;
+  }
+
+  private onOutput(stream: RunningStream, out: PipelineOutput): void {
+    const id = stream.info.id;
+    switch (out.type) {
+      case 'prediction': {
+        const p = out.prediction;
+        this.metrics.windowsInferred.inc({ stream: id });
+        this.metrics.latency.observe({ stream: id }, (p.stamps.emittedAt - p.stamps.capturedAt) / 1000);
+        this.hub.publish(id, {
+          type: 'prediction',
+          streamId: id,
+          firstSeq: p.firstSeq,
+          lastSeq: p.lastSeq,
+          heads: Object.fromEntries(Object.entries(p.heads).map(([h, labels]) => [h, labels.map((l) => ({ label: l.label, score: l.score }))])),
+          stamps: { ...p.stamps },
+        });
+        break;
+      }
+      case 'action': {
+        const e = out.event;
+        this.hub.publish(id, { type: 'action', streamId: id, kind: e.kind, label: e.label, confidence: e.confidence, start: e.start, end: e.end, stamps: { ...e.stamps } });
+        break;
+      }
+      case 'caption':
+        this.hub.publish(id, { type: 'caption', streamId: id, text: out.event.text, reason: out.event.reason, stamps: { ...out.event.stamps } });
+        break;
+      case 'status':
+        this.setState(stream, out.status.state, out.status.detail);
+        break;
+      case 'stats': {
+        const s = out.stats;
+        this.metrics.drops.set({ stream: id }, s.drops);
+        this.hub.publish(id, {
+          type: 'stats',
+          streamId: id,
+          fps: s.fps,
+          windowsPerSecond: s.windows / ((this.opts.pipeline?.statsIntervalMs ?? 1000) / 1000),
+          latencyMs: s.latencyMs ? { p50: s.latencyMs.p50, p95: s.latencyMs.p95 } : null,
+          drops: s.drops,
+          clientDrops: 0,
+        });
+        break;
+      }
+    }
+  }
+
+  private setState(stream: RunningStream, state: StreamState, detail?: string): void {
+    const changed = stream.info.state !== state || stream.info.detail !== detail;
+    stream.info = { ...stream.info, state, detail };
+    const msg: Extract<ServerMessage, { type: 'status' }> = { type: 'status', streamId: stream.info.id, state, at: Date.now(), ...(detail ? { detail } : {}) };
+    stream.lastStatus = msg;
+    this.hub.publish(stream.info.id, msg);
+    if (changed) {
+      this.log.info({ stream: stream.info.id, state, detail }, 'stream state');
+      this.emitChanged();
+    }
+  }
+
+  private emitChanged(): void {
+    this.changed$.next(this.list());
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * WebRTC signalling for "Use my webcam": the browser sends a complete offer (ICE candidates
+ * gathered, no trickle) over the WebSocket; the server answers from a @roamhq/wrtc peer and hands
+ * the first incoming video track to the pipelines' WebRTC source. Host candidates only (no STUN/TURN:
+ * nothing may reach the internet), which covers loopback and a LAN.
+ */
+import wrtc from '@roamhq/wrtc';
+
+export interface AcceptedOffer {
+  readonly answerSdp: string;
+  readonly peer: RTCPeerConnection;
+  /** Resolves with the browser's video track; rejects if none arrives in time. */
+  readonly track: Promise<MediaStreamTrack>;
+}
+
+export class WebRtcError extends Error {}
+
+function iceGatheringComplete(peer: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  if (peer.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs); // answer with what we have
+    peer.addEventListener('icegatheringstatechange', () => {
+      if (peer.iceGatheringState === 'complete') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
+
+export async function acceptOffer(offerSdp: string, trackTimeoutMs = 15_000): Promise<AcceptedOffer> {
+  if (!/^v=0\r?\n/.test(offerSdp) || !/\nm=video /.test(offerSdp)) throw new WebRtcError('the offer is not an SDP offer with a video section');
+  const peer = new wrtc.RTCPeerConnection({ iceServers: [] }) as unknown as RTCPeerConnection;
+  const track = new Promise<MediaStreamTrack>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new WebRtcError('no video track arrived from the browser')), trackTimeoutMs);
+    peer.addEventListener('track', (ev) => {
+      if (ev.track.kind !== 'video') return;
+      clearTimeout(timer);
+      resolve(ev.track);
+    });
+  });
+  track.catch(() => undefined); // the caller awaits it; avoid an unhandled rejection meanwhile
+  try {
+    await peer.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    const answer = await peer.createAnswer();
+    await peer.setLocalDescription(answer);
+    await iceGatheringComplete(peer, 2000);
+  } catch (err) {
+    peer.close();
+    throw new WebRtcError(`cannot answer the offer: ${(err as Error).message}`);
+  }
+  const answerSdp = peer.localDescription?.sdp;
+  if (!answerSdp) {
+    peer.close();
+    throw new WebRtcError('no local description after answering');
+  }
+  return { answerSdp, peer, track };
+}
