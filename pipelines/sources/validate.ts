@@ -19,6 +19,8 @@ const HOSTNAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z
 const IPV6 = /^\[[0-9A-Fa-f:.]+\]$/;
 // RFC 3986 path / query characters (unreserved, sub-delims, ':' '@' '/' '?', percent escapes).
 const PATH_AND_QUERY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$/;
+// Every character RFC 3986 allows anywhere in a URI (brackets for IPv6 hosts).
+const URL_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%?#[\]]+$/;
 const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const V4L2_DEVICE = /^\/dev\/video(?:0|[1-9][0-9]{0,2})$/;
 
@@ -41,6 +43,7 @@ export function validateRtspUrl(raw: unknown): string {
   const shown = JSON.stringify(redactUrl(raw).slice(0, 200));
   if (CONTROL_OR_SPACE.test(raw)) throw new SourceConfigError(`RTSP URL ${shown} contains whitespace or control characters`);
   if (raw.startsWith('-')) throw new SourceConfigError(`RTSP URL ${shown} starts with "-"`);
+  if (!URL_CHARS.test(raw)) throw new SourceConfigError(`RTSP URL ${shown} has characters a URL may not contain (percent-encode them)`);
   if (!/^rtsps?:\/\//i.test(raw)) throw new SourceConfigError(`RTSP URL ${shown} must start with rtsp:// or rtsps://`);
   let url: URL;
   try {
