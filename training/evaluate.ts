@@ -39,20 +39,34 @@ export async function evaluateSplit(
     pooled.dispose();
     const scores = (await probs.data()) as Float32Array;
     probs.dispose();
-    const C = scores.length / batch.length;
-    batch.forEach((r, i) => {
-      const row = scores.subarray(i * C, (i + 1) * C);
-      const label = labelOf(r, head);
-      lossSum += -Math.log(Math.max(row[label], 1e-12));
-      const ranked = rankScores(row, Math.min(TOP_K, C));
-      predictions.push({
-        id: r.id,
-        label,
-        ranked,
-        confidence: row[ranked[0]],
-        ...(captions ? { caption: captions[i], reference: opts.captionSource === 'simplified' ? r.simplified : r.caption } : {}),
-      });
-    });
+    const logged = toPredictions(batch, scores, head, captions && { texts: captions, source: opts.captionSource! });
+    predictions.push(...logged.predictions);
+    lossSum += logged.lossSum;
   }
   return { predictions, classificationLoss: records.length ? lossSum / records.length : 0 };
+}
+
+/** Logged predictions of a batch from its class probabilities [B, C] (row-major), plus its summed cross-entropy. */
+export function toPredictions(
+  batch: readonly ClipRecord[],
+  scores: Float32Array,
+  head: HeadName,
+  captions?: { texts: readonly string[]; source: 'simplified' | 'captions' },
+): { predictions: ClipPrediction[]; lossSum: number } {
+  const C = scores.length / batch.length;
+  let lossSum = 0;
+  const predictions = batch.map((r, i): ClipPrediction => {
+    const row = scores.subarray(i * C, (i + 1) * C);
+    const label = labelOf(r, head);
+    lossSum += -Math.log(Math.max(row[label], 1e-12));
+    const ranked = rankScores(row, Math.min(TOP_K, C));
+    return {
+      id: r.id,
+      label,
+      ranked,
+      confidence: row[ranked[0]],
+      ...(captions ? { caption: captions.texts[i], reference: captions.source === 'simplified' ? r.simplified : r.caption } : {}),
+    };
+  });
+  return { predictions, lossSum };
 }

@@ -4,9 +4,11 @@
  *   groups      → the "group" classification head over the coarse action groups (λ is fixed to 1:
  *                 there is no caption target).
  *   actions     → the "action" classification head over the fine templates (λ fixed to 1).
- *   simplified  → the caption decoder over simplified captions (objects replaced by "something"),
- *                 jointly with the "action" head: loss = λ·classification + (1−λ)·captioning.
- *   captions    → the caption decoder over full captions (with the object words), jointly with the
+ *   simplified  → the caption decoder over simplified captions (each object named by its category
+ *                 noun alone, "Putting ball into box"), jointly with the "action" head:
+ *                 loss = λ·classification + (1−λ)·captioning.
+ *   captions    → the caption decoder over full captions (object phrases with size, colour and
+ *                 texture: "Putting a small red striped ball into a blue box"), jointly with the
  *                 "action" head, weighted the same way.
  *
  * For the caption tasks λ = 1 would be the actions task again, and λ = 0 is captioning alone (the

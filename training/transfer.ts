@@ -1,0 +1,223 @@
+/**
+ * Transfer: freeze a trained encoder, train a new action head on a target domain (kitchenware),
+ * report test accuracy. Because the encoder is frozen, its per-timestep states are computed once
+ * per split and cached on disk next to the encoder's checkpoint; head training then never touches
+ * pixels. The encoder's weights are hashed before and after, and a change is an error.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { type CountertopModel, initBackend, loadCheckpoint } from '../model/index.js';
+import { chunk, epochOrder, labelOf } from './batches.js';
+import type { ClipData, ClipRecord, SplitName } from './data-source.js';
+import { toPredictions } from './evaluate.js';
+import { MetricsLog } from './metrics-log.js';
+import { evaluatePredictions, writePredictions, type ClipPrediction, type EvaluationReport } from './predictions.js';
+import { SeededRandom, withSeededMathRandom } from './rng.js';
+import { confusionMatrixSvg, lineChartSvg } from '../eval/charts.js';
+import { CHECKPOINT_DIR, compactReport } from './trainer.js';
+
+export const transferOptionsSchema = z.strictObject({
+  /** A training run's folder (holding checkpoint/) or a checkpoint folder itself. */
+  encoder: z.string().min(1),
+  data: z.string().min(1),
+  out: z.string().min(1),
+  head: z.enum(['linear', 'mlp']).default('linear'),
+  hidden: z.number().int().min(1).max(4096).default(128),
+  epochs: z.number().int().min(1).max(10_000).default(40),
+  batchSize: z.number().int().min(1).max(4096).default(32),
+  lr: z.number().positive().max(1).default(3e-3),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+  /** Batch size for computing the frozen features. */
+  featureBatchSize: z.number().int().min(1).max(512).default(8),
+});
+export type TransferOptions = z.infer<typeof transferOptionsSchema>;
+export type TransferOptionsInput = z.input<typeof transferOptionsSchema>;
+
+export interface TransferResult {
+  readonly outDir: string;
+  readonly test: EvaluationReport;
+  readonly encoderUnchanged: true;
+  readonly featureCacheHit: boolean;
+}
+
+/** SHA-256 over every encoder variable's name, shape and bytes. */
+export function hashVariables(vars: readonly tf.Variable[]): string {
+  const h = createHash('sha256');
+  for (const v of vars) {
+    h.update(`${v.name}:${v.shape.join('x')};`);
+    const d = v.dataSync() as Float32Array;
+    h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+  }
+  return h.digest('hex');
+}
+
+export function resolveCheckpointDir(encoder: string): string {
+  const inner = path.join(encoder, CHECKPOINT_DIR);
+  if (existsSync(path.join(inner, 'manifest.json'))) return inner;
+  if (existsSync(path.join(encoder, 'manifest.json'))) return encoder;
+  throw new Error(`${encoder}: no checkpoint (expected ${inner}/manifest.json)`);
+}
+
+/** Frozen per-timestep states of every clip of a split: [N, T, U], row i = records[i]. */
+interface SplitFeatures {
+  readonly records: readonly ClipRecord[];
+  readonly states: Float32Array;
+  readonly T: number;
+  readonly U: number;
+}
+
+async function computeFeatures(model: CountertopModel, data: ClipData, records: readonly ClipRecord[], batchSize: number): Promise<Float32Array> {
+  const [T, H, W] = data.clipShape;
+  const U = model.encodingWidth;
+  const out = new Float32Array(records.length * T * U);
+  let offset = 0;
+  for (const batch of chunk(records, batchSize)) {
+    const pixels = await data.loadClips(batch);
+    const states = tf.tidy(() => model.encode(tf.tensor5d(pixels, [batch.length, T, H, W, 3])).states);
+    out.set((await states.data()) as Float32Array, offset);
+    offset += states.size;
+    states.dispose();
+  }
+  return out;
+}
+
+/** Loads a split's cached features or computes and caches them (atomically: temp file + rename). */
+async function splitFeatures(model: CountertopModel, data: ClipData, split: SplitName, cacheDir: string, batchSize: number): Promise<{ features: SplitFeatures; hit: boolean }> {
+  const records = data.records(split);
+  const T = data.clipShape[0];
+  const U = model.encodingWidth;
+  const file = path.join(cacheDir, `${split}.f32`);
+  const expectedBytes = records.length * T * U * 4;
+  if (existsSync(file)) {
+    const buf = readFileSync(file);
+    if (buf.byteLength === expectedBytes) {
+      const states = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+      return { features: { records, states, T, U }, hit: true };
+    }
+  }
+  const states = await computeFeatures(model, data, records, batchSize);
+  mkdirSync(cacheDir, { recursive: true });
+  writeFileSync(file + '.tmp', new Uint8Array(states.buffer));
+  renameSync(file + '.tmp', file);
+  return { features: { records, states, T, U }, hit: false };
+}
+
+function featureBatch(f: SplitFeatures, rows: readonly number[]): tf.Tensor3D {
+  const { T, U } = f;
+  const out = new Float32Array(rows.length * T * U);
+  rows.forEach((r, i) => out.set(f.states.subarray(r * T * U, (r + 1) * T * U), i * T * U));
+  return tf.tensor3d(out, [rows.length, T, U]);
+}
+
+function predictFeatures(model: CountertopModel, f: SplitFeatures, batchSize: number): { predictions: ClipPrediction[]; loss: number } {
+  const predictions: ClipPrediction[] = [];
+  let lossSum = 0;
+  const rows = f.records.map((_, i) => i);
+  for (const batchRows of chunk(rows, batchSize)) {
+    const probs = tf.tidy(() => {
+      const states = featureBatch(f, batchRows);
+      return model.classify({ states, pooled: states.mean(1) as tf.Tensor2D }).action;
+    });
+    const logged = toPredictions(batchRows.map((r) => f.records[r]), probs.dataSync() as Float32Array, 'action');
+    probs.dispose();
+    predictions.push(...logged.predictions);
+    lossSum += logged.lossSum;
+  }
+  return { predictions, loss: f.records.length ? lossSum / f.records.length : 0 };
+}
+
+export async function transfer(opts: TransferOptions, data: ClipData, hooks: { log?: (line: string) => void } = {}): Promise<TransferResult> {
+  const log = hooks.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  await initBackend({ log });
+  const ckptDir = resolveCheckpointDir(opts.encoder);
+  const loaded = await loadCheckpoint(ckptDir);
+  const source = loaded.model;
+  const [T, H, W] = data.clipShape;
+  if (source.config.frames !== T || source.config.height !== H || source.config.width !== W) {
+    throw new Error(`encoder expects ${source.config.frames}×${source.config.height}×${source.config.width} clips, ${data.dir} has ${T}×${H}×${W}`);
+  }
+  const encoderHashBefore = hashVariables(source.encoderVariables());
+  mkdirSync(opts.out, { recursive: true });
+  writeFileSync(path.join(opts.out, 'options.json'), JSON.stringify(opts, null, 2) + '\n');
+
+  // Cache key: the encoder's weights and the target data set, so a retrained encoder or another
+  // data folder never reads stale features.
+  const dataKey = createHash('sha256').update(path.resolve(data.dir)).update(encoderHashBefore).digest('hex').slice(0, 16);
+  const cacheDir = path.join(path.dirname(ckptDir), 'features', dataKey);
+  const started = performance.now();
+  const train = await splitFeatures(source, data, 'train', cacheDir, opts.featureBatchSize);
+  const val = await splitFeatures(source, data, 'validation', cacheDir, opts.featureBatchSize);
+  const test = await splitFeatures(source, data, 'test', cacheDir, opts.featureBatchSize);
+  const featureCacheHit = train.hit && val.hit && test.hit;
+  log(`frozen features: ${featureCacheHit ? 'read from cache' : 'computed'} in ${((performance.now() - started) / 1000).toFixed(1)} s (${cacheDir})`);
+
+  const model = source.withNewHeads([{ name: 'action', labels: [...data.actionLabels] }], { hidden: opts.head === 'mlp' ? opts.hidden : 0 }, opts.seed);
+  const optimizer = tf.train.adam(opts.lr);
+  const metrics = new MetricsLog(path.join(opts.out, 'metrics.jsonl'));
+  rmSync(metrics.path, { force: true });
+  const rng = new SeededRandom(opts.seed ^ 0x7a5f);
+  let step = 0;
+  const trainRows = train.features.records.map((_, i) => i);
+  const labels = Int32Array.from(train.features.records.map((r) => labelOf(r, 'action')));
+  const classes = data.actionLabels.length;
+  await withSeededMathRandom(rng, async () => {
+    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+      let lossSum = 0;
+      for (const rows of chunk(epochOrder(trainRows, opts.seed, epoch), opts.batchSize)) {
+        const loss = optimizer.minimize(
+          () => {
+            const states = featureBatch(train.features, rows);
+            const logits = model.classLogits({ states, pooled: states.mean(1) as tf.Tensor2D }).action;
+            const onehot = tf.oneHot(tf.tensor1d(rows.map((r) => labels[r]), 'int32'), classes);
+            return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
+          },
+          true,
+          model.trainableVariables(),
+        )!;
+        const value = (await loss.data())[0];
+        loss.dispose();
+        lossSum += value * rows.length;
+        step++;
+      }
+      const v = predictFeatures(model, val.features, 256);
+      const vr = evaluatePredictions('action', v.predictions, classes, data.actionLabels);
+      metrics.append({ kind: 'train', step, epoch, lr: opts.lr, loss: lossSum / trainRows.length, classification: lossSum / trainRows.length, caption: 0, clipsPerSecond: 0 });
+      metrics.append({ kind: 'validation', step, epoch, loss: v.loss, top1: vr.classification.top1, top5: vr.classification.top5 });
+    }
+  });
+
+  const t = predictFeatures(model, test.features, 256);
+  writePredictions(path.join(opts.out, 'predictions-test.jsonl'), t.predictions);
+  const testReport = evaluatePredictions('action', t.predictions, classes, data.actionLabels);
+  metrics.append({ kind: 'test', step, top1: testReport.classification.top1, top5: testReport.classification.top5 });
+
+  const encoderHashAfter = hashVariables(source.encoderVariables());
+  if (encoderHashAfter !== encoderHashBefore) throw new Error('transfer changed the frozen encoder weights (hash differs); this is a bug');
+
+  const recs = metrics.read();
+  writeFileSync(
+    path.join(opts.out, 'curves.svg'),
+    lineChartSvg({
+      title: `Transfer head (${opts.head})`,
+      xLabel: 'step',
+      yLabel: 'loss / accuracy',
+      series: [
+        { name: 'train CE', points: recs.filter((r) => r.kind === 'train').map((r): [number, number] => [r.step, (r as { loss: number }).loss]) },
+        { name: 'val CE', points: recs.filter((r) => r.kind === 'validation').map((r): [number, number] => [r.step, (r as { loss: number }).loss]) },
+        { name: 'val top-1', points: recs.filter((r) => r.kind === 'validation').map((r): [number, number] => [r.step, (r as { top1: number }).top1]) },
+      ],
+    }),
+  );
+  writeFileSync(path.join(opts.out, 'confusion-test.svg'), confusionMatrixSvg(testReport.classification.confusion, data.actionLabels, 'Transfer test confusion (action)'));
+  writeFileSync(
+    path.join(opts.out, 'report.json'),
+    JSON.stringify({ encoder: ckptDir, head: opts.head, steps: step, encoderHash: encoderHashBefore, encoderUnchanged: true, featureCacheHit, test: compactReport(testReport) }, null, 2) + '\n',
+  );
+  model.dispose();
+  source.dispose();
+  optimizer.dispose();
+  return { outDir: opts.out, test: testReport, encoderUnchanged: true, featureCacheHit };
+}
