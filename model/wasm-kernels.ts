@@ -1,11 +1,139 @@
 /**
  * Training kernels the wasm backend lacks (Conv2DBackpropFilter) or runs slowly
- * (Conv2DBackpropInput), built on wasm's own fast Conv2D. Checked against the cpu backend's
- * gradients in test/model/wasm-kernels.test.ts.
+ * (Conv2DBackpropInput), both rewritten as one call of wasm's own fast (XNNPACK) Conv2D on
+ * transposed/flipped operands. Checked against the cpu backend's gradients in
+ * test/model/wasm-kernels.test.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** Registers both kernels for the 'wasm' backend; safe to call more than once. */
+type Info = tf.TensorInfo;
+type Backend = tf.KernelBackend & { disposeData(dataId: object): boolean };
+type Run = (name: string, inputs: Record<string, Info>, attrs: Record<string, unknown>) => Info;
+
+let registered = false;
+
+/** Registers both kernels for the 'wasm' backend; safe to call more than once. Needs the wasm backend registered. */
 export function registerWasmTrainingKernels(): void {
-  throw new Error('not implemented yet');
+  if (registered) return;
+  const original = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (original) tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropInput',
+    backendName: 'wasm',
+    kernelFunc: (args) => conv2dBackpropInput(args as never, original?.kernelFunc),
+  });
+  if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) {
+    tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: (args) => conv2dBackpropFilter(args as never) });
+  }
+  registered = true;
+}
+
+/** Runs other wasm kernels from inside a kernel, freeing every intermediate result it made. */
+function kernelRunner(backend: Backend): { run: Run; free: () => void } {
+  const made: Info[] = [];
+  return {
+    run(name, inputs, attrs) {
+      const kernel = tf.getKernel(name, 'wasm');
+      if (!kernel) throw new Error(`wasm kernel ${name} missing`);
+      const out = kernel.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, attrs: attrs as tf.NamedAttrMap, backend }) as Info;
+      made.push(out);
+      return out;
+    },
+    free() {
+      for (const info of made) backend.disposeData(info.dataId);
+    },
+  };
+}
+
+interface ConvGradArgs {
+  inputs: Record<string, Info>;
+  backend: Backend;
+  attrs: {
+    strides: number | [number, number];
+    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterShape?: [number, number, number, number];
+    inputShape?: [number, number, number, number];
+  };
+}
+
+/** Crops/pads [before, after] amounts that may be negative into a padding + begin/size pair. */
+function splitPad(len: number, before: number, after: number): { pad: [number, number]; begin: number; size: number } {
+  const begin = Math.max(0, -before);
+  const end = len - Math.max(0, -after);
+  return { pad: [Math.max(0, before), Math.max(0, after)], begin, size: end - begin };
+}
+
+/**
+ * dW[a,b,c,k] = Σ_{n,i,j} x[n, i·s+a−pt, j·s+b−pl, c] · dy[n,i,j,k]: a convolution of x (channels as
+ * batch, batch as channels) with dy as the filter, dilated by the stride.
+ */
+function conv2dBackpropFilter({ inputs, backend, attrs }: ConvGradArgs): Info {
+  const { x, dy } = inputs as { x: Info; dy: Info };
+  if (attrs.dataFormat !== 'NHWC') throw new Error('Conv2DBackpropFilter (wasm): only NHWC is supported');
+  const filterShape = attrs.filterShape!;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
+  );
+  const [, H, W] = x.shape as number[];
+  const { top, left } = info.padInfo;
+  const rows = splitPad(H!, top, info.filterHeight + (info.outHeight - 1) * info.strideHeight - H! - top);
+  const cols = splitPad(W!, left, info.filterWidth + (info.outWidth - 1) * info.strideWidth - W! - left);
+  const { run, free } = kernelRunner(backend);
+  try {
+    let xT = run('Transpose', { x }, { perm: [3, 1, 2, 0] }); // [C, H, W, N]
+    if (rows.size !== H || cols.size !== W) {
+      xT = run('Slice', { x: xT }, { begin: [0, rows.begin, cols.begin, 0], size: [xT.shape[0], rows.size, cols.size, xT.shape[3]] });
+    }
+    const dyT = run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [Ho, Wo, N, K]
+    const out = run('Conv2D', { x: xT, filter: dyT }, {
+      strides: [1, 1],
+      dilations: [info.strideHeight, info.strideWidth],
+      pad: [[0, 0], rows.pad, cols.pad, [0, 0]],
+      dataFormat: 'NHWC',
+    }); // [C, kh, kw, K]
+    return tf.getKernel('Transpose', 'wasm')!.kernelFunc({ inputs: { x: out }, attrs: { perm: [1, 2, 0, 3] }, backend }) as Info;
+  } finally {
+    free();
+  }
+}
+
+/**
+ * dx = dy (padded by kh−1−pt) correlated with the filter flipped in space and with in/out channels
+ * swapped. Stride 1 only; strided convolutions fall back to wasm's own kernel.
+ */
+function conv2dBackpropInput({ inputs, backend, attrs }: ConvGradArgs, fallback: tf.KernelFunc | undefined): Info {
+  const { dy, filter } = inputs as { dy: Info; filter: Info };
+  const inputShape = attrs.inputShape!;
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
+  );
+  if (attrs.dataFormat !== 'NHWC' || info.strideHeight !== 1 || info.strideWidth !== 1) {
+    if (!fallback) throw new Error('Conv2DBackpropInput (wasm): unsupported strides/format and no fallback kernel');
+    return fallback({ inputs, backend, attrs: attrs as unknown as tf.NamedAttrMap }) as Info;
+  }
+  const [, H, W] = inputShape;
+  const [, Ho, Wo] = dy.shape as number[];
+  const kh = info.filterHeight;
+  const kw = info.filterWidth;
+  const { top, left } = info.padInfo;
+  const rows = splitPad(Ho!, kh - 1 - top, H - Ho! + top);
+  const cols = splitPad(Wo!, kw - 1 - left, W - Wo! + left);
+  const { run, free } = kernelRunner(backend);
+  try {
+    let dyIn: Info = dy;
+    if (rows.size !== Ho || cols.size !== Wo) {
+      dyIn = run('Slice', { x: dy }, { begin: [0, rows.begin, cols.begin, 0], size: [dy.shape[0], rows.size, cols.size, dy.shape[3]] });
+    }
+    const flipped = run('Reverse', { x: filter }, { dims: [0, 1] });
+    const swapped = run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] }); // [kh, kw, K, C]
+    return tf.getKernel('Conv2D', 'wasm')!.kernelFunc({
+      inputs: { x: dyIn, filter: swapped },
+      attrs: { strides: [1, 1], dilations: [1, 1], pad: [[0, 0], rows.pad, cols.pad, [0, 0]], dataFormat: 'NHWC' },
+      backend,
+    }) as Info;
+  } finally {
+    free();
+  }
 }

@@ -1,0 +1,167 @@
+/**
+ * The caption decoder: an LSTM whose input at each step is the previous word's embedding and the
+ * clip encoding, with a softmax over the vocabulary. Teacher forcing for training; greedy and beam
+ * search for inference.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { dense, lstmStep, makeDense, makeLstm, type Dense, type LstmWeights, type ParamStore } from './layers.js';
+import { END_ID, GO_ID, PAD_ID, type Vocabulary } from './vocabulary.js';
+
+export interface CaptionDecoderSizes {
+  readonly vocabulary: number;
+  readonly embedding: number;
+  readonly units: number;
+  /** Width of the clip encoding it is conditioned on. */
+  readonly context: number;
+  /** Token length of a caption (14). */
+  readonly length: number;
+}
+
+export class CaptionDecoder {
+  private readonly embedding: tf.Variable; // [V, E]
+  private readonly contextKernel: tf.Variable; // [C, 4U]
+  private readonly lstm: LstmWeights; // kernel [E, 4U]
+  private readonly out: Dense; // [U, V]
+
+  constructor(store: ParamStore, readonly sizes: CaptionDecoderSizes) {
+    this.embedding = store.add('caption/embedding', [sizes.vocabulary, sizes.embedding], 'glorot');
+    this.lstm = makeLstm(store, 'caption/lstm', sizes.embedding, sizes.units);
+    this.contextKernel = store.add('caption/lstm/context_kernel', [sizes.context, 4 * sizes.units], 'glorot', [sizes.context, sizes.units]);
+    this.out = makeDense(store, 'caption/out', sizes.units, sizes.vocabulary);
+  }
+
+  /** Embedding as a one-hot product (gather's gradient needs a kernel wasm lacks). */
+  private embed(tokens: tf.Tensor1D): tf.Tensor2D {
+    return tf.matMul(tf.oneHot(tokens, this.sizes.vocabulary).toFloat(), this.embedding as tf.Tensor2D);
+  }
+
+  /** One step for N sequences: tokens [N] → next-word logits [N, V] and the new state. */
+  step(tokens: tf.Tensor1D, contextProj: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D): { logits: tf.Tensor2D; h: tf.Tensor2D; c: tf.Tensor2D } {
+    const xProj = tf.add(tf.matMul(this.embed(tokens), this.lstm.kernel as tf.Tensor2D), contextProj) as tf.Tensor2D;
+    const [h2, c2] = lstmStep(xProj, h, c, this.lstm);
+    return { logits: dense(h2, this.out), h: h2, c: c2 };
+  }
+
+  /** The context's share of the gates, computed once per clip: pooled·Kc + b. */
+  projectContext(pooled: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(tf.matMul(pooled, this.contextKernel as tf.Tensor2D), this.lstm.bias) as tf.Tensor2D;
+  }
+
+  /**
+   * Mean cross-entropy of the next token under teacher forcing, over non-<pad> targets.
+   * captions [B, L] int32: <go> w… <end> <pad>…
+   */
+  loss(pooled: tf.Tensor2D, captions: tf.Tensor2D): tf.Scalar {
+    const [B, L] = captions.shape;
+    if (L !== this.sizes.length) throw new Error(`captions have length ${L}; the model expects ${this.sizes.length}`);
+    const ctx = this.projectContext(pooled);
+    const inputs = tf.unstack(captions.slice([0, 0], [B, L - 1]), 1) as tf.Tensor1D[];
+    let h = tf.zeros([B, this.sizes.units]) as tf.Tensor2D;
+    let c = tf.zeros([B, this.sizes.units]) as tf.Tensor2D;
+    const logits: tf.Tensor2D[] = [];
+    for (const tokens of inputs) {
+      const s = this.step(tokens, ctx, h, c);
+      ({ h, c } = s);
+      logits.push(s.logits);
+    }
+    const all = tf.concat(logits.map((l) => l.expandDims(1)), 1).reshape([B * (L - 1), this.sizes.vocabulary]) as tf.Tensor2D;
+    const targets = captions.slice([0, 1], [B, L - 1]).reshape([B * (L - 1)]) as tf.Tensor1D;
+    const logp = tf.sum(tf.mul(tf.logSoftmax(all), tf.oneHot(targets, this.sizes.vocabulary).toFloat()), 1);
+    const mask = tf.notEqual(targets, PAD_ID).toFloat();
+    return tf.div(tf.neg(tf.sum(tf.mul(logp, mask))), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+  }
+
+  /** Greedy decoding: the most probable next word at each step until <end>. */
+  greedy(pooled: tf.Tensor2D, vocabulary: Vocabulary): string[] {
+    const ids = tf.tidy(() => {
+      const B = pooled.shape[0];
+      const ctx = this.projectContext(pooled);
+      let tokens = tf.fill([B], GO_ID, 'int32') as tf.Tensor1D;
+      let h = tf.zeros([B, this.sizes.units]) as tf.Tensor2D;
+      let c = tf.zeros([B, this.sizes.units]) as tf.Tensor2D;
+      const out: tf.Tensor1D[] = [];
+      for (let t = 1; t < this.sizes.length; t++) {
+        const s = this.step(tokens, ctx, h, c);
+        ({ h, c } = s);
+        tokens = tf.argMax(s.logits, 1) as tf.Tensor1D;
+        out.push(tokens);
+      }
+      return tf.stack(out, 1);
+    });
+    const rows = ids.arraySync() as number[][];
+    ids.dispose();
+    return rows.map((r) => vocabulary.decode(r));
+  }
+
+  /**
+   * Beam search per clip: keeps the `width` most probable partial captions (sum of log-probabilities);
+   * a beam that emits <end> is finished and keeps its score. Returns the best finished caption.
+   */
+  beam(pooled: tf.Tensor2D, width: number, vocabulary: Vocabulary): string[] {
+    if (!Number.isInteger(width) || width < 1) throw new Error(`beam width must be a positive integer, got ${width}`);
+    const results: string[] = [];
+    for (let b = 0; b < pooled.shape[0]; b++) {
+      const row = tf.tidy(() => pooled.slice([b, 0], [1, -1]) as tf.Tensor2D);
+      results.push(vocabulary.decode(this.beamOne(row, width)));
+      row.dispose();
+    }
+    return results;
+  }
+
+  private beamOne(pooled: tf.Tensor2D, width: number): number[] {
+    interface Beam {
+      tokens: number[];
+      score: number;
+      done: boolean;
+      row: number; // index of its state in h/c
+    }
+    let beams: Beam[] = [{ tokens: [GO_ID], score: 0, done: false, row: 0 }];
+    const ctx1 = tf.tidy(() => this.projectContext(pooled));
+    let h = tf.zeros([1, this.sizes.units]) as tf.Tensor2D;
+    let c = tf.zeros([1, this.sizes.units]) as tf.Tensor2D;
+    try {
+      for (let t = 1; t < this.sizes.length && beams.some((bm) => !bm.done); t++) {
+        const alive = beams.filter((bm) => !bm.done);
+        const rows = tf.tensor1d(alive.map((bm) => bm.row), 'int32');
+        const { logp, h2, c2 } = tf.tidy(() => {
+          const hs = tf.gather(h, rows) as tf.Tensor2D;
+          const cs = tf.gather(c, rows) as tf.Tensor2D;
+          const ctx = tf.tile(ctx1, [alive.length, 1]) as tf.Tensor2D;
+          const last = tf.tensor1d(alive.map((bm) => bm.tokens[bm.tokens.length - 1]!), 'int32');
+          const s = this.step(last, ctx, hs, cs);
+          return { logp: tf.logSoftmax(s.logits), h2: s.h, c2: s.c };
+        });
+        rows.dispose();
+        const lp = logp.arraySync() as number[][];
+        logp.dispose();
+        const candidates: Beam[] = beams.filter((bm) => bm.done);
+        alive.forEach((bm, i) => {
+          // Only the top `width` words of each beam can make the overall top `width`.
+          const top = topK(lp[i]!, width);
+          for (const w of top) {
+            candidates.push({ tokens: [...bm.tokens, w], score: bm.score + lp[i]![w]!, done: w === END_ID, row: i });
+          }
+        });
+        candidates.sort((a, b) => b.score - a.score);
+        beams = candidates.slice(0, width);
+        h.dispose();
+        c.dispose();
+        h = h2;
+        c = c2;
+      }
+    } finally {
+      h.dispose();
+      c.dispose();
+      ctx1.dispose();
+    }
+    return beams[0]!.tokens;
+  }
+}
+
+function topK(values: number[], k: number): number[] {
+  return values
+    .map((v, i) => [v, i] as const)
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, k)
+    .map(([, i]) => i);
+}

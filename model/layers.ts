@@ -1,0 +1,168 @@
+/**
+ * The network's building blocks as plain functions over tf.Variables: parameter creation, conv
+ * blocks (2D, and 3D in three numerically equivalent forms), dense layers and an LSTM cell.
+ * Callers run them inside tf.tidy.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Named variables in creation order; checkpoint names are these logical names, not tfjs's global
+ * ones. Names found in `shared` are adopted instead of created (a transfer model's frozen encoder)
+ * and are not owned: dispose() leaves them alone.
+ */
+export class ParamStore {
+  private static nextId = 0;
+  /** Global prefix that keeps tfjs variable names unique across model instances. */
+  readonly prefix = `countertop${ParamStore.nextId++}`;
+  readonly entries = new Map<string, tf.Variable>();
+  readonly owned = new Set<tf.Variable>();
+  private seed: number;
+
+  constructor(
+    seed: number,
+    private readonly shared: ReadonlyMap<string, tf.Variable> = new Map(),
+  ) {
+    this.seed = seed * 1_000_003;
+  }
+
+  /** Glorot-uniform (fans from the receptive field unless given), a constant, or a tensor-making function. */
+  add(name: string, shape: number[], init: 'glorot' | number | (() => tf.Tensor), fans?: [number, number]): tf.Variable {
+    if (this.entries.has(name)) throw new Error(`duplicate variable ${name}`);
+    const seed = this.seed++;
+    const adopted = this.shared.get(name);
+    if (adopted) {
+      if (!tf.util.arraysEqual(adopted.shape, shape)) throw new Error(`shared variable ${name} has shape [${adopted.shape}], expected [${shape}]`);
+      this.entries.set(name, adopted);
+      return adopted;
+    }
+    const value = tf.tidy(() => {
+      if (typeof init === 'number') return tf.fill(shape, init);
+      if (typeof init === 'function') return init();
+      const [fanIn, fanOut] = fans ?? defaultFans(shape);
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      return tf.randomUniform(shape, -limit, limit, 'float32', seed);
+    });
+    const v = tf.variable(value, true, `${this.prefix}/${name}`);
+    value.dispose();
+    this.entries.set(name, v);
+    this.owned.add(v);
+    return v;
+  }
+
+  dispose(): void {
+    for (const v of this.owned) v.dispose();
+    this.owned.clear();
+    this.entries.clear();
+  }
+}
+
+function defaultFans(shape: number[]): [number, number] {
+  if (shape.length === 2) return [shape[0]!, shape[1]!];
+  const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+  return [receptive * shape[shape.length - 2]!, receptive * shape[shape.length - 1]!];
+}
+
+export interface Dense {
+  readonly kernel: tf.Variable;
+  readonly bias: tf.Variable;
+}
+
+export function makeDense(store: ParamStore, name: string, inputs: number, units: number): Dense {
+  return { kernel: store.add(`${name}/kernel`, [inputs, units], 'glorot'), bias: store.add(`${name}/bias`, [units], 0) };
+}
+
+export function dense(x: tf.Tensor2D, layer: Dense, activation: 'linear' | 'relu' = 'linear'): tf.Tensor2D {
+  return tf.fused.matMul({ a: x, b: layer.kernel as tf.Tensor2D, bias: layer.bias, activation }) as tf.Tensor2D;
+}
+
+/** 3×3 'same' conv + bias + ReLU, then 2×2 max-pool ('same', so odd sizes round up). */
+export function conv2dBlock(x: tf.Tensor4D, kernel: tf.Variable, bias: tf.Variable): tf.Tensor4D {
+  const y = tf.fused.conv2d({ x, filter: kernel as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu' });
+  return tf.maxPool(y, 2, 2, 'same');
+}
+
+/**
+ * How a kt×3×3 'same' 3D convolution runs: 'native' is tf.conv3d; 'stacked' concatenates the kt
+ * neighbouring frames along channels and runs one conv2d with the kernel reshaped to
+ * [3, 3, kt·C, O]; 'shifted' runs kt conv2d calls, one per temporal tap, and sums them. All three
+ * compute the same operator (zero padding in time keeps T).
+ */
+export type Conv3dImpl = 'native' | 'stacked' | 'shifted';
+
+/**
+ * x [B, T, H, W, C], kernel [kt, 3, 3, C, O] → per-frame output [B·T, H, W, O], plus bias and ReLU
+ * (fused into the conv where the form allows).
+ */
+export function conv3dSame(x: tf.Tensor5D, kernel: tf.Tensor5D, bias: tf.Tensor1D, impl: Conv3dImpl): tf.Tensor4D {
+  const [B, T, H, W, C] = x.shape;
+  const [kt, kh, kw, , O] = kernel.shape;
+  if (impl === 'native') {
+    const y = tf.relu(tf.add(tf.conv3d(x, kernel, [1, 1, 1], 'same'), bias));
+    return y.reshape([B * T, H, W, O]);
+  }
+  const half = (kt - 1) / 2;
+  // Time taps are sliced from a rank-3 view: wasm's rank-5 Slice is very slow, rank 3 is a copy.
+  const flat = x.reshape([B, T, H * W * C]);
+  const padded = half > 0 ? tf.pad(flat, [[0, 0], [half, half], [0, 0]]) : flat;
+  const tap = (k: number): tf.Tensor4D => padded.slice([0, k, 0], [B, T, H * W * C]).reshape([B * T, H, W, C]);
+  if (impl === 'stacked') {
+    const taps = Array.from({ length: kt }, (_, k) => tap(k));
+    const stacked = kt > 1 ? tf.concat(taps, 3) : taps[0]!;
+    const filter = kernel.transpose([1, 2, 0, 3, 4]).reshape([kh, kw, kt * C, O]) as tf.Tensor4D;
+    return tf.fused.conv2d({ x: stacked, filter, strides: 1, pad: 'same', bias, activation: 'relu' });
+  }
+  const parts = Array.from({ length: kt }, (_, k) =>
+    tf.conv2d(tap(k), kernel.slice([k, 0, 0, 0, 0], [1, kh, kw, C, O]).reshape([kh, kw, C, O]) as tf.Tensor4D, 1, 'same'),
+  );
+  return tf.relu(tf.add(parts.length > 1 ? tf.addN(parts) : parts[0]!, bias));
+}
+
+/** conv3dSame (+ bias, ReLU), then a 2×2 spatial max-pool per frame; T is kept. */
+export function conv3dBlock(x: tf.Tensor5D, kernel: tf.Variable, bias: tf.Variable, impl: Conv3dImpl): tf.Tensor5D {
+  const [B, T] = x.shape;
+  const pooled = tf.maxPool(conv3dSame(x, kernel as tf.Tensor5D, bias as tf.Tensor1D, impl), 2, 2, 'same');
+  const [, h, w, o] = pooled.shape;
+  return pooled.reshape([B, T, h, w, o]);
+}
+
+/** LSTM weights, gates packed [i | f | g | o]. */
+export interface LstmWeights {
+  readonly kernel: tf.Variable; // [D, 4U]
+  readonly recurrent: tf.Variable; // [U, 4U]
+  readonly bias: tf.Variable; // [4U], forget gate initialised to 1
+  readonly units: number;
+}
+
+export function makeLstm(store: ParamStore, name: string, inputs: number, units: number): LstmWeights {
+  const kernel = store.add(`${name}/kernel`, [inputs, 4 * units], 'glorot', [inputs, units]);
+  // Glorot rather than orthogonal: tfjs's orthogonal initialiser is very slow (see shared/STACK.md).
+  const recurrent = store.add(`${name}/recurrent`, [units, 4 * units], 'glorot', [units, units]);
+  // Forget-gate bias 1: remember by default early in training.
+  const bias = store.add(`${name}/bias`, [4 * units], () => tf.concat([tf.zeros([units]), tf.ones([units]), tf.zeros([2 * units])]));
+  return { kernel, recurrent, bias, units };
+}
+
+/** One step: gates = xProj + h·R (xProj already holds x·K + b). */
+export function lstmStep(xProj: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D, w: LstmWeights): [tf.Tensor2D, tf.Tensor2D] {
+  const gates = tf.add(xProj, tf.matMul(h, w.recurrent as tf.Tensor2D)) as tf.Tensor2D;
+  const [i, f, g, o] = tf.split(gates, 4, 1) as tf.Tensor2D[];
+  const cNext = tf.add(tf.mul(tf.sigmoid(f!), c), tf.mul(tf.sigmoid(i!), tf.tanh(g!))) as tf.Tensor2D;
+  const hNext = tf.mul(tf.sigmoid(o!), tf.tanh(cNext)) as tf.Tensor2D;
+  return [hNext, cNext];
+}
+
+/** Runs an LSTM over x [B, T, D] from a zero state → all hidden states [B, T, U]; `reverse` runs back in time. */
+export function lstmSequence(x: tf.Tensor3D, w: LstmWeights, reverse = false): tf.Tensor3D {
+  const [B, T, D] = x.shape;
+  const proj = tf.add(tf.matMul(x.reshape([B * T, D]), w.kernel as tf.Tensor2D), w.bias).reshape([B, T, 4 * w.units]);
+  const steps = tf.unstack(proj, 1) as tf.Tensor2D[];
+  let h = tf.zeros([B, w.units]) as tf.Tensor2D;
+  let c = tf.zeros([B, w.units]) as tf.Tensor2D;
+  const out: tf.Tensor2D[] = new Array(T);
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? T - 1 - s : s;
+    [h, c] = lstmStep(steps[t]!, h, c, w);
+    out[t] = h;
+  }
+  return tf.stack(out, 1) as tf.Tensor3D;
+}
