@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../model/backend.js';
+import { disposeBatch, tinyBatch, tinyModel } from './helpers.js';
+
+/** Gradients of sum(conv2d(x, w)²) w.r.t. x and w on the given backend. */
+function convGrads(backend: string, x: tf.Tensor4D, w: tf.Tensor4D, strides: number, pad: 'same' | 'valid'): Float32Array[] {
+  tf.setBackend(backend);
+  return tf.tidy(() => {
+    const g = tf.grads((a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, strides, pad).square().sum());
+    return g([x.clone(), w.clone()]).map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+
+describe('wasm training kernels', () => {
+  beforeAll(async () => {
+    await initBackend({ force: 'wasm', log: () => {} });
+  });
+
+  it('registers Conv2DBackpropFilter (absent in tfjs-backend-wasm) and replaces Conv2DBackpropInput', () => {
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')).toBeDefined();
+  });
+
+  const cases = [
+    { x: [2, 9, 7, 3], w: [3, 3, 3, 4], strides: 1, pad: 'same' },
+    { x: [2, 9, 7, 3], w: [3, 3, 3, 4], strides: 2, pad: 'same' },
+    { x: [1, 8, 8, 2], w: [3, 3, 2, 5], strides: 1, pad: 'valid' },
+    { x: [3, 10, 10, 4], w: [5, 3, 4, 2], strides: 2, pad: 'valid' },
+    { x: [4, 16, 16, 27], w: [3, 3, 27, 8], strides: 1, pad: 'same' },
+    { x: [2, 8, 8, 3], w: [1, 1, 3, 4], strides: 1, pad: 'same' },
+  ] as const;
+  for (const c of cases) {
+    it(`conv2d gradients match the cpu backend: x [${c.x}] w [${c.w}] stride ${c.strides} ${c.pad}`, () => {
+      tf.setBackend('cpu');
+      const x = tf.randomUniform(c.x as unknown as number[], -1, 1, 'float32', 3) as tf.Tensor4D;
+      const w = tf.randomUniform(c.w as unknown as number[], -1, 1, 'float32', 4) as tf.Tensor4D;
+      const [cpuDx, cpuDw] = convGrads('cpu', x, w, c.strides, c.pad);
+      const [wasmDx, wasmDw] = convGrads('wasm', x, w, c.strides, c.pad);
+      const scale = Math.max(...cpuDw!.map(Math.abs), ...cpuDx!.map(Math.abs));
+      expect(maxDiff(wasmDx!, cpuDx!) / scale).toBeLessThan(1e-5);
+      expect(maxDiff(wasmDw!, cpuDw!) / scale).toBeLessThan(1e-5);
+      tf.dispose([x, w]);
+      tf.setBackend('wasm');
+    });
+  }
+
+  it('a whole model step (both channels, LSTM, heads, decoder): wasm gradients match cpu', () => {
+    const model = tinyModel();
+    const batch = tinyBatch(model.config, model.vocabulary, 2);
+    const vars = model.trainableVariables();
+    const grads = (backend: string): Float32Array[] => {
+      tf.setBackend(backend);
+      const { value, grads: g } = tf.variableGrads(() => model.loss(batch, 0.5).total, vars);
+      const out = vars.map((v) => g[v.name]!.dataSync() as Float32Array);
+      tf.dispose([value, ...Object.values(g)]);
+      return out;
+    };
+    const onWasm = grads('wasm');
+    const onCpu = grads('cpu');
+    tf.setBackend('wasm');
+    onWasm.forEach((g, i) => {
+      const scale = Math.max(1e-3, ...onCpu[i]!.map(Math.abs));
+      expect(maxDiff(g, onCpu[i]!) / scale, model.namedVariables()[i]!.name).toBeLessThan(1e-4);
+    });
+    disposeBatch(batch);
+    model.dispose();
+  });
+});
