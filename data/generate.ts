@@ -1,0 +1,139 @@
+/**
+ * Makes a procedural data set in the SSv2 layout: renders clips, encodes each with ffmpeg to
+ * `<id>.webm`, writes the train / validation / test lists, the labels file, the template → group
+ * file and countertop's side files (captions, manifest).
+ *
+ *   const report = await generateDataset({ domain: 'something', count: 440, out: 'runs/data/ss', seed: '1' });
+ *
+ * Deterministic from the seed: clip i is rendered from its own forked random stream, so the same
+ * options give the same records and the same pixels. Classes are balanced (clip i gets template
+ * i mod K before the ids are shuffled) and each class is split 80/10/10 on its own, so splits are
+ * disjoint by construction and every class is present in each split when it has ≥ 10 clips.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ssv2Label, templateKey } from './captions.js';
+import { catalogueOf, templateIndex } from './catalogue/index.js';
+import type { Domain } from './catalogue/types.js';
+import { encodeWebm } from './encode.js';
+import { SSV2_FILES, SPLITS, type CaptionEntry, type Split, type Ssv2Entry } from './layout.js';
+import { Prng } from './prng.js';
+import { DIFFICULTY, planClip, renderFrames, type Difficulty } from './render/clip.js';
+
+export interface GenerateOptions {
+  readonly domain: Domain;
+  readonly count: number;
+  readonly out: string;
+  readonly seed: string;
+  readonly difficulty?: Difficulty;
+  readonly width?: number;
+  readonly height?: number;
+  readonly fps?: number;
+  /** Shares of train and validation; test gets the rest. */
+  readonly split?: { readonly train: number; readonly validation: number };
+  /** ffmpeg encoders running at once. */
+  readonly concurrency?: number;
+  readonly codec?: 'vp9' | 'vp8';
+  /** Only these templates (with or without brackets); default all of the domain's. */
+  readonly templates?: readonly string[];
+  readonly onClip?: (done: number, total: number) => void;
+}
+
+export interface GenerateReport {
+  readonly out: string;
+  readonly total: number;
+  /** Per split, per class name: clip counts. */
+  readonly counts: Record<Split, Record<string, number>>;
+  readonly seconds: number;
+}
+
+interface PlannedRecord {
+  id: string;
+  split: Split;
+  templateIndex: number;
+  clipSeed: number;
+}
+
+/** Which template and split each clip gets; independent of rendering. */
+export function assignRecords(count: number, classes: number, seed: string, split = { train: 0.8, validation: 0.1 }): PlannedRecord[] {
+  const rng = new Prng(seed).fork('assign');
+  const order = rng.shuffle(Array.from({ length: count }, (_, i) => i));
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
+  for (let i = 0; i < count; i++) byClass[i % classes]!.push(order[i]!);
+  const records: PlannedRecord[] = [];
+  byClass.forEach((slots, c) => {
+    // Every class with ≥ 3 clips gets at least one validation and one test clip.
+    const n = slots.length;
+    const nVal = n >= 3 ? Math.max(1, Math.round(n * split.validation)) : 0;
+    const nTest = n >= 3 ? Math.max(1, Math.round(n * (1 - split.train - split.validation))) : 0;
+    const nTrain = n - nVal - nTest;
+    slots.forEach((slot, k) => {
+      const s: Split = k < nTrain ? 'train' : k < nTrain + nVal ? 'validation' : 'test';
+      records.push({ id: String(slot + 1), split: s, templateIndex: c, clipSeed: slot });
+    });
+  });
+  return records.sort((a, b) => Number(a.id) - Number(b.id));
+}
+
+async function writeJson(file: string, value: unknown) {
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, JSON.stringify(value, null, 1));
+  await rename(tmp, file);
+}
+
+export async function generateDataset(o: GenerateOptions): Promise<GenerateReport> {
+  const t0 = performance.now();
+  if (!Number.isInteger(o.count) || o.count < 1) throw new Error(`count must be a positive integer, got ${o.count}`);
+  const full = catalogueOf(o.domain);
+  const catalogue = o.templates ? { ...full, templates: o.templates.map((t) => full.templates[templateIndex(full, t)]!) } : full;
+  const difficulty = o.difficulty ?? DIFFICULTY.moderate;
+  const width = o.width ?? 128, height = o.height ?? 128, fps = o.fps ?? 12;
+  const out = path.resolve(o.out);
+  await mkdir(out, { recursive: true });
+  const records = assignRecords(o.count, catalogue.templates.length, o.seed, o.split);
+  const root = new Prng(o.seed).fork(`domain:${o.domain}`);
+
+  const lists: Record<Split, Ssv2Entry[]> = { train: [], validation: [], test: [] };
+  const captions: Record<string, CaptionEntry> = {};
+  const counts = Object.fromEntries(SPLITS.map((s) => [s, {} as Record<string, number>])) as Record<Split, Record<string, number>>;
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < records.length) {
+      const r = records[next++]!;
+      const plan = planClip(catalogue, r.templateIndex, root.fork(`clip:${r.clipSeed}`), difficulty, { fps });
+      await encodeWebm(renderFrames(plan, { width, height }), path.join(out, `${r.id}.webm`), { width, height, fps, codec: o.codec });
+      const name = templateKey(plan.template.template);
+      lists[r.split].push({ id: r.id, label: ssv2Label(plan.caption), template: plan.template.template, placeholders: [...plan.placeholders] });
+      captions[r.id] = { simplified: plan.simplified, caption: plan.caption };
+      counts[r.split][name] = (counts[r.split][name] ?? 0) + 1;
+      o.onClip?.(++done, records.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 2) }, worker));
+  for (const s of SPLITS) lists[s].sort((a, b) => Number(a.id) - Number(b.id));
+
+  const names = catalogue.templates.map((t) => templateKey(t.template));
+  const labels = Object.fromEntries([...names].sort().map((n, i) => [n, String(i)]));
+  const groups = Object.fromEntries(catalogue.templates.map((t) => [templateKey(t.template), t.group]));
+  await writeJson(path.join(out, SSV2_FILES.train), lists.train);
+  await writeJson(path.join(out, SSV2_FILES.validation), lists.validation);
+  await writeJson(path.join(out, SSV2_FILES.test), lists.test.map((e) => ({ id: e.id })));
+  await writeFile(path.join(out, SSV2_FILES.testAnswers), lists.test.map((e) => `${e.id};${templateKey(e.template)}`).join('\n') + '\n');
+  await writeJson(path.join(out, SSV2_FILES.labels), labels);
+  await writeJson(path.join(out, SSV2_FILES.groups), groups);
+  await writeJson(path.join(out, SSV2_FILES.captions), captions);
+  await writeJson(path.join(out, SSV2_FILES.manifest), {
+    generator: 'countertop data/generate.ts',
+    domain: o.domain,
+    seed: o.seed,
+    count: o.count,
+    width,
+    height,
+    fps,
+    codec: o.codec ?? 'vp9',
+    difficulty,
+    counts,
+  });
+  return { out, total: records.length, counts, seconds: (performance.now() - t0) / 1000 };
+}

@@ -1,0 +1,221 @@
+/**
+ * Streams training batches from an SSv2-layout data set without holding it in memory.
+ *
+ *   const ds = await readSsv2Dataset(dir);
+ *   const stream = clipBatches(ds, 'train', { frames: 16, height: 64, width: 64, batchSize: 8,
+ *     seed: 1, epoch, sampling: 'random', crop: 'random', flip: true,
+ *     cache: { dir: 'runs/cache', maxBytes: 4e9 } });
+ *   for await (const b of stream) { b.clips; b.shape; b.actions; b.groups; b.simplified; b.captions }
+ *   stream.report.skipped   // [{ id, reason, detail }] – unreadable or truncated videos
+ *
+ * Each clip is decoded by ffmpeg (fluent-ffmpeg, rawvideo rgb24) at (1 + cropMargin) × the model
+ * size, or read back from the disk cache; then sampled in time, cropped, maybe mirrored and
+ * normalised. At most `prefetch` batches of clips are in flight and at most `decoders` ffmpeg
+ * processes run at once. Mirroring is label-safe: a clip whose class names a side ("from left to
+ * right") becomes its mirror class; a class with a side but no mirror class is never mirrored.
+ * Augmentation randomness comes from (seed, epoch, id), so a batch does not depend on timing.
+ */
+import { z } from 'zod';
+import { sampleFrameIndices, clipToTensorData } from './augment.js';
+import { swapLeftRight } from './captions.js';
+import { ClipCache } from './clipCache.js';
+import { DecodeError, decodeVideo, type DecodedVideo } from './decode.js';
+import type { Split } from './layout.js';
+import { Prng } from './prng.js';
+import type { Ssv2Dataset, VideoRecord } from './ssv2.js';
+
+export const ClipBatchOptionsSchema = z.object({
+  frames: z.number().int().min(1).max(256).default(16),
+  height: z.number().int().min(8).max(1024).default(64),
+  width: z.number().int().min(8).max(1024).default(64),
+  batchSize: z.number().int().min(1).max(1024).default(8),
+  shuffle: z.boolean().default(true),
+  seed: z.union([z.string(), z.number()]).default(0),
+  epoch: z.number().int().min(0).default(0),
+  sampling: z.enum(['uniform', 'random']).default('uniform'),
+  crop: z.enum(['center', 'random']).default('center'),
+  /** Decode this much larger than the crop (0.125 → 72 px for a 64 px crop). */
+  cropMargin: z.number().min(0).max(1).default(0.125),
+  flip: z.boolean().default(false),
+  /** Batches decoded ahead of the consumer. */
+  prefetch: z.number().int().min(1).max(64).default(2),
+  /** ffmpeg processes at once. */
+  decoders: z.number().int().min(1).max(16).default(2),
+  cache: z.object({ dir: z.string(), maxBytes: z.number().positive() }).optional(),
+  /** Use only the first n clips (after shuffling). */
+  limit: z.number().int().positive().optional(),
+  dropLast: z.boolean().default(false),
+});
+export type ClipBatchOptions = z.input<typeof ClipBatchOptionsSchema>;
+
+export interface ClipBatch {
+  readonly ids: string[];
+  /** [B, T, H, W, 3] float32 in [-1, 1] (model/preprocess.ts normalisePixels). */
+  readonly clips: Float32Array;
+  readonly shape: [number, number, number, number, number];
+  /** Coarse group ids; -1 for unlabelled test clips. */
+  readonly groups: Int32Array;
+  /** Fine action ids; -1 for unlabelled test clips. */
+  readonly actions: Int32Array;
+  readonly simplified: string[];
+  readonly captions: string[];
+  readonly mirrored: boolean[];
+}
+
+export interface SkippedVideo {
+  readonly id: string;
+  readonly reason: 'unreadable' | 'truncated' | 'empty' | 'missing';
+  readonly detail: string;
+}
+
+export interface LoaderReport {
+  clips: number;
+  decoded: number;
+  cacheHits: number;
+  skipped: SkippedVideo[];
+  cache?: ClipCache['stats'];
+}
+
+export interface ClipBatchStream extends AsyncIterable<ClipBatch> {
+  readonly report: LoaderReport;
+}
+
+interface Sample {
+  record: VideoRecord;
+  data: Float32Array;
+  action: number;
+  group: number;
+  simplified: string;
+  caption: string;
+  mirrored: boolean;
+}
+
+/** A counting semaphore for the ffmpeg processes. */
+class Slots {
+  private waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+  async take() {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  give() {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBatchOptions = {}): ClipBatchStream {
+  const o = ClipBatchOptionsSchema.parse(options);
+  const report: LoaderReport = { clips: 0, decoded: 0, cacheHits: 0, skipped: [] };
+  const decodeW = Math.round(o.width * (1 + o.cropMargin));
+  const decodeH = Math.round(o.height * (1 + o.cropMargin));
+  const clipFloats = o.frames * o.height * o.width * 3;
+
+  async function* run(): AsyncGenerator<ClipBatch> {
+    const cache = o.cache ? await ClipCache.open(o.cache) : undefined;
+    if (cache) report.cache = cache.stats;
+    const all = dataset.records[split];
+    const ordered = o.shuffle ? new Prng(`${o.seed}`).fork(`order:${split}:${o.epoch}`).shuffle(all) : all.slice();
+    const records = o.limit ? ordered.slice(0, o.limit) : ordered;
+    const slots = new Slots(o.decoders);
+
+    const decoded = async (r: VideoRecord): Promise<DecodedVideo> => {
+      const file = dataset.videoPath(r.id);
+      const key = cache ? await ClipCache.keyFor(file, decodeW, decodeH).catch(() => undefined) : undefined;
+      if (cache && key) {
+        const hit = await cache.get(key);
+        if (hit) {
+          report.cacheHits++;
+          return hit;
+        }
+      }
+      await slots.take();
+      try {
+        const clip = await decodeVideo(file, { width: decodeW, height: decodeH });
+        report.decoded++;
+        if (cache && key) await cache.put(key, clip);
+        return clip;
+      } finally {
+        slots.give();
+      }
+    };
+
+    const load = async (r: VideoRecord): Promise<Sample | SkippedVideo> => {
+      let clip: DecodedVideo;
+      try {
+        clip = await decoded(r);
+      } catch (err) {
+        if (err instanceof DecodeError) return { id: r.id, reason: /No such file/.test(err.message) ? 'missing' : err.reason, detail: err.message };
+        return { id: r.id, reason: 'unreadable', detail: (err as Error).message };
+      }
+      const rng = new Prng(`${o.seed}`).fork(`aug:${o.epoch}:${r.id}`);
+      const indices = sampleFrameIndices(clip.frames, o.frames, o.sampling, rng);
+      const mx = clip.width - o.width, my = clip.height - o.height;
+      const x = o.crop === 'random' ? rng.int(0, mx) : Math.floor(mx / 2);
+      const y = o.crop === 'random' ? rng.int(0, my) : Math.floor(my / 2);
+      const mirrorTo = r.action >= 0 ? dataset.mirrorAction[r.action]! : -1;
+      const mirror = o.flip && mirrorTo >= 0 && rng.chance(0.5);
+      const data = new Float32Array(clipFloats);
+      clipToTensorData(clip, indices, { x, y, width: o.width, height: o.height, mirror }, data, 0);
+      const action = mirror ? mirrorTo : r.action;
+      return {
+        record: r,
+        data,
+        action,
+        group: action >= 0 ? dataset.actionGroup[action]! : -1,
+        simplified: mirror ? swapLeftRight(r.simplified) : r.simplified,
+        caption: mirror ? swapLeftRight(r.caption) : r.caption,
+        mirrored: mirror,
+      };
+    };
+
+    const assemble = (samples: Sample[]): ClipBatch => {
+      const B = samples.length;
+      const clips = new Float32Array(B * clipFloats);
+      samples.forEach((s, i) => clips.set(s.data, i * clipFloats));
+      return {
+        ids: samples.map((s) => s.record.id),
+        clips,
+        shape: [B, o.frames, o.height, o.width, 3],
+        groups: Int32Array.from(samples, (s) => s.group),
+        actions: Int32Array.from(samples, (s) => s.action),
+        simplified: samples.map((s) => s.simplified),
+        captions: samples.map((s) => s.caption),
+        mirrored: samples.map((s) => s.mirrored),
+      };
+    };
+
+    // In-order window of clips in flight: bounded prefetch, results kept in record order.
+    const window: Promise<Sample | SkippedVideo>[] = [];
+    const maxInFlight = o.prefetch * o.batchSize;
+    let next = 0;
+    const fill = () => {
+      while (window.length < maxInFlight && next < records.length) {
+        const p = load(records[next++]!);
+        p.catch(() => undefined);
+        window.push(p);
+      }
+    };
+    fill();
+    let pending: Sample[] = [];
+    while (window.length > 0) {
+      const r = await window.shift()!;
+      fill();
+      if ('data' in r) {
+        report.clips++;
+        pending.push(r);
+      } else report.skipped.push(r);
+      if (pending.length === o.batchSize) {
+        yield assemble(pending);
+        pending = [];
+      }
+    }
+    if (pending.length > 0 && !o.dropLast) yield assemble(pending);
+  }
+
+  return { report, [Symbol.asyncIterator]: () => run() };
+}
