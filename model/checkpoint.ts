@@ -20,6 +20,8 @@ import { Vocabulary } from './vocabulary.js';
 
 export const CHECKPOINT_FORMAT_VERSION = 1;
 const FORMAT = 'countertop-checkpoint';
+const ADAM_ACC_BETA1 = 'adam.accBeta1';
+const ADAM_ACC_BETA2 = 'adam.accBeta2';
 export const CHECKPOINT_FILES = { manifest: 'manifest.json', topology: 'model.json', weights: 'weights.bin', optimizer: 'optimizer.bin' } as const;
 
 export interface SaveExtra {
@@ -124,6 +126,12 @@ export async function saveCheckpoint(dir: string, model: CountertopModel, extra:
     // Rename the optimiser's per-variable state from tfjs's global variable names to checkpoint names.
     const logical = new Map(named.map((e) => [e.variable.name, e.name]));
     const state = await extra.optimizer.getWeights();
+    // Adam recomputes β^t with pow() on setWeights, which differs in the last bits from the running
+    // product it keeps while training; saving the products makes a resumed run bit-identical.
+    const adam = extra.optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+    if (extra.optimizer.getClassName() === 'Adam' && adam.accBeta1 && adam.accBeta2) {
+      state.push({ name: ADAM_ACC_BETA1, tensor: adam.accBeta1 }, { name: ADAM_ACC_BETA2, tensor: adam.accBeta2 });
+    }
     const renamed = state.map(({ name, tensor }) => {
       const slash = name.lastIndexOf('/');
       const base = slash >= 0 ? name.slice(0, slash) : name;
@@ -335,11 +343,19 @@ export async function restoreAdam(loaded: LoadedCheckpoint, fallbackLearningRate
   const c = cfg.config as { learningRate: number; beta1: number; beta2: number; epsilon: number };
   const optimizer = tf.train.adam(c.learningRate, c.beta1, c.beta2, c.epsilon);
   const byName = new Map(loaded.optimizerWeights.map((w) => [w.name, w.tensor]));
+  const accBeta1 = byName.get(ADAM_ACC_BETA1);
+  const accBeta2 = byName.get(ADAM_ACC_BETA2);
   const iterations = loaded.optimizerWeights[0];
   if (!iterations || iterations.name.includes('/')) throw new Error('checkpoint optimiser state lacks its iteration count');
-  if (loaded.optimizerWeights.length === 1) {
+  const restoreProducts = (): void => {
+    const adam = optimizer as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+    if (accBeta1) adam.accBeta1.assign(accBeta1);
+    if (accBeta2) adam.accBeta2.assign(accBeta2);
+    tf.dispose(loaded.optimizerWeights!.map((w) => w.tensor));
+  };
+  if (!loaded.optimizerWeights.some((w) => w.name.includes('/'))) {
     // Saved before its first step: no moments yet.
-    tf.dispose(iterations.tensor);
+    restoreProducts();
     return optimizer;
   }
   const vars = loaded.model.trainableVariables();
@@ -350,6 +366,6 @@ export async function restoreAdam(loaded: LoadedCheckpoint, fallbackLearningRate
       return { name: `${v.name}/${suffix}`, tensor };
     });
   await optimizer.setWeights([{ name: iterations.name, tensor: iterations.tensor }, ...moment('m'), ...moment('v')]);
-  tf.dispose(loaded.optimizerWeights.map((w) => w.tensor));
+  restoreProducts();
   return optimizer;
 }

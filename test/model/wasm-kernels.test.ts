@@ -7,7 +7,7 @@ import { disposeBatch, tinyBatch, tinyModel } from './helpers.js';
 function convGrads(backend: string, x: tf.Tensor4D, w: tf.Tensor4D, strides: number, pad: 'same' | 'valid'): Float32Array[] {
   tf.setBackend(backend);
   return tf.tidy(() => {
-    const g = tf.grads((a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, strides, pad).square().sum());
+    const g = tf.grads((...args: tf.Tensor[]) => tf.conv2d(args[0] as tf.Tensor4D, args[1] as tf.Tensor4D, strides, pad).square().sum());
     return g([x.clone(), w.clone()]).map((t) => t.dataSync() as Float32Array);
   });
 }
@@ -35,8 +35,8 @@ describe('wasm training kernels', () => {
   for (const c of cases) {
     it(`conv2d gradients match the cpu backend: x [${c.x}] w [${c.w}] stride ${c.strides} ${c.pad}`, () => {
       tf.setBackend('cpu');
-      const x = tf.randomUniform(c.x as unknown as number[], -1, 1, 'float32', 3) as tf.Tensor4D;
-      const w = tf.randomUniform(c.w as unknown as number[], -1, 1, 'float32', 4) as tf.Tensor4D;
+      const x = tf.randomUniform([...c.x], -1, 1, 'float32', 3) as tf.Tensor4D;
+      const w = tf.randomUniform([...c.w], -1, 1, 'float32', 4) as tf.Tensor4D;
       const [cpuDx, cpuDw] = convGrads('cpu', x, w, c.strides, c.pad);
       const [wasmDx, wasmDw] = convGrads('wasm', x, w, c.strides, c.pad);
       const scale = Math.max(...cpuDw!.map(Math.abs), ...cpuDx!.map(Math.abs));
