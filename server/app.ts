@@ -103,7 +103,9 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     });
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
+  // Frames up to 1 MB are read and answered with a `too-large` error (the connection stays); larger
+  // ones close the connection (code 1009) so a client cannot make the server buffer without limit.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * MAX_CLIENT_MESSAGE_BYTES });
   const refuseUpgrade = (socket: Duplex, status: string): void => {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   };

@@ -6,12 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { InferenceStage, createModelEngine } from '../pipelines/index.js';
-import { startServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { evaluator } from './evaluation.js';
-import { loadServingModel } from './model.js';
-import { pipelineSources } from './sources.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEMO_DIR = path.join(repoRoot, 'assets', 'demo');
@@ -36,6 +31,14 @@ async function main(): Promise<void> {
     process.exit(typeof code === 'number' ? code : 2);
   }
   const log = pino({ level: config.logLevel, base: { app: 'countertop' } });
+  // Loaded only after the config is valid, so --help and configuration errors answer at once.
+  const [{ InferenceStage, createModelEngine }, { startServer }, { evaluator }, { loadServingModel }, { pipelineSources }] = await Promise.all([
+    import('../pipelines/index.js'),
+    import('./app.js'),
+    import('./evaluation.js'),
+    import('./model.js'),
+    import('./sources.js'),
+  ]);
   const { model, info } = await loadServingModel(config.model, log);
   const engine = await createModelEngine(model);
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
