@@ -1,6 +1,6 @@
 /**
  * What the live pipelines need from a model: the input shape it wants, its heads, a batched
- * window scorer and a caption decoder. model-engine.ts adapts the real CountertopModel to it;
+ * window scorer and a caption decoder. modelEngine.ts adapts the real CountertopModel to it;
  * tests can supply a small deterministic one.
  */
 import type { ObservableInput } from 'rxjs';
@@ -29,8 +29,8 @@ export interface InferenceEngine {
   readonly heads: readonly EngineHead[];
   /** Scores every window in one model call; results are in the same order as `windows`. */
   inferBatch(windows: readonly FrameWindow[]): ObservableInput<readonly WindowInference[]>;
-  /** Greedy-decodes a caption from a pooled encoding. */
-  caption(encoding: Float32Array): ObservableInput<string>;
+  /** Greedy-decodes a caption from a pooled encoding; absent when the model has no caption decoder. */
+  caption?(encoding: Float32Array): ObservableInput<string>;
   /** Releases any per-stream state (e.g. cached frame features) once a stream is gone. */
   forgetStream?(streamId: string): void;
 }

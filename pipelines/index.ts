@@ -2,9 +2,9 @@
  * countertop's live pipelines — the API the server uses.
  *
  * ```ts
- * import { openSource, InferenceStage, createLivePipeline, createModelEngine } from '../pipelines/index.js';
+ * import { openSource, InferenceStage, createLivePipeline, ModelEngine } from '../pipelines/index.js';
  *
- * const engine = await createModelEngine(model);                     // or any InferenceEngine
+ * const engine = new ModelEngine(model);                              // a CountertopModel; or any InferenceEngine
  * const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 }); // ONE per process, shared by all streams
  * const source = openSource({ kind: 'rtsp', streamId: 'counter', url: 'rtsp://cam.local:554/stream1' }, engine.input);
  * const sub = createLivePipeline(source, stage, { stride: 4 }).subscribe((out) => {
@@ -26,6 +26,8 @@
 export * from './types.js';
 export type { InferenceEngine, EngineInput, EngineHead, WindowInference } from './engine.js';
 export { InferenceStage, type InferenceStageOptions } from './inferenceStage.js';
+export { ModelEngine, type ModelEngineOptions } from './modelEngine.js';
+export { FrameFeatureCache } from './frameFeatureCache.js';
 export { createLivePipeline, type LivePipelineOptions } from './livePipeline.js';
 export { ActionSegmenter, type SegmenterOptions } from './actionSegmenter.js';
 export { ScoreSmoother, type SmoothingOptions } from './scoreSmoother.js';

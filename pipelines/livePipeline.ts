@@ -37,7 +37,10 @@ export interface LivePipelineOptions {
   readonly smoothing?: SmoothingOptions;
   /** Defaults: head 'action', start ≥ 0.5, end < 0.3, 2 windows each way. */
   readonly segmenter?: Partial<SegmenterOptions>;
-  /** Caption on action start and otherwise every intervalMs of capture time (default 4000); false turns captions off. */
+  /**
+   * Caption on action start and otherwise every intervalMs of capture time (default 4000); false turns
+   * captions off (they are off anyway when the engine has no caption decoder).
+   */
   readonly captions?: { readonly intervalMs?: number } | false;
   /** Labels per head in each prediction (default 5). */
   readonly topK?: number;
@@ -57,7 +60,8 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
   const headLabels = Object.fromEntries(engine.heads.map((h) => [h.name, h.labels]));
   const segmentLabels = headLabels[segmenter.head];
   if (!segmentLabels) throw new Error(`segmenter head "${segmenter.head}" is not a model head (${Object.keys(headLabels).join(', ')})`);
-  const captionInterval = options.captions === false ? undefined : (options.captions?.intervalMs ?? 4000);
+  const caption = engine.caption?.bind(engine);
+  const captionInterval = options.captions === false || !caption ? undefined : (options.captions?.intervalMs ?? 4000);
   const { streamId } = source;
 
   return defer(() => {
@@ -93,7 +97,7 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
         heads: Object.fromEntries(Object.entries(w.probabilities).map(([head, p]) => [head, topLabels(p, headLabels[head] ?? [], topK)])),
         stamps: w.stamps,
       });
-      stats.window(prediction.stamps.emittedAt - prediction.stamps.capturedAt);
+      if (statsIntervalMs > 0) stats.window(prediction.stamps.emittedAt - prediction.stamps.capturedAt);
       return [{ type: 'prediction', prediction }, ...w.events.map((e): PipelineOutput => ({ type: 'action', event: emit(e) }))];
     };
 
@@ -105,11 +109,11 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
       connect((segmented$) =>
         merge(
           segmented$.pipe(mergeMap((w) => from(windowOutputs(w)))),
-          captionInterval === undefined
+          captionInterval === undefined || !caption
             ? EMPTY
             : segmented$.pipe(
                 selectCaptionWindows(captionInterval),
-                decodeCaptions(engine, clock),
+                decodeCaptions(caption, clock),
                 map((event): PipelineOutput => ({ type: 'caption', event })),
               ),
         ),

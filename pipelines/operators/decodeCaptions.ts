@@ -1,6 +1,5 @@
-import { exhaustMap, from, map, type OperatorFunction } from 'rxjs';
+import { exhaustMap, from, map, type ObservableInput, type OperatorFunction } from 'rxjs';
 import { now } from '../clock.js';
-import type { InferenceEngine } from '../engine.js';
 import type { CaptionEvent } from '../types.js';
 import type { CaptionTrigger } from './selectCaptionWindows.js';
 
@@ -9,12 +8,12 @@ import type { CaptionTrigger } from './selectCaptionWindows.js';
  * decoding, newer triggers are ignored (`exhaustMap`), so a slow decoder can never queue work.
  *
  * ```ts
- * triggers$.pipe(decodeCaptions(engine))
+ * triggers$.pipe(decodeCaptions((encoding) => engine.caption(encoding)))
  * ```
  */
-export function decodeCaptions(engine: Pick<InferenceEngine, 'caption'>, clock: () => number = now): OperatorFunction<CaptionTrigger, CaptionEvent> {
+export function decodeCaptions(caption: (encoding: Float32Array) => ObservableInput<string>, clock: () => number = now): OperatorFunction<CaptionTrigger, CaptionEvent> {
   return exhaustMap(({ window, reason }) =>
-    from(engine.caption(window.encoding)).pipe(
+    from(caption(window.encoding)).pipe(
       map((text): CaptionEvent => ({
         streamId: window.streamId,
         text,

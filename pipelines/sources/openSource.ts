@@ -64,14 +64,14 @@ export const sourceConfigSchema = z.discriminatedUnion('kind', [
     kind: z.literal('procedural'),
     streamId,
     generate: z.custom<FrameGenerator>((g) => typeof g === 'function', 'generate must be a function returning an iterable of frames'),
-    /** Frames per second to emit at; omit to emit as fast as the consumer takes them. */
+    /** Frames per second to emit at; omit to emit as fast as possible (each frame then counts as one model-rate frame). */
     fps: z.number().positive().max(240).optional(),
   }),
 ]);
 
 export type SourceConfig = z.input<typeof sourceConfigSchema>;
 
-const formatSchema = z.strictObject({
+const formatSchema = z.object({
   width: z.number().int().min(8).max(4096),
   height: z.number().int().min(8).max(4096),
   fps: z.number().positive().max(120),
@@ -123,7 +123,9 @@ export function openSource(config: SourceConfig, format: FrameFormat, hooks: Ope
     }
     case 'procedural': {
       const frames = generatedFrames(c.streamId, c.generate, c.fps, clock);
-      return { streamId: c.streamId, frames: withLifecycle(frames, report), status: statusSubject, ...(c.fps === format.fps ? { frameRate: c.fps } : {}) };
+      // Unpaced generated frames are taken as model-rate frames (a replay at full speed), not thinned.
+      const frameRate = c.fps === undefined || c.fps === fmt.data.fps ? fmt.data.fps : undefined;
+      return { streamId: c.streamId, frames: withLifecycle(frames, report), status: statusSubject, ...(frameRate ? { frameRate } : {}) };
     }
   }
 }
