@@ -23,7 +23,7 @@ export function encoderArgs(out: string, o: EncodeOptions): string[] {
     '-an', '-c:v', codec === 'vp9' ? 'libvpx-vp9' : 'libvpx',
     '-deadline', 'realtime', '-cpu-used', '8', '-threads', '1',
     '-crf', String(o.crf ?? 30), '-b:v', codec === 'vp9' ? '0' : '1M',
-    '-pix_fmt', 'yuv420p', '-f', 'webm', out,
+    '-pix_fmt', 'yuv420p', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-f', 'webm', out,
   ];
 }
 
