@@ -1,30 +1,57 @@
 /**
  * What training and transfer need from a data set, in one narrow interface, so the trainer does
- * not depend on how clips are stored or decoded. `openClipData` adapts the data package.
+ * not depend on how clips are stored or decoded. `openClipData` (open-data.ts) adapts the data
+ * package's SSv2 reader and clip loader.
  */
 export type SplitName = 'train' | 'validation' | 'test';
 
-/** One annotated clip (no pixels). */
+/** Labels of one loaded clip (after any label-changing augmentation such as a mirror flip). */
 export interface ClipRecord {
   readonly id: string;
   /** Coarse group class id. */
   readonly group: number;
-  /** Fine action (template) class id. */
+  /** Fine action class id. */
   readonly action: number;
-  /** Caption with objects replaced by "something". */
+  /** Template filled with object category nouns ("Putting ball into box"). */
   readonly simplified: string;
-  /** Full caption with object words. */
+  /** Template filled with full object phrases. */
   readonly caption: string;
+}
+
+/** Model input size; the loader decodes and resamples clips to it. */
+export interface ClipShape {
+  readonly frames: number;
+  readonly height: number;
+  readonly width: number;
+}
+
+export interface LabelledBatch {
+  readonly records: readonly ClipRecord[];
+  /** [B, T, H, W, 3] float32, normalised, row i = records[i]. */
+  readonly clips: Float32Array;
+}
+
+export interface BatchRequest {
+  readonly shape: ClipShape;
+  readonly batchSize: number;
+  /** Training: shuffled in an order fixed by (seed, epoch), random temporal sampling, crops and label-safe flips. Otherwise: file order, centred, uniform. */
+  readonly training: boolean;
+  readonly seed: number;
+  readonly epoch: number;
+  /** Only the first n clips (after shuffling). */
+  readonly limit?: number;
 }
 
 export interface ClipData {
   readonly dir: string;
   readonly groupLabels: readonly string[];
-  /** The action templates, e.g. "Putting [something] into [something]"; index = class id. */
+  /** Class names (templates without brackets); index = action id. */
   readonly actionLabels: readonly string[];
-  /** Frames, height, width of every decoded clip. */
-  readonly clipShape: readonly [number, number, number];
-  records(split: SplitName): readonly ClipRecord[];
-  /** Decoded, normalised pixels of these clips: [B, T, H, W, 3] float32, in the order given. */
-  loadClips(records: readonly ClipRecord[]): Promise<Float32Array>;
+  /** The action templates with their [slots], for telling which action a caption names. */
+  readonly actionTemplates: readonly string[];
+  /** Labelled clips in a split (unlabelled test clips are not counted and never yielded). */
+  count(split: SplitName): number;
+  /** Every caption of a split's labelled clips (for building a vocabulary), in file order. */
+  captions(split: SplitName, kind: 'simplified' | 'captions'): string[];
+  batches(split: SplitName, req: BatchRequest): AsyncIterable<LabelledBatch>;
 }

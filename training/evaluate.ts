@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CountertopModel } from '../model/index.js';
 import { rankScores } from '../eval/classification.js';
-import { chunk, labelOf } from './batches.js';
-import type { ClipData, ClipRecord } from './data-source.js';
+import { clipTensor, labelOf } from './batches.js';
+import type { ClipData, ClipRecord, SplitName } from './data-source.js';
 import type { ClipPrediction } from './predictions.js';
 import type { HeadName } from './tasks.js';
 
@@ -21,29 +21,28 @@ const TOP_K = 5;
 export async function evaluateSplit(
   model: CountertopModel,
   data: ClipData,
-  records: readonly ClipRecord[],
+  split: SplitName,
   head: HeadName,
   opts: { batchSize: number; captionSource?: 'simplified' | 'captions' },
 ): Promise<SplitEvaluation> {
   const predictions: ClipPrediction[] = [];
   let lossSum = 0;
-  const [T, H, W] = data.clipShape;
-  for (const batch of chunk(records, opts.batchSize)) {
-    const pixels = await data.loadClips(batch);
-    const wantCaptions = Boolean(opts.captionSource && model.vocabulary);
+  const shape = { frames: model.config.frames, height: model.config.height, width: model.config.width };
+  const wantCaptions = Boolean(opts.captionSource && model.vocabulary);
+  for await (const batch of data.batches(split, { shape, batchSize: opts.batchSize, training: false, seed: 0, epoch: 0 })) {
     const { probs, pooled } = tf.tidy(() => {
-      const enc = model.encode(tf.tensor5d(pixels, [batch.length, T, H, W, 3]));
+      const enc = model.encode(clipTensor(batch, shape));
       return { probs: model.classify(enc)[head], pooled: wantCaptions ? enc.pooled : tf.zeros([0]) };
     });
     const captions = wantCaptions ? model.captionGreedy(pooled as tf.Tensor2D) : undefined;
     pooled.dispose();
     const scores = (await probs.data()) as Float32Array;
     probs.dispose();
-    const logged = toPredictions(batch, scores, head, captions && { texts: captions, source: opts.captionSource! });
+    const logged = toPredictions(batch.records, scores, head, captions && { texts: captions, source: opts.captionSource! });
     predictions.push(...logged.predictions);
     lossSum += logged.lossSum;
   }
-  return { predictions, classificationLoss: records.length ? lossSum / records.length : 0 };
+  return { predictions, classificationLoss: predictions.length ? lossSum / predictions.length : 0 };
 }
 
 /** Logged predictions of a batch from its class probabilities [B, C] (row-major), plus its summed cross-entropy. */

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CountertopModel, Vocabulary, initBackend, loadCheckpoint, parseModelConfig, restoreAdam, saveCheckpoint, type HeadSpec } from '../model/index.js';
-import { chunk, disposeBatch, epochOrder, makeTrainingBatch } from './batches.js';
+import { disposeBatch, makeTrainingBatch } from './batches.js';
 import type { ClipData } from './data-source.js';
 import { evaluateSplit } from './evaluate.js';
 import { MetricsLog } from './metrics-log.js';
@@ -53,11 +53,10 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
   const ckptDir = path.join(out, CHECKPOINT_DIR);
   const metrics = new MetricsLog(path.join(out, 'metrics.jsonl'));
 
-  const allTrain = data.records('train');
-  const trainRecords = opts.maxTrainClips > 0 ? allTrain.slice(0, opts.maxTrainClips) : allTrain;
-  if (trainRecords.length === 0) throw new Error(`${data.dir}: no training clips`);
-  const validation = data.records('validation');
-  const batchesPerEpoch = Math.ceil(trainRecords.length / opts.batchSize);
+  const trainCount = opts.maxTrainClips > 0 ? Math.min(opts.maxTrainClips, data.count('train')) : data.count('train');
+  if (trainCount === 0) throw new Error(`${data.dir}: no labelled training clips`);
+  const hasValidation = data.count('validation') > 0;
+  const batchesPerEpoch = Math.ceil(trainCount / opts.batchSize);
   const totalSteps = batchesPerEpoch * opts.epochs;
   const schedule = { kind: opts.schedule, baseLr: opts.lr, totalSteps, warmupSteps: opts.warmupSteps };
   const captionSource = lambda < 1 ? task.captionSource : undefined;
@@ -79,16 +78,10 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
   } else {
     if (existsSync(ckptDir) && !opts.resume) throw new Error(`${out} already holds a checkpoint: pass --resume to continue it, or choose a new --out`);
     rmSync(metrics.path, { force: true });
-    const [frames, height, width] = data.clipShape;
-    const config = parseModelConfig({ ...opts.config, frames, height, width });
+    const config = parseModelConfig(opts.config);
     const labels = task.head === 'group' ? data.groupLabels : data.actionLabels;
     const heads: HeadSpec[] = [{ name: task.head, labels: [...labels] }];
-    const vocab = captionSource
-      ? Vocabulary.build(
-          trainRecords.map((r) => (captionSource === 'simplified' ? r.simplified : r.caption)),
-          { minCount: opts.minWordCount, length: config.caption.length },
-        )
-      : null;
+    const vocab = captionSource ? Vocabulary.build(data.captions('train', captionSource), { minCount: opts.minWordCount, length: config.caption.length }) : null;
     model = CountertopModel.create(config, heads, vocab, opts.seed);
     optimizer = tf.train.adam(opts.lr);
     state = { resumeKey: resumeKey(opts), step: 0, epoch: 0, batchInEpoch: 0, rng: new SeededRandom(opts.seed ^ 0x5eed).state(), finished: false };
@@ -101,15 +94,23 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
     await saveCheckpoint(ckptDir, model, { optimizer, training: { ...state, task: opts.task, lambda, data: data.dir } });
   };
 
+  const shape = { frames: model.config.frames, height: model.config.height, width: model.config.width };
+  const captionTarget = captionSource && model.vocabulary ? { vocab: model.vocabulary, source: captionSource } : null;
   const progress = new TrainingProgress(opts.progress, totalSteps, state.step);
   let lastValidation: EvaluationReport | undefined;
   await withSeededMathRandom(rng, async () => {
     for (let epoch = state.epoch; epoch < opts.epochs; epoch++) {
-      const batches = chunk(epochOrder(trainRecords, opts.seed, epoch), opts.batchSize);
-      for (let b = epoch === state.epoch ? state.batchInEpoch : 0; b < batches.length; b++) {
-        const records = batches[b];
-        const started = performance.now();
-        const batch = await makeTrainingBatch(data, records, task.head, captionSource && model.vocabulary ? { vocab: model.vocabulary, source: captionSource } : null);
+      // The epoch's order and augmentation are fixed by (seed, epoch); a resumed epoch skips the batches already trained.
+      const skip = epoch === state.epoch ? state.batchInEpoch : 0;
+      let b = -1;
+      let loaded = performance.now();
+      const stream = data.batches('train', { shape, batchSize: opts.batchSize, training: true, seed: opts.seed, epoch, ...(opts.maxTrainClips > 0 ? { limit: opts.maxTrainClips } : {}) });
+      for await (const loadedBatch of stream) {
+        b++;
+        if (b < skip) continue;
+        const records = loadedBatch.records;
+        const started = loaded;
+        const batch = makeTrainingBatch(loadedBatch, shape, task.head, captionTarget);
         const lr = learningRateAt(schedule, state.step);
         setLearningRate(optimizer, lr);
         let losses;
@@ -122,13 +123,14 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
         const clipsPerSecond = records.length / ((performance.now() - started) / 1000);
         metrics.append({ kind: 'train', step, epoch, lr, loss: losses.total, classification: losses.classification, caption: losses.caption, clipsPerSecond });
         progress.tick({ epoch: epoch + 1, epochs: opts.epochs, loss: losses.total, clipsPerSecond });
-        const atEpochEnd = b + 1 === batches.length;
-        state = { ...state, step, epoch: atEpochEnd ? epoch + 1 : epoch, batchInEpoch: atEpochEnd ? 0 : b + 1 };
-        if (!atEpochEnd && opts.checkpointEvery > 0 && step % opts.checkpointEvery === 0) await checkpoint(state);
+        state = { ...state, step, batchInEpoch: b + 1 };
+        if (opts.checkpointEvery > 0 && step % opts.checkpointEvery === 0 && b + 1 < batchesPerEpoch) await checkpoint(state);
+        loaded = performance.now();
       }
-      if (validation.length > 0) {
-        const v = await evaluateSplit(model, data, validation, task.head, { batchSize: opts.batchSize, captionSource });
-        lastValidation = evaluatePredictions(task.head, v.predictions, classCount(model, task.head), data.actionLabels);
+      state = { ...state, epoch: epoch + 1, batchInEpoch: 0 };
+      if (hasValidation) {
+        const v = await evaluateSplit(model, data, 'validation', task.head, { batchSize: opts.batchSize, captionSource });
+        lastValidation = evaluatePredictions(task.head, v.predictions, classCount(model, task.head), data.actionTemplates);
         metrics.append({
           kind: 'validation',
           step: state.step,
@@ -140,15 +142,19 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
         });
         progress.note(`epoch ${epoch + 1}: validation top-1 ${(lastValidation.classification.top1 * 100).toFixed(1)}%` + (lastValidation.caption ? `, BLEU-4 ${lastValidation.caption.bleu4.toFixed(3)}` : ''));
       }
-      await checkpoint({ ...state, epoch: epoch + 1, batchInEpoch: 0, finished: epoch + 1 === opts.epochs });
+      await checkpoint({ ...state, finished: epoch + 1 === opts.epochs });
     }
   });
   progress.stop();
 
-  const test = await writeEvaluation(model, data, 'test', task.head, captionSource, out, opts.batchSize);
+  // Real SSv2 ships its test split unlabelled: then the validation split is the held-out set.
+  const heldOut = data.count('test') > 0 ? 'test' : 'validation';
+  if (data.count(heldOut) === 0) throw new Error(`${data.dir}: no labelled test or validation clips to evaluate on (the data maker needs ≥ 3 clips per class for them)`);
+  if (heldOut !== 'test') log(`${data.dir}: the test split is unlabelled; reporting the validation split instead`);
+  const test = await writeEvaluation(model, data, heldOut, task.head, captionSource, out, opts.batchSize);
   metrics.append({ kind: 'test', step: state.step, top1: test.classification.top1, top5: test.classification.top5, ...(test.caption ? { bleu4: test.caption.bleu4, ciderD: test.caption.ciderD } : {}) });
   writeRunCharts(out, metrics.read(), test, model.heads[0].labels);
-  writeFileSync(path.join(out, 'report.json'), JSON.stringify({ task: opts.task, lambda, steps: state.step, test: compactReport(test), validation: lastValidation && compactReport(lastValidation) }, null, 2) + '\n');
+  writeFileSync(path.join(out, 'report.json'), JSON.stringify({ task: opts.task, lambda, steps: state.step, heldOutSplit: heldOut, test: compactReport(test), validation: lastValidation && compactReport(lastValidation) }, null, 2) + '\n');
   const result = { outDir: out, steps: state.step, test, validation: lastValidation };
   model.dispose();
   optimizer.dispose();
@@ -164,10 +170,9 @@ export async function writeEvaluation(
   out: string,
   batchSize: number,
 ): Promise<EvaluationReport> {
-  const records = data.records(split);
-  const ev = await evaluateSplit(model, data, records, head, { batchSize, captionSource });
+  const ev = await evaluateSplit(model, data, split, head, { batchSize, captionSource });
   writePredictions(path.join(out, `predictions-${split}.jsonl`), ev.predictions);
-  return evaluatePredictions(head, ev.predictions, classCount(model, head), data.actionLabels);
+  return evaluatePredictions(head, ev.predictions, classCount(model, head), data.actionTemplates);
 }
 
 function classCount(model: CountertopModel, head: string): number {

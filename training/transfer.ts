@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { type CountertopModel, initBackend, loadCheckpoint } from '../model/index.js';
-import { chunk, epochOrder, labelOf } from './batches.js';
+import { chunk, clipTensor, epochOrder, labelOf } from './batches.js';
 import type { ClipData, ClipRecord, SplitName } from './data-source.js';
 import { toPredictions } from './evaluate.js';
 import { MetricsLog } from './metrics-log.js';
@@ -69,40 +69,50 @@ interface SplitFeatures {
   readonly U: number;
 }
 
-async function computeFeatures(model: CountertopModel, data: ClipData, records: readonly ClipRecord[], batchSize: number): Promise<Float32Array> {
-  const [T, H, W] = data.clipShape;
+/** Encodes every labelled clip of a split with the frozen encoder (dropout off). */
+async function computeFeatures(model: CountertopModel, data: ClipData, split: SplitName, batchSize: number): Promise<SplitFeatures> {
+  const shape = { frames: model.config.frames, height: model.config.height, width: model.config.width };
   const U = model.encodingWidth;
-  const out = new Float32Array(records.length * T * U);
-  let offset = 0;
-  for (const batch of chunk(records, batchSize)) {
-    const pixels = await data.loadClips(batch);
-    const states = tf.tidy(() => model.encode(tf.tensor5d(pixels, [batch.length, T, H, W, 3])).states);
-    out.set((await states.data()) as Float32Array, offset);
-    offset += states.size;
+  const records: ClipRecord[] = [];
+  const parts: Float32Array[] = [];
+  for await (const batch of data.batches(split, { shape, batchSize, training: false, seed: 0, epoch: 0 })) {
+    const states = tf.tidy(() => model.encode(clipTensor(batch, shape)).states);
+    parts.push((await states.data()) as Float32Array);
     states.dispose();
+    records.push(...batch.records);
   }
-  return out;
+  const states = new Float32Array(records.length * shape.frames * U);
+  let offset = 0;
+  for (const p of parts) {
+    states.set(p, offset);
+    offset += p.length;
+  }
+  return { records, states, T: shape.frames, U };
 }
 
-/** Loads a split's cached features or computes and caches them (atomically: temp file + rename). */
+const cachedRecordsSchema = z.array(z.strictObject({ id: z.string(), group: z.number(), action: z.number(), simplified: z.string(), caption: z.string() }));
+
+/** Loads a split's cached features or computes and caches them (written to temp names, then renamed). */
 async function splitFeatures(model: CountertopModel, data: ClipData, split: SplitName, cacheDir: string, batchSize: number): Promise<{ features: SplitFeatures; hit: boolean }> {
-  const records = data.records(split);
-  const T = data.clipShape[0];
+  const T = model.config.frames;
   const U = model.encodingWidth;
   const file = path.join(cacheDir, `${split}.f32`);
-  const expectedBytes = records.length * T * U * 4;
-  if (existsSync(file)) {
+  const index = path.join(cacheDir, `${split}.json`);
+  if (existsSync(file) && existsSync(index)) {
+    const records = cachedRecordsSchema.safeParse(JSON.parse(readFileSync(index, 'utf8')));
     const buf = readFileSync(file);
-    if (buf.byteLength === expectedBytes) {
+    if (records.success && buf.byteLength === records.data.length * T * U * 4) {
       const states = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-      return { features: { records, states, T, U }, hit: true };
+      return { features: { records: records.data, states, T, U }, hit: true };
     }
   }
-  const states = await computeFeatures(model, data, records, batchSize);
+  const features = await computeFeatures(model, data, split, batchSize);
   mkdirSync(cacheDir, { recursive: true });
-  writeFileSync(file + '.tmp', new Uint8Array(states.buffer));
+  writeFileSync(file + '.tmp', new Uint8Array(features.states.buffer, features.states.byteOffset, features.states.byteLength));
+  writeFileSync(index + '.tmp', JSON.stringify(features.records));
   renameSync(file + '.tmp', file);
-  return { features: { records, states, T, U }, hit: false };
+  renameSync(index + '.tmp', index);
+  return { features, hit: false };
 }
 
 function featureBatch(f: SplitFeatures, rows: readonly number[]): tf.Tensor3D {
@@ -135,17 +145,13 @@ export async function transfer(opts: TransferOptions, data: ClipData, hooks: { l
   const ckptDir = resolveCheckpointDir(opts.encoder);
   const loaded = await loadCheckpoint(ckptDir);
   const source = loaded.model;
-  const [T, H, W] = data.clipShape;
-  if (source.config.frames !== T || source.config.height !== H || source.config.width !== W) {
-    throw new Error(`encoder expects ${source.config.frames}×${source.config.height}×${source.config.width} clips, ${data.dir} has ${T}×${H}×${W}`);
-  }
   const encoderHashBefore = hashVariables(source.encoderVariables());
   mkdirSync(opts.out, { recursive: true });
   writeFileSync(path.join(opts.out, 'options.json'), JSON.stringify(opts, null, 2) + '\n');
 
   // Cache key: the encoder's weights and the target data set, so a retrained encoder or another
   // data folder never reads stale features.
-  const dataKey = createHash('sha256').update(path.resolve(data.dir)).update(encoderHashBefore).digest('hex').slice(0, 16);
+  const dataKey = createHash('sha256').update(path.resolve(data.dir)).update(JSON.stringify(source.config)).update(encoderHashBefore).digest('hex').slice(0, 16);
   const cacheDir = path.join(path.dirname(ckptDir), 'features', dataKey);
   const started = performance.now();
   const train = await splitFeatures(source, data, 'train', cacheDir, opts.featureBatchSize);
@@ -183,7 +189,7 @@ export async function transfer(opts: TransferOptions, data: ClipData, hooks: { l
         step++;
       }
       const v = predictFeatures(model, val.features, 256);
-      const vr = evaluatePredictions('action', v.predictions, classes, data.actionLabels);
+      const vr = evaluatePredictions('action', v.predictions, classes, data.actionTemplates);
       metrics.append({ kind: 'train', step, epoch, lr: opts.lr, loss: lossSum / trainRows.length, classification: lossSum / trainRows.length, caption: 0, clipsPerSecond: 0 });
       metrics.append({ kind: 'validation', step, epoch, loss: v.loss, top1: vr.classification.top1, top5: vr.classification.top5 });
     }
@@ -191,7 +197,7 @@ export async function transfer(opts: TransferOptions, data: ClipData, hooks: { l
 
   const t = predictFeatures(model, test.features, 256);
   writePredictions(path.join(opts.out, 'predictions-test.jsonl'), t.predictions);
-  const testReport = evaluatePredictions('action', t.predictions, classes, data.actionLabels);
+  const testReport = evaluatePredictions('action', t.predictions, classes, data.actionTemplates);
   metrics.append({ kind: 'test', step, top1: testReport.classification.top1, top5: testReport.classification.top5 });
 
   const encoderHashAfter = hashVariables(source.encoderVariables());

@@ -1,0 +1,61 @@
+/**
+ * npm run experiment [-- --scale tiny|small|full] [--seeds 1,2,3] [--max-runs N] [--commit] [--report-only]
+ * The granularity study (RQ1–RQ4): runs what is not yet recorded in experiments/<scale>.jsonl, then
+ * rewrites docs/EXPERIMENT.md. See docs/EXPERIMENT.md.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { SCALES, planRuns, scaleSchema } from '../training/experiment/plan.js';
+import { writeExperimentReport } from '../training/experiment/report.js';
+import { runStudy } from '../training/experiment/runner.js';
+
+function seedList(v: string): number[] {
+  const seeds = v.split(',').map((s) => Number(s.trim()));
+  if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new InvalidArgumentError(`--seeds must be comma-separated non-negative integers: ${v}`);
+  return seeds;
+}
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`not a positive integer: ${v}`);
+  return n;
+}
+
+const program = new Command()
+  .name('experiment')
+  .description('The paper’s granularity study in miniature; resumable across sessions.')
+  .option('--scale <scale>', 'tiny | small | full', 'tiny')
+  .option('--seeds <list>', 'override the scale’s seeds, e.g. 1,2,3', seedList)
+  .option('--max-runs <n>', 'stop after this many runs (time-boxing a session)', positive)
+  .option('--results-dir <dir>', 'where the committed results files live', 'experiments')
+  .option('--work-dir <dir>', 'generated data and run folders (default runs/experiment-<scale>)')
+  .option('--report <file>', 'the report to write', 'docs/EXPERIMENT.md')
+  .option('--report-only', 'only rewrite the report from the results files', false)
+  .option('--commit', 'git-commit the results file after every finished run', false)
+  .action(async (o) => {
+    const scale = SCALES[scaleSchema.parse(o.scale)];
+    const resultsFile = path.join(o.resultsDir, `${scale.name}.jsonl`);
+    const log = (l: string) => process.stdout.write(l + '\n');
+    if (!o.reportOnly) {
+      const runs = planRuns(scale, o.seeds ?? scale.seeds);
+      await runStudy(scale, runs, { workDir: o.workDir ?? path.join('runs', `experiment-${scale.name}`), resultsFile }, {
+        log,
+        onResult: (r) => {
+          writeExperimentReport(o.resultsDir, o.report);
+          if (o.commit) {
+            const files = [resultsFile, path.join(o.resultsDir, `${scale.name}-transfer.svg`), o.report];
+            execFileSync('git', ['add', ...files]);
+            execFileSync('git', ['commit', '-q', '-m', `experiment ${scale.name}: ${r.key}`, '--', ...files]);
+          }
+        },
+      }, { maxRuns: o.maxRuns });
+    }
+    const scales = writeExperimentReport(o.resultsDir, o.report);
+    log(`wrote ${o.report} (${scales.join(', ') || 'no results yet'})`);
+  });
+
+program.parseAsync().catch((e: unknown) => {
+  process.stderr.write(`experiment: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+/**
+ * ClipData over the data package: readSsv2Dataset for the annotations and clipBatches for decoded
+ * clips, with the decoded-clip disk cache under .cache/clips (bounded; the loader evicts).
+ */
+import path from 'node:path';
+import { clipBatches, readSsv2Dataset } from '../data/index.js';
+import type { ClipData, LabelledBatch, SplitName } from './data-source.js';
+
+export interface OpenOptions {
+  /** Decoded-clip cache folder; null disables the cache. */
+  readonly cacheDir?: string | null;
+  readonly cacheBytes?: number;
+}
+
+export const DEFAULT_CLIP_CACHE = path.join('.cache', 'clips');
+
+export async function openClipData(dir: string, opts: OpenOptions = {}): Promise<ClipData> {
+  const ds = await readSsv2Dataset(dir);
+  const cacheDir = opts.cacheDir === undefined ? DEFAULT_CLIP_CACHE : opts.cacheDir;
+  const cache = cacheDir ? { dir: cacheDir, maxBytes: opts.cacheBytes ?? 4e9 } : undefined;
+  const labelled = (split: SplitName) => ds.records[split].filter((r) => r.action >= 0);
+  // Bracketed template of each class from the annotations; SSv2 class names drop the brackets.
+  const templates = ds.actions.map((name) => name.replace(/\bsomething\b/gi, '[something]'));
+  for (const split of ['train', 'validation'] as const) for (const r of ds.records[split]) if (r.template) templates[r.action] = r.template;
+  return {
+    dir: ds.dir,
+    groupLabels: ds.groups,
+    actionLabels: ds.actions,
+    actionTemplates: templates,
+    count: (split) => labelled(split).length,
+    captions: (split, kind) => labelled(split).map((r) => (kind === 'simplified' ? r.simplified : r.caption)),
+    async *batches(split, req): AsyncGenerator<LabelledBatch> {
+      const stream = clipBatches(ds, split, {
+        frames: req.shape.frames,
+        height: req.shape.height,
+        width: req.shape.width,
+        batchSize: req.batchSize,
+        shuffle: req.training,
+        seed: req.seed,
+        epoch: req.epoch,
+        sampling: req.training ? 'random' : 'uniform',
+        crop: req.training ? 'random' : 'center',
+        flip: req.training,
+        cache,
+        ...(req.limit ? { limit: req.limit } : {}),
+      });
+      for await (const b of stream) {
+        const floats = b.clips.length / b.ids.length;
+        const keep = b.ids.map((_, i) => i).filter((i) => b.actions[i] >= 0);
+        if (keep.length === 0) continue;
+        const clips = keep.length === b.ids.length ? b.clips : new Float32Array(keep.length * floats);
+        if (clips !== b.clips) keep.forEach((i, j) => clips.set(b.clips.subarray(i * floats, (i + 1) * floats), j * floats));
+        yield {
+          clips,
+          records: keep.map((i) => ({ id: b.ids[i], group: b.groups[i], action: b.actions[i], simplified: b.simplified[i], caption: b.captions[i] })),
+        };
+      }
+      if (stream.report.skipped.length > 0) {
+        process.stderr.write(`${ds.dir} ${split}: skipped ${stream.report.skipped.length} unreadable clip(s): ${stream.report.skipped.slice(0, 3).map((s) => `${s.id} (${s.reason})`).join(', ')}\n`);
+      }
+    },
+  };
+}
