@@ -23,7 +23,7 @@ export async function contactSheet(catalogue: Catalogue, opts: ContactSheetOptio
   const font = FONT_FILES.find((f) => existsSync(f));
   if (font) GlobalFonts.registerFromPath(font, 'SheetSans');
   const per = opts.framesPerRow ?? 6;
-  const size = opts.frameSize ?? 96;
+  const size = opts.frameSize ?? 80;
   const textW = 330;
   const pad = 4;
   const rows = catalogue.templates.length;

@@ -138,7 +138,8 @@ export function planClip(catalogue: Catalogue, templateIndex: number, rng: Prng,
   const look = opts.look ?? planLook(rng.fork('look'), d);
   const pick = rng.fork('objects');
   const used = new Set<string>();
-  const globalScale = 1.1;
+  // Large enough that the key object stays several pixels across at the model's 64 × 64.
+  const globalScale = 1.2;
   const objects = [...template.slots, ...(template.extras ?? [])].map((role) => chooseObject(catalogue, role, used, pick, look, d, globalScale));
   const named = objects.slice(0, template.slots.length);
   const placeholders = named.map((o) => o.phrase);

@@ -90,7 +90,7 @@ export interface MotionSetup {
 export type Motion = (setup: MotionSetup) => (p: number) => SceneState;
 
 /** Palm radius in world units. */
-export const HAND = 0.055;
+export const HAND = 0.06;
 
 const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
 const smooth = (v: number) => v * v * (3 - 2 * v);
