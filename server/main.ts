@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   }
   const log = pino({ level: config.logLevel, base: { app: 'countertop' } });
   // Loaded only after the config is valid, so --help and configuration errors answer at once.
-  const [{ InferenceStage, createModelEngine }, { startServer }, { evaluator }, { loadServingModel }, { pipelineSources }] = await Promise.all([
+  const [{ InferenceStage, ModelEngine }, { startServer }, { evaluator }, { loadServingModel }, { pipelineSources }] = await Promise.all([
     import('../pipelines/index.js'),
     import('./app.js'),
     import('./evaluation.js'),
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     import('./sources.js'),
   ]);
   const { model, info } = await loadServingModel(config.model, log);
-  const engine = await createModelEngine(model);
+  const engine = new ModelEngine(model);
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
   stage.drops$.subscribe(({ streamId, drops }) => {
     if (drops === 1 || drops % 100 === 0) log.warn({ stream: streamId, drops }, 'inference stage dropping windows (overloaded)');

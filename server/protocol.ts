@@ -58,7 +58,10 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping'), id: requestId }),
 ]);
 
-export type ClientMessage = z.infer<typeof clientMessageSchema>;
+/** A message as a client sends it (fields with defaults may be left out). */
+export type ClientMessage = z.input<typeof clientMessageSchema>;
+/** A message after validation, defaults filled in: what the server acts on. */
+export type ParsedClientMessage = z.output<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['type'];
 
 export type StreamKind = 'demo' | 'rtsp' | 'webcam' | 'replay' | 'file';
@@ -168,7 +171,7 @@ export type ErrorCode =
 export type ServerMessageType = ServerMessage['type'];
 
 /** Parses one raw client frame; returns either the typed message or an error reply to send back. */
-export function parseClientMessage(raw: string): { ok: true; message: ClientMessage } | { ok: false; error: Extract<ServerMessage, { type: 'error' }> } {
+export function parseClientMessage(raw: string): { ok: true; message: ParsedClientMessage } | { ok: false; error: Extract<ServerMessage, { type: 'error' }> } {
   if (raw.length > MAX_CLIENT_MESSAGE_BYTES) {
     return { ok: false, error: { type: 'error', code: 'too-large', message: `messages are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes` } };
   }

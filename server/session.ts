@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { RawData } from 'ws';
 import type { Client, ClientHub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
-import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ErrorCode, type EvaluationSummary, type ServerMessage } from './protocol.js';
+import { PROTOCOL_VERSION, parseClientMessage, type ParsedClientMessage, type ErrorCode, type EvaluationSummary, type ServerMessage } from './protocol.js';
 import { RecordingNotFound, type RecordingsFolder } from './recordings.js';
 import type { SourceFactory } from './sources.js';
 import { StreamLimitError, UnknownStreamError, type StreamManager } from './streams.js';
@@ -76,7 +76,7 @@ export class Session {
     }
   }
 
-  private async handle(m: ClientMessage): Promise<void> {
+  private async handle(m: ParsedClientMessage): Promise<void> {
     const { streams, recordings, sources } = this.ctx;
     switch (m.type) {
       case 'hello':

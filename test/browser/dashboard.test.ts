@@ -1,0 +1,115 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a real
+ * server: the demo stream's caption appears and changes; "Use my webcam" sends Chromium's fake
+ * camera (a generated kitchen clip in .y4m) over WebRTC and its predictions show up; an RTSP camera
+ * added from the form (a GStreamer RTSP server) goes live. Writes docs/images/dashboard.png.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasFfmpeg, hasRtspServer, need, startRtspServer, freePort, tempDir, type RtspServer } from '../pipelines/tools.js';
+import { repoRoot, startTestServer, type TestServer } from '../server/harness.js';
+import { writeKitchenClip } from './kitchenClip.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const hasDashboard = existsSync(path.join(repoRoot, 'client/dist/index.html'));
+const run = need(hasChromium, 'Chromium (/usr/bin/chromium)') && need(hasFfmpeg, 'ffmpeg') && need(hasRtspServer, 'GStreamer RTSP server') && need(hasDashboard, 'the built dashboard (npm run build)');
+const d = run ? describe : describe.skip;
+const SCREENSHOT = path.join(repoRoot, 'docs/images/dashboard.png');
+
+/** The flags verified in shared/STACK.md, plus the fake camera. */
+function chromiumArgs(y4m: string): string[] {
+  return [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`,
+  ];
+}
+
+d('dashboard in Chromium', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let server: TestServer;
+  let rtsp: RtspServer;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    tmp = tempDir('browser');
+    const demo = path.join(tmp.dir, 'demo.webm');
+    const camera = path.join(tmp.dir, 'camera.y4m');
+    await writeKitchenClip(demo, { clips: 4, width: 128, height: 128, fps: 8, seed: 'demo' });
+    await writeKitchenClip(camera, { clips: 2, width: 320, height: 240, fps: 15, seed: 'camera' });
+    server = await startTestServer(['--recordings-dir', path.join(tmp.dir, 'recordings'), '--preview-fps', '4'], { demoFile: demo });
+    rtsp = await startRtspServer(await freePort(), '/counter', 'videotestsrc');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(camera) });
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    page = await context.newPage();
+    page.on('console', (m: ConsoleMessage) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    await page.goto(server.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await rtsp?.stop();
+    await server?.close();
+    tmp?.remove();
+  });
+
+  const card = (streamId: string) => page.locator(`article[data-stream-id="${streamId}"]`);
+
+  it('loads, connects and shows the demo stream with a caption that then changes', async () => {
+    await expect(page.title()).resolves.toMatch(/countertop/);
+    await page.getByRole('status', { name: 'Server connection' }).filter({ hasText: 'connected' }).waitFor({ timeout: 30_000 });
+    const demo = card('demo');
+    await demo.waitFor({ timeout: 30_000 });
+    const caption = demo.getByTestId('caption');
+    await expect.poll(() => caption.textContent(), { timeout: 60_000 }).toMatch(/“.+”/);
+    const first = await caption.textContent();
+    await expect.poll(() => caption.textContent(), { timeout: 90_000, interval: 250 }).not.toBe(first);
+    // The live preview is a real JPEG image, and the top-5 list is filled.
+    await expect.poll(() => demo.getByRole('img', { name: /Live preview/ }).getAttribute('src'), { timeout: 30_000 }).toMatch(/^data:image\/jpeg;base64,/);
+    await expect.poll(() => demo.getByRole('list', { name: /Top 5 actions/ }).locator('li').count()).toBe(5);
+  });
+
+  it('"Use my webcam" streams the fake camera over WebRTC and its predictions appear', async () => {
+    await page.getByRole('button', { name: 'Use my webcam' }).click();
+    const webcam = page.locator('article[data-stream-id^="webcam-"]');
+    await webcam.waitFor({ timeout: 30_000 });
+    await expect.poll(() => webcam.getByTestId('stream-state').textContent(), { timeout: 60_000 }).toBe('live');
+    await expect.poll(async () => Number(await webcam.getByTestId('prediction-count').textContent()), { timeout: 90_000 }).toBeGreaterThan(2);
+    await expect.poll(() => webcam.getByTestId('current-action').textContent(), { timeout: 30_000 }).not.toMatch(/Waiting/);
+    await page.getByRole('button', { name: 'Stop my webcam' }).waitFor();
+  });
+
+  it('the RTSP form explains a bad URL, and a real RTSP camera added from it goes live', async () => {
+    const url = page.getByLabel('Camera URL');
+    await url.fill('http://not-a-camera/stream');
+    await page.getByRole('button', { name: 'Add camera' }).click();
+    await expect.poll(() => page.locator('#rtsp-error').textContent()).toMatch(/rtsp:\/\//);
+    await expect(url.getAttribute('aria-invalid')).resolves.toBe('true');
+
+    await url.fill(rtsp.url);
+    await page.getByLabel('Name (optional)').fill('Counter camera');
+    await page.getByRole('button', { name: 'Add camera' }).click();
+    const cam = page.locator('article[data-stream-id^="rtsp-"]');
+    await cam.waitFor({ timeout: 30_000 });
+    await expect(cam.getByRole('heading', { name: 'Counter camera' }).count()).resolves.toBe(1);
+    await expect.poll(() => cam.getByTestId('stream-state').textContent(), { timeout: 60_000 }).toBe('live');
+    await expect.poll(async () => Number(await cam.getByTestId('prediction-count').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
+  });
+
+  it('writes a screenshot of the dashboard and logged no console errors', async () => {
+    // Let every card show a prediction, a caption and a preview before the picture is taken.
+    for (const id of ['demo']) await expect.poll(() => card(id).getByTestId('caption').textContent(), { timeout: 30_000 }).toMatch(/“/);
+    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(existsSync(SCREENSHOT)).toBe(true);
+    expect(consoleErrors).toEqual([]);
+  });
+});

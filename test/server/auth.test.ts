@@ -1,0 +1,75 @@
+/**
+ * Binding and access: loopback by default; any other address needs a token, and with a token
+ * configured every HTTP request and WebSocket upgrade must carry it.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../server/config.js';
+import { repoRoot, startTestServer, TestClient, type TestServer } from './harness.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+
+describe('configuration', () => {
+  it('refuses a non-loopback bind without a token, from flags, env or file', () => {
+    expect(() => loadConfig(['--host', '0.0.0.0'], {})).toThrow(ConfigError);
+    expect(() => loadConfig(['--host', '0.0.0.0'], {})).toThrow(/requires a token/);
+    expect(() => loadConfig([], { COUNTERTOP_HOST: '192.168.1.5' })).toThrow(/requires a token/);
+    expect(loadConfig(['--host', '0.0.0.0', '--token', TOKEN], {}).token).toBe(TOKEN);
+    expect(loadConfig([], {}).host).toBe('127.0.0.1');
+    expect(() => loadConfig(['--host', '0.0.0.0', '--token', 'short'], {})).toThrow(/at least 16/);
+    expect(() => loadConfig(['--port', '99999'], {})).toThrow(/port/);
+  });
+
+  it('flags override the environment, which overrides defaults', () => {
+    const c = loadConfig(['--port', '9001'], { COUNTERTOP_PORT: '9000', COUNTERTOP_PREVIEW_FPS: '2' });
+    expect(c.port).toBe(9001);
+    expect(c.previewFps).toBe(2);
+    expect(loadConfig(['--no-demo'], { COUNTERTOP_DEMO: '1' }).demo).toBe(false);
+    expect(loadConfig([], { COUNTERTOP_DEMO: 'false' }).demo).toBe(false);
+  });
+
+  it('`npm start -- --host 0.0.0.0` without a token exits with an explanation and never listens', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/main.ts'), '--host', '0.0.0.0', '--port', '0'], { cwd: repoRoot, env: { ...process.env, COUNTERTOP_TOKEN: '' } });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/requires a token/);
+    expect(stdout).not.toMatch(/listening/);
+  });
+});
+
+describe('token access', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer(['--token', TOKEN]);
+  });
+  afterAll(async () => t?.close());
+
+  it('HTTP needs the token (header, query or the cookie the query sets)', async () => {
+    expect((await fetch(`${t.url}/`)).status).toBe(401);
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(401);
+    expect((await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+    expect((await fetch(`${t.url}/healthz`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    const viaQuery = await fetch(`${t.url}/healthz?token=${TOKEN}`);
+    expect(viaQuery.status).toBe(200);
+    const cookie = viaQuery.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect((await fetch(`${t.url}/metrics`, { headers: { cookie: cookie.split(';')[0]! } })).status).toBe(200);
+  });
+
+  it('the WebSocket upgrade needs the token too', async () => {
+    await expect(TestClient.connect(t.wsUrl)).rejects.toThrow(/401/);
+    await expect(TestClient.connect(`${t.wsUrl}?token=nope-nope-nope-nope`)).rejects.toThrow(/401/);
+    const ok = await TestClient.connect(t.wsUrl, { authorization: `Bearer ${TOKEN}` });
+    await ok.waitFor((m) => m.type === 'welcome');
+    await ok.close();
+  });
+
+  it('a page from another origin cannot open the socket', async () => {
+    await expect(TestClient.connect(`${t.wsUrl}?token=${TOKEN}`, { origin: 'http://evil.example' })).rejects.toThrow(/403/);
+  });
+});

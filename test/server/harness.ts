@@ -1,0 +1,152 @@
+/**
+ * Starts a real countertop server in-process for tests: the real HTTP/WebSocket server, the real
+ * pipelines with ffmpeg sources, and a real (small, untrained) CountertopModel, so that what the
+ * tests see is what a user's dashboard would see, only faster.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import WebSocket from 'ws';
+import { InferenceStage, ModelEngine, type InferenceEngine } from '../../pipelines/index.js';
+import { startServer, type RunningServer } from '../../server/app.js';
+import { loadConfig } from '../../server/config.js';
+import { evaluator } from '../../server/evaluation.js';
+import { untrainedKitchenModel } from '../../server/model.js';
+import type { ClientMessage, ServerMessage } from '../../server/protocol.js';
+import { pipelineSources } from '../../server/sources.js';
+import { initBackend } from '../../model/index.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Small enough to run many windows a second on one core; the shape of the real thing. */
+export const SMALL_MODEL = {
+  frames: 8,
+  height: 32,
+  width: 32,
+  fps: 8,
+  spatial: { filters: [8, 16], features: 32 },
+  spatiotemporal: { filters: [8, 16], temporalKernel: 3, features: 16 },
+  encoder: { units: 32, bidirectional: false },
+  caption: { length: 14, embedding: 16, units: 32 },
+  dropout: 0,
+};
+
+let enginePromise: Promise<InferenceEngine> | undefined;
+
+/** One small model per test file (tfjs state is per process). */
+export function smallEngine(): Promise<InferenceEngine> {
+  enginePromise ??= (async () => {
+    await initBackend();
+    return new ModelEngine(untrainedKitchenModel(SMALL_MODEL, 7));
+  })();
+  return enginePromise;
+}
+
+export interface TestServer {
+  readonly server: RunningServer;
+  readonly url: string;
+  readonly wsUrl: string;
+  close(): Promise<void>;
+}
+
+/** Flags as a user would pass them; port 0 picks a free port. */
+export async function startTestServer(flags: string[] = [], opts: { demoFile?: string; statsIntervalMs?: number } = {}): Promise<TestServer> {
+  const config = loadConfig(['--port', '0', '--log-level', 'silent', '--no-demo', ...flags], {});
+  const engine = await smallEngine();
+  const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
+  const sources = pipelineSources(engine.input);
+  const pipeline = { captions: { intervalMs: 1500 }, statsIntervalMs: opts.statsIntervalMs ?? 500 };
+  const server = await startServer(config, {
+    stage,
+    sources,
+    log: pino({ level: 'silent' }),
+    model: { name: 'small untrained (test)', trained: false, backend: 'test', labels: engine.heads[0]!.labels.length, note: 'test model' },
+    pipeline,
+    evaluate: evaluator(engine, pipeline),
+  });
+  if (opts.demoFile) {
+    const file = opts.demoFile;
+    server.streams.add({ id: 'demo', kind: 'demo', name: 'Demo (test)', open: (id) => ({ source: sources.file(id, file, { loop: true }) }) });
+  }
+  const wsUrl = `${server.url.replace(/^http/, 'ws')}/ws`;
+  return { server, url: server.url, wsUrl, close: () => server.close() };
+}
+
+/** A protocol client that records every message and can wait for one. */
+export class TestClient {
+  readonly messages: ServerMessage[] = [];
+  private waiters: { pred: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = [];
+  closed = false;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString()) as ServerMessage;
+      this.messages.push(m);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.pred(m)) return true;
+        w.resolve(m);
+        return false;
+      });
+    });
+    ws.on('close', () => (this.closed = true));
+  }
+
+  static connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers });
+      const client = new TestClient(ws);
+      ws.once('open', () => resolve(client));
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
+    });
+  }
+
+  send(message: ClientMessage | Record<string, unknown>): void {
+    this.ws.send(JSON.stringify(message));
+  }
+
+  sendRaw(data: string | Buffer): void {
+    this.ws.send(data);
+  }
+
+  /** Resolves with the first message (already received or future) matching `pred`. */
+  waitFor<T extends ServerMessage = ServerMessage>(pred: (m: ServerMessage) => boolean, timeoutMs = 60_000, what = 'message'): Promise<T> {
+    const seen = this.messages.find(pred);
+    if (seen) return Promise.resolve(seen as T);
+    return this.next(pred, timeoutMs, what);
+  }
+
+  /** Resolves with the next future message matching `pred`. */
+  next<T extends ServerMessage = ServerMessage>(pred: (m: ServerMessage) => boolean, timeoutMs = 60_000, what = 'message'): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; last types: ${this.messages.slice(-8).map((m) => m.type).join(',')}`)), timeoutMs);
+      this.waiters.push({
+        pred,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m as T);
+        },
+      });
+    });
+  }
+
+  /** Sends a request with an id and resolves with its reply (ack, answer, error…). */
+  request<T extends ServerMessage = ServerMessage>(message: ClientMessage, id: string, timeoutMs = 60_000): Promise<T> {
+    const reply = this.next<T>((m) => 'id' in m && m.id === id, timeoutMs, `reply to ${message.type}`);
+    this.send({ ...message, id });
+    return reply;
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.ws.once('close', () => resolve());
+      this.ws.close();
+    });
+  }
+}
+
+export function demoFixtureExists(): boolean {
+  return existsSync(path.join(repoRoot, 'assets', 'demo'));
+}
