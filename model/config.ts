@@ -9,7 +9,7 @@ const width = z.number().int().min(1).max(1024);
 
 /** The spatial channel: a 2D CNN applied to every frame with shared weights. */
 const spatialSchema = z.strictObject({
-  /** Output channels of each conv block (3×3 conv, ReLU, 2×2 max-pool). */
+  /** Output channels of each block (3×3 conv with stride 2, ReLU): each block halves height and width. */
   filters: z.array(width).min(1).max(6),
   /** Length of the per-frame feature vector (a dense layer over the flattened last block); 0 switches the channel off. */
   features: z.number().int().min(0).max(4096),
@@ -17,7 +17,7 @@ const spatialSchema = z.strictObject({
 
 /** The spatiotemporal channel: a 3D CNN over the clip that keeps the time axis. */
 const spatiotemporalSchema = z.strictObject({
-  /** Output channels of each conv block (kt×3×3 conv, 'same' in time, ReLU, 2×2 spatial max-pool). */
+  /** Output channels of each block (kt×3×3 conv, stride 1 in time with 'same' padding, stride 2 in space, ReLU). */
   filters: z.array(width).min(1).max(6),
   /** kt, the temporal extent of every 3D kernel; odd so that 'same' padding keeps T. */
   temporalKernel: z.number().int().min(1).max(9).refine((k) => k % 2 === 1, 'temporalKernel must be odd'),
@@ -62,7 +62,7 @@ export const modelConfigSchema = z
         ctx.addIssue({
           code: 'custom',
           path: [name, 'filters'],
-          message: `${ch.filters.length} pooling blocks need frames of at least ${shrink}×${shrink}, got ${c.height}×${c.width}`,
+          message: `${ch.filters.length} downsampling blocks need frames of at least ${shrink}×${shrink}, got ${c.height}×${c.width}`,
         });
       }
     }

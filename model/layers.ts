@@ -75,30 +75,34 @@ export function dense(x: tf.Tensor2D, layer: Dense, activation: 'linear' | 'relu
   return tf.fused.matMul({ a: x, b: layer.kernel as tf.Tensor2D, bias: layer.bias, activation }) as tf.Tensor2D;
 }
 
-/** 3×3 'same' conv + bias + ReLU, then 2×2 max-pool ('same', so odd sizes round up). */
+/**
+ * One downsampling block: a 3×3 conv with stride 2 ('same', so odd sizes round up) + bias + ReLU.
+ * Strided convs rather than conv + 2×2 max-pool: a quarter of the multiply-adds, and wasm's
+ * MaxPoolGrad is slow (docs/MODEL.md has the measurements).
+ */
 export function conv2dBlock(x: tf.Tensor4D, kernel: tf.Variable, bias: tf.Variable): tf.Tensor4D {
-  const y = tf.fused.conv2d({ x, filter: kernel as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu' });
-  return tf.maxPool(y, 2, 2, 'same');
+  return tf.fused.conv2d({ x, filter: kernel as tf.Tensor4D, strides: 2, pad: 'same', bias, activation: 'relu' });
 }
 
 /**
- * How a kt×3×3 'same' 3D convolution runs: 'native' is tf.conv3d; 'stacked' concatenates the kt
- * neighbouring frames along channels and runs one conv2d with the kernel reshaped to
- * [3, 3, kt·C, O]; 'shifted' runs kt conv2d calls, one per temporal tap, and sums them. All three
- * compute the same operator (zero padding in time keeps T).
+ * How a kt×3×3 3D convolution ('same' in time, so T is kept) runs: 'native' is tf.conv3d;
+ * 'stacked' concatenates the kt neighbouring frames along channels and runs one conv2d with the
+ * kernel reshaped to [3, 3, kt·C, O]; 'shifted' runs kt conv2d calls, one per temporal tap, and sums
+ * them. All three compute the same operator (zero padding in time).
  */
 export type Conv3dImpl = 'native' | 'stacked' | 'shifted';
 
 /**
- * x [B, T, H, W, C], kernel [kt, 3, 3, C, O] → per-frame output [B·T, H, W, O], plus bias and ReLU
- * (fused into the conv where the form allows).
+ * x [B, T, H, W, C], kernel [kt, 3, 3, C, O] → per-frame output [B·T, H/s, W/s, O] (spatial stride
+ * s, 'same' padding), plus bias and ReLU (fused into the conv where the form allows).
  */
-export function conv3dSame(x: tf.Tensor5D, kernel: tf.Tensor5D, bias: tf.Tensor1D, impl: Conv3dImpl): tf.Tensor4D {
+export function conv3dSame(x: tf.Tensor5D, kernel: tf.Tensor5D, bias: tf.Tensor1D, impl: Conv3dImpl, stride = 1): tf.Tensor4D {
   const [B, T, H, W, C] = x.shape;
   const [kt, kh, kw, , O] = kernel.shape;
   if (impl === 'native') {
-    const y = tf.relu(tf.add(tf.conv3d(x, kernel, [1, 1, 1], 'same'), bias));
-    return y.reshape([B * T, H, W, O]);
+    const y = tf.relu(tf.add(tf.conv3d(x, kernel, [1, stride, stride], 'same'), bias)) as tf.Tensor5D;
+    const [, , h, w] = y.shape;
+    return y.reshape([B * T, h, w, O]);
   }
   const half = (kt - 1) / 2;
   // Time taps are sliced from a rank-3 view: wasm's rank-5 Slice is very slow, rank 3 is a copy.
@@ -109,20 +113,20 @@ export function conv3dSame(x: tf.Tensor5D, kernel: tf.Tensor5D, bias: tf.Tensor1
     const taps = Array.from({ length: kt }, (_, k) => tap(k));
     const stacked = kt > 1 ? tf.concat(taps, 3) : taps[0]!;
     const filter = kernel.transpose([1, 2, 0, 3, 4]).reshape([kh, kw, kt * C, O]) as tf.Tensor4D;
-    return tf.fused.conv2d({ x: stacked, filter, strides: 1, pad: 'same', bias, activation: 'relu' });
+    return tf.fused.conv2d({ x: stacked, filter, strides: stride, pad: 'same', bias, activation: 'relu' });
   }
   const parts = Array.from({ length: kt }, (_, k) =>
-    tf.conv2d(tap(k), kernel.slice([k, 0, 0, 0, 0], [1, kh, kw, C, O]).reshape([kh, kw, C, O]) as tf.Tensor4D, 1, 'same'),
+    tf.conv2d(tap(k), kernel.slice([k, 0, 0, 0, 0], [1, kh, kw, C, O]).reshape([kh, kw, C, O]) as tf.Tensor4D, stride, 'same'),
   );
   return tf.relu(tf.add(parts.length > 1 ? tf.addN(parts) : parts[0]!, bias));
 }
 
-/** conv3dSame (+ bias, ReLU), then a 2×2 spatial max-pool per frame; T is kept. */
+/** One spatiotemporal downsampling block: conv3dSame with spatial stride 2 (+ bias, ReLU); T is kept. */
 export function conv3dBlock(x: tf.Tensor5D, kernel: tf.Variable, bias: tf.Variable, impl: Conv3dImpl): tf.Tensor5D {
   const [B, T] = x.shape;
-  const pooled = tf.maxPool(conv3dSame(x, kernel as tf.Tensor5D, bias as tf.Tensor1D, impl), 2, 2, 'same');
-  const [, h, w, o] = pooled.shape;
-  return pooled.reshape([B, T, h, w, o]);
+  const y = conv3dSame(x, kernel as tf.Tensor5D, bias as tf.Tensor1D, impl, 2);
+  const [, h, w, o] = y.shape;
+  return y.reshape([B, T, h, w, o]);
 }
 
 /** LSTM weights, gates packed [i | f | g | o]. */

@@ -59,7 +59,7 @@ interface Head {
 
 const ENCODER_PREFIXES = ['spatial/', 'spatiotemporal/', 'encoder/'];
 
-/** Spatial size after n 'same' 2×2 pools. */
+/** Spatial size after n stride-2 'same' convs. */
 function pooledSize(size: number, blocks: number): number {
   for (let i = 0; i < blocks; i++) size = Math.ceil(size / 2);
   return size;
@@ -405,9 +405,9 @@ export class CountertopModel {
       let w = c.width;
       let cin = 3;
       for (const cout of filters) {
-        flops += 2 * h * w * 9 * kt * cin * cout * T;
         h = Math.ceil(h / 2);
         w = Math.ceil(w / 2);
+        flops += 2 * h * w * 9 * kt * cin * cout * T;
         cin = cout;
       }
       flops += 2 * h * w * cin * features * T;

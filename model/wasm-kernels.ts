@@ -100,8 +100,8 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: ConvGradArgs): Info {
 }
 
 /**
- * dx = dy (padded by kh−1−pt) correlated with the filter flipped in space and with in/out channels
- * swapped. Stride 1 only; strided convolutions fall back to wasm's own kernel.
+ * dx = dy, with s−1 zeros inserted after each row and column for stride s, padded by kh−1−pt, then
+ * correlated with the filter flipped in space and with in/out channels swapped.
  */
 function conv2dBackpropInput({ inputs, backend, attrs }: ConvGradArgs, fallback: tf.KernelFunc | undefined): Info {
   const { dy, filter } = inputs as { dy: Info; filter: Info };
@@ -109,22 +109,25 @@ function conv2dBackpropInput({ inputs, backend, attrs }: ConvGradArgs, fallback:
   const info = tf.backend_util.computeConv2DInfo(
     inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
   );
-  if (attrs.dataFormat !== 'NHWC' || info.strideHeight !== 1 || info.strideWidth !== 1) {
-    if (!fallback) throw new Error('Conv2DBackpropInput (wasm): unsupported strides/format and no fallback kernel');
+  if (attrs.dataFormat !== 'NHWC') {
+    if (!fallback) throw new Error('Conv2DBackpropInput (wasm): only NHWC is supported');
     return fallback({ inputs, backend, attrs: attrs as unknown as tf.NamedAttrMap }) as Info;
   }
   const [, H, W] = inputShape;
-  const [, Ho, Wo] = dy.shape as number[];
   const kh = info.filterHeight;
   const kw = info.filterWidth;
+  const sh = info.strideHeight;
+  const sw = info.strideWidth;
   const { top, left } = info.padInfo;
-  const rows = splitPad(Ho!, kh - 1 - top, H - Ho! + top);
-  const cols = splitPad(Wo!, kw - 1 - left, W - Wo! + left);
   const { run, free } = kernelRunner(backend);
   try {
-    let dyIn: Info = dy;
-    if (rows.size !== Ho || cols.size !== Wo) {
-      dyIn = run('Slice', { x: dy }, { begin: [0, rows.begin, cols.begin, 0], size: [dy.shape[0], rows.size, cols.size, dy.shape[3]] });
+    const dilated = dilate(run, dy, sh, sw);
+    const [, Lh, Lw] = dilated.shape as number[];
+    const rows = splitPad(Lh!, kh - 1 - top, H - Lh! + top);
+    const cols = splitPad(Lw!, kw - 1 - left, W - Lw! + left);
+    let dyIn: Info = dilated;
+    if (rows.size !== Lh || cols.size !== Lw) {
+      dyIn = run('Slice', { x: dilated }, { begin: [0, rows.begin, cols.begin, 0], size: [dilated.shape[0], rows.size, cols.size, dilated.shape[3]] });
     }
     const flipped = run('Reverse', { x: filter }, { dims: [0, 1] });
     const swapped = run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] }); // [kh, kw, K, C]
@@ -136,4 +139,22 @@ function conv2dBackpropInput({ inputs, backend, attrs }: ConvGradArgs, fallback:
   } finally {
     free();
   }
+}
+
+/** [N, Ho, Wo, K] → [N, sh·Ho, sw·Wo, K] with dy at multiples of the stride and zeros elsewhere. */
+function dilate(run: Run, dy: Info, sh: number, sw: number): Info {
+  if (sh === 1 && sw === 1) return dy;
+  const [N, Ho, Wo, K] = dy.shape as [number, number, number, number];
+  const zeros = run('Fill', {}, { shape: dy.shape, value: 0, dtype: 'float32' });
+  let x = dy;
+  if (sw > 1) {
+    const packed = run('Pack', [x, ...Array(sw - 1).fill(zeros)] as never, { axis: 3 }); // [N, Ho, Wo, sw, K]
+    x = run('Reshape', { x: packed }, { shape: [N, Ho, Wo * sw, K] });
+  }
+  if (sh > 1) {
+    const rowZeros = sw > 1 ? run('Fill', {}, { shape: x.shape, value: 0, dtype: 'float32' }) : zeros;
+    const packed = run('Pack', [x, ...Array(sh - 1).fill(rowZeros)] as never, { axis: 2 }); // [N, Ho, sh, W', K]
+    x = run('Reshape', { x: packed }, { shape: [N, Ho * sh, x.shape[2], K] });
+  }
+  return x;
 }

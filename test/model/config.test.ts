@@ -19,7 +19,7 @@ describe('model config', () => {
     expect(() => parseModelConfig({ spatiotemporal: { temporalKernel: 2 } })).toThrow(/temporalKernel must be odd/);
     expect(() => parseModelConfig({ frames: 0 })).toThrow(/frames/);
     expect(() => parseModelConfig({ spatial: { features: 0 }, spatiotemporal: { features: 0 } })).toThrow(/at least one of/);
-    expect(() => parseModelConfig({ height: 8, width: 8 })).toThrow(/pooling blocks need frames of at least 16×16/);
+    expect(() => parseModelConfig({ height: 8, width: 8 })).toThrow(/downsampling blocks need frames of at least 16×16/);
     expect(() => parseModelConfig({ dropout: 1.5 })).toThrow(/dropout/);
     expect(() => parseModelConfig({ colour: true } as never)).toThrow(/colour/);
   });

@@ -106,21 +106,24 @@ describe('3D convolution forms', () => {
 
   it('tf.conv3d, stacked conv2d and shifted conv2d agree to 1e-4 with the same weights', () => {
     for (const kt of [1, 3, 5]) {
-      const x = tf.randomUniform([2, 6, 10, 12, 5], -1, 1, 'float32', kt) as tf.Tensor5D;
-      const k = tf.randomUniform([kt, 3, 3, 5, 7], -0.5, 0.5, 'float32', 10 + kt) as tf.Tensor5D;
-      const b = tf.randomUniform([7], -0.5, 0.5, 'float32', 20) as tf.Tensor1D;
-      const native = conv3dSame(x, k, b, 'native');
-      tf.setBackend('cpu'); // the reference: the pure-JS backend's own Conv3D
-      const reference = conv3dSame(x, k, b, 'native');
-      tf.setBackend('wasm');
-      for (const impl of ['stacked', 'shifted'] as const) {
-        const y = conv3dSame(x, k, b, impl);
-        expect(y.shape).toEqual([12, 10, 12, 7]);
-        expect(maxAbsDiff(y, reference)).toBeLessThanOrEqual(1e-4);
-        y.dispose();
+      for (const stride of [1, 2]) {
+        const x = tf.randomUniform([2, 6, 10, 11, 5], -1, 1, 'float32', kt) as tf.Tensor5D;
+        const k = tf.randomUniform([kt, 3, 3, 5, 7], -0.5, 0.5, 'float32', 10 + kt) as tf.Tensor5D;
+        const b = tf.randomUniform([7], -0.5, 0.5, 'float32', 20) as tf.Tensor1D;
+        const native = conv3dSame(x, k, b, 'native', stride);
+        tf.setBackend('cpu'); // the reference: the pure-JS backend's own Conv3D
+        const reference = conv3dSame(x, k, b, 'native', stride);
+        tf.setBackend('wasm');
+        expect(reference.shape).toEqual(stride === 1 ? [12, 10, 11, 7] : [12, 5, 6, 7]);
+        for (const impl of ['stacked', 'shifted'] as const) {
+          const y = conv3dSame(x, k, b, impl, stride);
+          expect(y.shape).toEqual(reference.shape);
+          expect(maxAbsDiff(y, reference)).toBeLessThanOrEqual(1e-4);
+          y.dispose();
+        }
+        expect(maxAbsDiff(native, reference)).toBeLessThanOrEqual(1e-4);
+        tf.dispose([x, k, b, native, reference]);
       }
-      expect(maxAbsDiff(native, reference)).toBeLessThanOrEqual(1e-4);
-      tf.dispose([x, k, b, native, reference]);
     }
   });
 

@@ -31,6 +31,7 @@ describe('wasm training kernels', () => {
     { x: [3, 10, 10, 4], w: [5, 3, 4, 2], strides: 2, pad: 'valid' },
     { x: [4, 16, 16, 27], w: [3, 3, 27, 8], strides: 1, pad: 'same' },
     { x: [2, 8, 8, 3], w: [1, 1, 3, 4], strides: 1, pad: 'same' },
+    { x: [1, 11, 13, 2], w: [3, 3, 2, 3], strides: 3, pad: 'same' },
   ] as const;
   for (const c of cases) {
     it(`conv2d gradients match the cpu backend: x [${c.x}] w [${c.w}] stride ${c.strides} ${c.pad}`, () => {
