@@ -59,13 +59,13 @@ const TARGET_DATA_SEED = 2001;
 
 async function ensureData(scale: Scale, paths: RunnerPaths, log: (l: string) => void): Promise<void> {
   const dirs = dataDirs(paths);
-  for (const [domain, dir, count, seed] of [
-    ['something', dirs.source, scale.sourceClips, SOURCE_DATA_SEED],
-    ['kitchenware', dirs.target, scale.targetClips, TARGET_DATA_SEED],
+  for (const [domain, dir, count, seed, extra] of [
+    ['something', dirs.source, scale.sourceClips, SOURCE_DATA_SEED, scale.sourceDataArgs],
+    ['kitchenware', dirs.target, scale.targetClips, TARGET_DATA_SEED, scale.targetDataArgs],
   ] as const) {
     if (existsSync(path.join(dir, 'something-something-v2-labels.json'))) continue;
     log(`generating ${count} ${domain} clips into ${dir}`);
-    await runScript('scripts/data-make.ts', ['--domain', domain, '--count', String(count), '--out', dir, '--seed', String(seed), ...scale.dataArgs], log);
+    await runScript('scripts/data-make.ts', ['--domain', domain, '--count', String(count), '--out', dir, '--seed', String(seed), ...extra], log);
   }
 }
 
