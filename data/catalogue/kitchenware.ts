@@ -24,7 +24,7 @@ const objects: readonly ObjectKind[] = [
   { noun: 'spatula', shape: 'spatula', size: [0.06, 0.27], roles: ['stirrer'] },
   { noun: 'ladle', shape: 'ladle', size: [0.07, 0.28], roles: ['scooper'] },
   { noun: 'cutting board', shape: 'board', size: [0.38, 0.06], roles: ['surface'] },
-  { noun: 'plate', shape: 'plate', size: [0.32, 0.04], roles: ['surface', 'item'] },
+  { noun: 'plate', shape: 'plate', size: [0.3, 0.05], roles: ['surface', 'item'] },
   { noun: 'sponge', shape: 'sponge', size: [0.12, 0.06], roles: ['wiper'] },
   { noun: 'cloth', shape: 'cloth', size: [0.16, 0.05], roles: ['wiper'] },
   { noun: 'tomato', shape: 'tomato', size: [0.13, 0.12], roles: ['food', 'item'], natural: 'red' },

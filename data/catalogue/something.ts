@@ -1,5 +1,5 @@
 /**
- * Source domain "something": everyday objects and 44 actions in 14 coarse groups, worded as in
+ * Source domain "something": everyday objects and 44 actions in 15 coarse groups, worded as in
  * Something-Something v2 where the real list has the action. Pairs that differ only in motion
  * detail are deliberate: pushing / pretending to push / pushing so that it slightly moves;
  * closer / away; putting into / pretending to put into; spinning that stops / continues.

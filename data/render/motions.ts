@@ -606,14 +606,15 @@ function pour(kind: 'pour' | 'pretend'): Motion {
     const tiltTo = kind === 'pour' ? rng.range(1.8, 2.0) : rng.range(1.5, 1.7);
     const arm = sideArm(side, rng);
     const f0 = rng.range(0.05, 0.15);
-    const hv = { x: xc + side * (c.w / 2 + v.h * 0.35), y: table - c.h - v.h * 0.55 };
+    // Held just beside and above the container's rim, so spout, stream and rim share the view.
+    const hv = { x: xc + side * (c.w / 2 + v.w * 0.3), y: table - c.h - v.h * 0.4 - 0.03 };
     return (p) => {
       const t = ph(p, 0.18, 0.38) * (1 - ph(p, 0.76, 0.9));
       const pv: Pose = { x: hv.x, y: hv.y - 0.04 * t, rot: -side * tiltTo * t, scale: 1, visible: true, z: 2 };
       const flowing = kind === 'pour' && p > 0.36 && p < 0.8;
       const pc: Pose = { ...rest(xc, c, table), fill: kind === 'pour' ? mix(f0, 0.8, ph(p, 0.38, 0.78)) : f0, fillFrom: 0 };
       const spout = topPoint(pv, v);
-      const streams: Stream[] = flowing ? [{ x0: spout.x, y0: spout.y, x1: xc + side * 0.01, y1: table - c.h * (0.1 + 0.75 * (pc.fill ?? 0)), width: 0.025, colourOf: 0 }] : [];
+      const streams: Stream[] = flowing ? [{ x0: spout.x, y0: spout.y, x1: xc + side * 0.01, y1: table - c.h * (0.1 + 0.75 * (pc.fill ?? 0)), width: 0.035, colourOf: 0 }] : [];
       const hand = reach(p, { x: pv.x + side * HAND * 0.2, y: pv.y }, arm, 0, 1, 1);
       return scene([{ ...rest(0, { w: 0, h: 0 }, table), visible: false }, pc, pv], [hand], { streams });
     };
@@ -630,7 +631,7 @@ const pourOut: Motion = ({ rng, boxes, table }) => {
     const t = ph(p, 0.2, 0.4) * (1 - ph(p, 0.78, 0.92));
     const pc: Pose = { x, y, rot: side * 2.0 * t, scale: 1, visible: true, z: 2, fill: mix(0.75, 0.05, ph(p, 0.38, 0.78)), fillFrom: 0 };
     const lip = topPoint(pc, c);
-    const streams: Stream[] = p > 0.36 && p < 0.8 ? [{ x0: lip.x, y0: lip.y, x1: lip.x + side * 0.04, y1: 1.2, width: 0.022, colourOf: 0 }] : [];
+    const streams: Stream[] = p > 0.36 && p < 0.8 ? [{ x0: lip.x, y0: lip.y, x1: lip.x + side * 0.04, y1: 1.2, width: 0.032, colourOf: 0 }] : [];
     const at = { x: x - side * (c.w / 2 + HAND * 0.5), y };
     return scene([{ ...rest(0, { w: 0, h: 0 }, table), visible: false }, pc], [reach(p, at, arm, 0, 1, 1)], { streams });
   };
