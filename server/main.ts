@@ -48,6 +48,9 @@ async function main(): Promise<void> {
   const sources = pipelineSources(engine.input);
   const server = await startServer(config, { stage, model: info, sources, log, evaluate: evaluator(engine) });
 
+  const seeded = server.recordings.seedFrom(DEMO_DIR);
+  if (seeded.length > 0) log.info({ files: seeded, into: server.recordings.dir }, 'recordings folder was empty: copied the demo session in, for replay and evaluation');
+
   if (config.demo) {
     const demo = config.demoFile ?? findDemoVideo();
     if (demo) {

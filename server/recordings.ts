@@ -3,7 +3,7 @@
  * A name from a client is checked by the protocol's pattern and again here by resolving it and
  * requiring the result to be a regular file directly inside the folder (no traversal, no symlink out).
  */
-import { existsSync, mkdirSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RecordingInfo } from './protocol.js';
 import { recordingName } from './protocol.js';
@@ -51,6 +51,23 @@ export class RecordingsFolder {
       if (existsSync(p) && statSync(p).isFile()) return file;
     }
     return null;
+  }
+
+  /**
+   * Copies the videos of `dir` (and their annotation files) in when this folder holds no video yet,
+   * so that a fresh install has an annotated recording to replay and evaluate. Returns what was copied.
+   */
+  seedFrom(dir: string): string[] {
+    if (!existsSync(dir) || this.list().length > 0) return [];
+    const copied: string[] = [];
+    for (const name of readdirSync(dir)) {
+      const isVideo = VIDEO_EXTENSIONS.has(path.extname(name).toLowerCase());
+      const isJson = name.endsWith('.json');
+      if (!(isVideo || isJson) || !recordingName.safeParse(name).success) continue;
+      copyFileSync(path.join(dir, name), path.join(this.dir, name));
+      copied.push(name);
+    }
+    return copied;
   }
 
   /** A fresh, unused base path for a new recording of `streamId` (no extension). */

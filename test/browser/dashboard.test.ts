@@ -10,6 +10,7 @@ import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasFfmpeg, hasRtspServer, need, startRtspServer, freePort, tempDir, type RtspServer } from '../pipelines/tools.js';
 import { repoRoot, startTestServer, type TestServer } from '../server/harness.js';
+import { writeSession } from '../../data/session.js';
 import { writeKitchenClip } from './kitchenClip.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -18,6 +19,7 @@ const hasDashboard = existsSync(path.join(repoRoot, 'client/dist/index.html'));
 const run = need(hasChromium, 'Chromium (/usr/bin/chromium)') && need(hasFfmpeg, 'ffmpeg') && need(hasRtspServer, 'GStreamer RTSP server') && need(hasDashboard, 'the built dashboard (npm run build)');
 const d = run ? describe : describe.skip;
 const SCREENSHOT = path.join(repoRoot, 'docs/images/dashboard.png');
+const EVAL_SCREENSHOT = path.join(repoRoot, 'docs/images/evaluation.png');
 
 /** The flags verified in shared/STACK.md, plus the fake camera. */
 function chromiumArgs(y4m: string): string[] {
@@ -34,6 +36,7 @@ d('dashboard in Chromium', () => {
   let rtsp: RtspServer;
   let browser: Browser;
   let page: Page;
+  let session: { segments: readonly unknown[] };
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
@@ -42,7 +45,10 @@ d('dashboard in Chromium', () => {
     const camera = path.join(tmp.dir, 'camera.y4m');
     await writeKitchenClip(demo, { clips: 4, width: 128, height: 128, fps: 8, seed: 'demo' });
     await writeKitchenClip(camera, { clips: 2, width: 320, height: 240, fps: 15, seed: 'camera' });
-    server = await startTestServer(['--recordings-dir', path.join(tmp.dir, 'recordings'), '--preview-fps', '4'], { demoFile: demo });
+    const recordings = path.join(tmp.dir, 'recordings');
+    server = await startTestServer(['--recordings-dir', recordings, '--preview-fps', '4'], { demoFile: demo });
+    // An annotated session (the data generator's session mode) for the evaluation view.
+    session = await writeSession({ domain: 'kitchenware', seed: 'browser-eval', actions: 3, width: 96, height: 96, fps: 8, dir: recordings, name: 'counter-session', codec: 'vp8' });
     rtsp = await startRtspServer(await freePort(), '/counter', 'videotestsrc');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(camera) });
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
@@ -102,6 +108,24 @@ d('dashboard in Chromium', () => {
     await expect(cam.getByRole('heading', { name: 'Counter camera' }).count()).resolves.toBe(1);
     await expect.poll(() => cam.getByTestId('stream-state').textContent(), { timeout: 60_000 }).toBe('live');
     await expect.poll(async () => Number(await cam.getByTestId('prediction-count').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
+  });
+
+  it('the evaluation view runs an annotated recording and shows both timelines with the metrics', async () => {
+    await page.getByRole('button', { name: 'Replay evaluation' }).click();
+    await page.getByLabel('Annotated recording').selectOption('counter-session.webm');
+    await page.getByRole('button', { name: 'Evaluate' }).click();
+    const result = page.getByTestId('eval-result');
+    await result.waitFor({ timeout: 120_000 });
+    await expect(result.getByRole('row', { name: /Frame accuracy/ }).textContent()).resolves.toMatch(/\d+%/);
+    await expect(result.getByRole('row', { name: /Event F1/ }).textContent()).resolves.toMatch(/P \d\.\d{3}, R \d\.\d{3}/);
+    // One bar per annotated segment (plus the track's background).
+    const truth = result.getByRole('img', { name: 'Annotated action timeline' }).locator('rect');
+    await expect(truth.count()).resolves.toBe(session.segments.length + 1);
+    const predicted = result.getByRole('img', { name: 'Predicted action timeline' }).locator('rect');
+    await expect(predicted.count()).resolves.toBeGreaterThan(1);
+    mkdirSync(path.dirname(EVAL_SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: EVAL_SCREENSHOT, fullPage: true });
+    await page.getByRole('button', { name: 'Live' }).click();
   });
 
   it('writes a screenshot of the dashboard and logged no console errors', async () => {
