@@ -76,7 +76,7 @@ function validateHeads(heads: readonly HeadSpec[]): void {
 }
 
 export class CountertopModel {
-  /** How the 3D convolutions run; 'auto' = tf.conv3d on the tensorflow backends, stacked conv2d elsewhere. */
+  /** How the 3D convolutions run; 'auto' = tf.conv3d on the tensorflow backends, shifted conv2d elsewhere. */
   conv3dForm: Conv3dForm = 'auto';
   private disposed = false;
 
@@ -194,8 +194,9 @@ export class CountertopModel {
   /** The form 'auto' resolves to on the current backend. */
   resolvedConv3dForm(): Conv3dImpl {
     if (this.conv3dForm !== 'auto') return this.conv3dForm;
-    // tfjs-node runs TensorFlow's own Conv3D; wasm has none worth using (and wrong gradients), cpu is slow at it.
-    return tf.getBackend() === 'tensorflow' ? 'native' : 'stacked';
+    // tfjs-node runs TensorFlow's own Conv3D; wasm has none worth using (and wrong gradients), cpu is
+    // slow at it. Of the conv2d forms, shifted is the faster on wasm (docs/MODEL.md).
+    return tf.getBackend() === 'tensorflow' ? 'native' : 'shifted';
   }
 
   /** The 2D channel on a batch of frames [N, H, W, 3] (normalised pixels) → [N, F]. Cacheable per frame. */
