@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import wrtc from '@roamhq/wrtc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerMessage } from '../../server/protocol.js';
 import { hasFfmpeg, makeVideo, need, tempDir } from '../pipelines/tools.js';
@@ -153,6 +154,60 @@ d('countertop server', () => {
     const r2 = await c.request<Extract<ServerMessage, { type: 'error' }>>({ type: 'add-rtsp', url: 'rtsp://cam.local/x -f null' }, 'b');
     expect(r2.message).toMatch(/space|control/);
     await c.close();
+  });
+
+  it('a dead RTSP camera is reported as reconnecting, not silently idle, and can be removed', async () => {
+    const c = await TestClient.connect(t.wsUrl);
+    c.send({ type: 'subscribe', streams: '*', preview: false });
+    const ack = await c.request<Extract<ServerMessage, { type: 'ack' }>>({ type: 'add-rtsp', url: 'rtsp://127.0.0.1:9/nothing-here', name: 'Dead camera' }, 'dead');
+    const id = ack.streamId!;
+    const status = await c.waitFor<Extract<ServerMessage, { type: 'status' }>>((m) => m.type === 'status' && m.streamId === id && (m.state === 'reconnecting' || m.state === 'failed'), 60_000, 'reconnecting status');
+    expect(status.detail).toBeTruthy();
+    expect((await c.request({ type: 'remove-stream', streamId: id }, 'rm-dead')).type).toBe('ack');
+    await c.waitFor((m) => m.type === 'streams' && !m.streams.some((s) => s.id === id));
+    await c.close();
+  });
+
+  it('WebRTC signalling: an offer from a second peer becomes a webcam stream with predictions, removed when its client leaves', async () => {
+    const { RTCPeerConnection } = wrtc;
+    const source = new wrtc.nonstandard.RTCVideoSource();
+    const track = source.createTrack();
+    const peer = new RTCPeerConnection({ iceServers: [] });
+    peer.addTrack(track);
+    // A moving bar, so consecutive frames differ.
+    const W = 160;
+    const H = 120;
+    let n = 0;
+    const pump = setInterval(() => {
+      const data = new Uint8Array(W * H * 1.5).fill(128);
+      for (let y = 0; y < H; y++) for (let x = 0; x < 20; x++) data[y * W + ((x + n * 4) % W)] = 235;
+      n++;
+      source.onFrame({ width: W, height: H, data });
+    }, 66);
+    try {
+      await peer.setLocalDescription(await peer.createOffer());
+      await new Promise<void>((resolve) => {
+        if (peer.iceGatheringState === 'complete') return resolve();
+        peer.addEventListener('icegatheringstatechange', () => peer.iceGatheringState === 'complete' && resolve());
+      });
+      const c = await TestClient.connect(t.wsUrl);
+      const watcher = await TestClient.connect(t.wsUrl);
+      const answer = await c.request<Extract<ServerMessage, { type: 'webrtc-answer' }>>({ type: 'webrtc-offer', sdp: peer.localDescription!.sdp, name: 'Node peer' }, 'offer');
+      expect(answer.type).toBe('webrtc-answer');
+      expect(answer.sdp).toMatch(/^v=0/);
+      await peer.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+      watcher.send({ type: 'subscribe', streams: [answer.streamId], preview: false });
+      const p = await watcher.waitFor<Extract<ServerMessage, { type: 'prediction' }>>((m) => m.type === 'prediction' && m.streamId === answer.streamId, 60_000, 'webcam prediction');
+      expect(p.heads.action!.length).toBe(5);
+      // The browser tab closes: its webcam stream goes with it.
+      await c.close();
+      await watcher.waitFor((m) => m.type === 'streams' && !m.streams.some((s) => s.id === answer.streamId), 30_000, 'webcam removal');
+      await watcher.close();
+    } finally {
+      clearInterval(pump);
+      track.stop();
+      peer.close();
+    }
   });
 
   it('replays only files inside the recordings folder', async () => {
