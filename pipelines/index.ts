@@ -39,3 +39,4 @@ export { resizeFrames } from './operators/resizeFrames.js';
 export { openSource, sourceConfigSchema, SourceConfigError, type SourceConfig, type FrameGenerator, type OpenSourceHooks } from './sources/openSource.js';
 export { defaultReconnectPolicy, backoffDelay, type ReconnectPolicy } from './sources/reconnect.js';
 export { FfmpegError } from './sources/ffmpegFrames.js';
+export { sessionFrames } from './sources/sessionFrames.js';

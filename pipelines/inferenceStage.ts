@@ -10,7 +10,7 @@
  * windows$.pipe(stage.infer('kitchen-1')) // Observable<ScoredWindow>
  * ```
  */
-import { from, Observable, type OperatorFunction, Subject, type Subscriber } from 'rxjs';
+import { asyncScheduler, from, Observable, type OperatorFunction, Subject, type Subscriber } from 'rxjs';
 import { now } from './clock.js';
 import type { InferenceEngine, WindowInference } from './engine.js';
 import type { FrameWindow, ScoredWindow } from './types.js';
@@ -40,6 +40,7 @@ export class InferenceStage {
   private readonly queues = new Map<string, StreamQueue>();
   private nextStart = 0;
   private busy = false;
+  private pumpScheduled = false;
   private readonly dropTotals = new Map<string, number>();
   /** Every drop, as it happens: the stream and its drop count so far. */
   readonly drops$ = new Subject<{ streamId: string; drops: number }>();
@@ -85,7 +86,7 @@ export class InferenceStage {
               queue.drops++;
               this.drops$.next({ streamId, drops: queue.drops });
             }
-            this.pump();
+            this.schedulePump();
           },
           error: (err) => subscriber.error(err),
           complete: () => {
@@ -126,6 +127,21 @@ export class InferenceStage {
       }
     }
     return batch;
+  }
+
+  /**
+   * Starts the next batch on a later turn of the event loop rather than inside the frame handler:
+   * the model runs synchronously (wasm), so starting at once would score each window alone while the
+   * other streams' frames wait unread in their pipes. Deferring lets every frame already readable
+   * arrive first, and they go in one batch. (asyncScheduler: setTimeout 0, or virtual time in tests.)
+   */
+  private schedulePump(): void {
+    if (this.busy || this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    asyncScheduler.schedule(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   private pump(): void {

@@ -30,6 +30,13 @@ export interface FfmpegDecodeOptions {
   /** Called with each spawned process (tests check that it is gone after unsubscribe). */
   readonly onSpawn?: (child: ChildProcess) => void;
   readonly clock?: () => number;
+  /**
+   * How capturedAt is stamped. 'arrival' (default): when Node reads the frame. 'nominal': for input
+   * paced at real time (-re), the first frame's arrival + seq / fps, capped at arrival — the time a
+   * camera would have captured it — so that time a frame spends waiting in the pipe while Node is
+   * busy counts as latency instead of being hidden by a late read.
+   */
+  readonly stamp?: 'arrival' | 'nominal';
 }
 
 const STDERR_TAIL = 2048;
@@ -50,6 +57,13 @@ export function ffmpegFrames(options: FfmpegDecodeOptions): Observable<Frame> {
   const frameBytes = format.width * format.height * 3;
   return new Observable<Frame>((subscriber) => {
     let seq = 0;
+    let anchor: number | undefined;
+    const stamp = (): number => {
+      const arrival = clock();
+      if (options.stamp !== 'nominal') return arrival;
+      anchor ??= arrival;
+      return Math.min(arrival, anchor + (seq * 1000) / format.fps);
+    };
     let current = new Uint8Array(frameBytes);
     let filled = 0;
     let stderr = '';
@@ -68,7 +82,8 @@ export function ffmpegFrames(options: FfmpegDecodeOptions): Observable<Frame> {
           const pixels = current;
           current = new Uint8Array(frameBytes);
           filled = 0;
-          subscriber.next({ streamId, seq: seq++, capturedAt: clock(), width: format.width, height: format.height, pixels });
+          const capturedAt = stamp();
+          subscriber.next({ streamId, seq: seq++, capturedAt, width: format.width, height: format.height, pixels });
         }
       }
     });

@@ -94,13 +94,15 @@ export function openSource(config: SourceConfig, format: FrameFormat, hooks: Ope
   const statusSubject = new ReplaySubject<StreamStatus>(1);
   const report = (state: StreamState, detail?: string) =>
     statusSubject.next({ streamId: c.streamId, state, at: clock(), ...(detail ? { detail: redactUrl(detail).replace(/(rtsps?:\/\/)[^@/\s]*@/gi, '$1***@') } : {}) });
-  const decode = (inputArgs: string[]) => ffmpegFrames({ streamId: c.streamId, inputArgs, format: fmt.data, onSpawn: hooks.onSpawn, clock });
+  const decode = (inputArgs: string[], stamp: 'arrival' | 'nominal' = 'arrival') =>
+    ffmpegFrames({ streamId: c.streamId, inputArgs, format: fmt.data, onSpawn: hooks.onSpawn, clock, stamp });
 
   switch (c.kind) {
     case 'file': {
       const input = validateVideoFile(c.path);
       const args = [...(c.pace === 'realtime' ? ['-re'] : []), ...(c.loop ? ['-stream_loop', '-1'] : []), '-i', input];
-      return { streamId: c.streamId, frames: withLifecycle(decode(args), report), status: statusSubject, frameRate: fmt.data.fps };
+      const frames = decode(args, c.pace === 'realtime' ? 'nominal' : 'arrival');
+      return { streamId: c.streamId, frames: withLifecycle(frames, report), status: statusSubject, frameRate: fmt.data.fps };
     }
     case 'rtsp': {
       const url = validateRtspUrl(c.url);

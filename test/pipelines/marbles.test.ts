@@ -3,6 +3,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { InferenceStage } from '../../pipelines/inferenceStage.js';
 import { adaptFrameRate } from '../../pipelines/operators/adaptFrameRate.js';
+import { resizeRgb } from '../../pipelines/operators/resizeFrames.js';
 import { segmentActions } from '../../pipelines/operators/segmentActions.js';
 import { selectCaptionWindows } from '../../pipelines/operators/selectCaptionWindows.js';
 import { slidingWindow } from '../../pipelines/operators/slidingWindow.js';
@@ -191,5 +192,17 @@ describe('InferenceStage', () => {
       expectObservable(first.pipe(map(() => 'ok')), '^---!').toBe('--o-', { o: 'ok' });
       expectObservable(second, '^---!').toBe('#', undefined, new Error('stream "a" is already attached to the inference stage'));
     });
+  });
+});
+
+describe('resizeRgb', () => {
+  it('leaves a same-size image alone and resamples bilinearly with aligned pixel centres', () => {
+    const img = Uint8Array.of(0, 0, 0, 200, 100, 50); // 2×1: black, then (200,100,50)
+    expect(Array.from(resizeRgb(img, 2, 1, 2, 1))).toEqual(Array.from(img));
+    // 4×1: centres at 0.25 and 0.75 of each source pixel → 0, 50, 150, 200 on the red channel.
+    expect(Array.from(resizeRgb(img, 2, 1, 4, 1)).filter((_, i) => i % 3 === 0)).toEqual([0, 50, 150, 200]);
+    // 1×1: the mean.
+    expect(Array.from(resizeRgb(img, 2, 1, 1, 1))).toEqual([100, 50, 25]);
+    expect(() => resizeRgb(img, 3, 1, 1, 1)).toThrow(/expected 3×1×3/);
   });
 });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { firstValueFrom, lastValueFrom, Subscription, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSource, SourceConfigError, type SourceConfig } from '../../pipelines/sources/openSource.js';
+import { sessionFrames } from '../../pipelines/sources/sessionFrames.js';
 import type { Frame, StreamStatus } from '../../pipelines/types.js';
 import { alive, freePort, hasFfmpeg, hasRtspServer, makeVideo, need, startRtspServer, tempDir, until } from './tools.js';
 
@@ -233,5 +234,38 @@ describe('RTSP source against a real GStreamer RTSP server', () => {
     expect(statuses[3]!.detail).toMatch(/retry 2\/2 in 100 ms/);
     expect(statuses.at(-1)!.detail).toMatch(/Connection refused|ffmpeg exited/);
     for (const c of children) await until(() => !alive(c.pid!), `ffmpeg ${c.pid} to exit`);
+  });
+});
+
+describe('procedural source (data/ session renderer)', () => {
+  it('streams every frame of a rendered session, in order, with lifecycle status', async () => {
+    const { generate, session } = sessionFrames({ domain: 'kitchenware', seed: 5, actions: 1, width: 48, height: 36, fps: 12 });
+    const source = openSource({ kind: 'procedural', streamId: 'demo', generate }, format);
+    const statuses = collectStatus(source);
+    const frames = await lastValueFrom(source.frames.pipe(toArray()));
+    expect(frames).toHaveLength(session.frameCount);
+    expect(frames.map((f) => f.seq)).toEqual(frames.map((_, i) => i));
+    // The renderer's own size: the pipeline's resizeFrames brings it to the model's.
+    expect([frames[0]!.width, frames[0]!.height, frames[0]!.pixels.length]).toEqual([48, 36, 48 * 36 * 3]);
+    const [first] = generate();
+    expect(Buffer.from(frames[0]!.pixels).equals(Buffer.from(first!.pixels))).toBe(true);
+    expect(statuses.map((s) => s.state)).toEqual(['connecting', 'live', 'ended']);
+    // Unpaced generated frames count as model-rate frames (not thinned by capture time).
+    expect(source.frameRate).toBe(format.fps);
+  });
+
+  it('stops generating when unsubscribed', async () => {
+    let produced = 0;
+    const generate = function* () {
+      for (;;) {
+        produced++;
+        yield { width: 8, height: 8, pixels: new Uint8Array(8 * 8 * 3) };
+      }
+    };
+    const source = openSource({ kind: 'procedural', streamId: 'inf', generate }, format);
+    await lastValueFrom(source.frames.pipe(take(5), toArray()));
+    const after = produced;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(produced).toBe(after);
   });
 });

@@ -1,0 +1,163 @@
+/**
+ * Live-pipeline benchmark (`npm run bench -- pipeline`), with the default model config (untrained
+ * weights cost the same as trained ones) and a generated kitchen session video as the source:
+ *
+ *  1. raw model windows/s: T=16 windows already in memory, batches of `maxBatch`, encode + classify;
+ *  2. end-to-end windows/s through ffmpeg decoding + the pipeline at full speed, with and without
+ *     the per-frame cache (their ratio), and each ÷ the raw figure (pipeline overhead);
+ *  3. the most concurrent real-time streams (16 fps in, stride 4) held with p95 capture → prediction
+ *     latency < 250 ms and no window dropped.
+ *
+ * Env: PIPELINE_BENCH_TRIAL_S (seconds per stream-count trial, default 15),
+ *      PIPELINE_BENCH_MAX_STREAMS (default 16), PIPELINE_BENCH_ROUNDS (throughput rounds, default 3).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { ignoreElements, lastValueFrom, merge, tap, toArray } from 'rxjs';
+import { CountertopModel, currentBackend, defaultModelConfig, initBackend, parseModelConfig, Vocabulary } from '../model/index.js';
+import { CATALOGUES } from '../data/catalogue/index.js';
+import { templateKey } from '../data/captions.js';
+import { writeSession } from '../data/session.js';
+import { createLivePipeline } from '../pipelines/livePipeline.js';
+import { InferenceStage } from '../pipelines/inferenceStage.js';
+import { ModelEngine } from '../pipelines/modelEngine.js';
+import { openSource } from '../pipelines/sources/openSource.js';
+import { percentile } from '../pipelines/streamStats.js';
+import type { Frame, FrameWindow } from '../pipelines/types.js';
+
+const STRIDE = 4;
+const MAX_BATCH = 8;
+const LATENCY_BUDGET_MS = 250;
+
+export async function run(): Promise<void> {
+  const trialSeconds = Number(process.env.PIPELINE_BENCH_TRIAL_S ?? 15);
+  const maxStreams = Number(process.env.PIPELINE_BENCH_MAX_STREAMS ?? 16);
+  const rounds = Number(process.env.PIPELINE_BENCH_ROUNDS ?? 3);
+  await initBackend();
+  const config = parseModelConfig(defaultModelConfig);
+  const templates = CATALOGUES.kitchenware.templates;
+  const labels = templates.map((t) => templateKey(t.template));
+  const groups = [...new Set(templates.map((t) => t.group))];
+  const model = CountertopModel.create(config, [{ name: 'action', labels }, { name: 'group', labels: groups }], Vocabulary.build(labels, { minCount: 1 }));
+  console.log(`backend ${currentBackend()}; model T=${config.frames} ${config.width}×${config.height} @${config.fps} fps, ${model.parameterCount().toLocaleString()} parameters; ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'countertop-bench-'));
+  try {
+    const annotation = await writeSession({ domain: 'kitchenware', seed: 7, actions: 6, width: 160, height: 120, fps: 16, dir, codec: 'vp8' });
+    const video = path.join(dir, path.basename(annotation.video));
+    console.log(`source: ${annotation.duration.toFixed(1)} s procedural session, 160×120 @16 fps VP8 (data/session.ts writeSession)`);
+
+    // 1 + 2. Raw model vs end to end (cache on / off), interleaved over `rounds` so that load from
+    // elsewhere on a shared machine hits all three alike; medians reported.
+    const frames = await lastValueFrom(openSource({ kind: 'file', streamId: 'raw', path: video, pace: 'max' }, config).frames.pipe(toArray()));
+    const windows: FrameWindow[] = [];
+    for (let end = config.frames; end <= frames.length; end += STRIDE) windows.push({ streamId: 'raw', frames: frames.slice(end - config.frames, end), readyAt: 0 });
+    rawModelRate(model, windows.slice(0, MAX_BATCH)); // warm-up (wasm kernels)
+    const rows: { raw: number; on: number; off: number; framesOn: number; framesOff: number }[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const raw = rawModelRate(model, windows);
+      const on = await endToEndRate(model, video, true);
+      const off = await endToEndRate(model, video, false);
+      rows.push({ raw: raw.rate, on: on.rate, off: off.rate, framesOn: on.framesEncoded, framesOff: off.framesEncoded });
+      console.log(
+        `round ${r + 1}: ${windows.length} windows each — raw model ${raw.rate.toFixed(1)} w/s; end to end cache ON ${on.rate.toFixed(1)} w/s (2D CNN on ${on.framesEncoded} frames), cache OFF ${off.rate.toFixed(1)} w/s (2D CNN on ${off.framesEncoded} frames); ON/OFF ${(on.rate / off.rate).toFixed(2)}`,
+      );
+    }
+    const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const raw = med(rows.map((x) => x.raw));
+    const on = med(rows.map((x) => x.on));
+    const off = med(rows.map((x) => x.off));
+    console.log(`median of ${rounds}: raw model ${raw.toFixed(1)} windows/s; end to end cache ON ${on.toFixed(1)}, OFF ${off.toFixed(1)} windows/s`);
+    console.log(`per-frame cache speed-up (median of per-round ON/OFF ratios): ${med(rows.map((x) => x.on / x.off)).toFixed(2)}×`);
+    console.log(`pipeline overhead, end to end ÷ raw model (medians of per-round ratios): cache OFF ${med(rows.map((x) => x.off / x.raw)).toFixed(2)}, cache ON ${med(rows.map((x) => x.on / x.raw)).toFixed(2)}`);
+
+    // 3. Concurrent real-time streams.
+    let best = 0;
+    for (const n of [1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24].filter((k) => k <= maxStreams)) {
+      const t = await realtimeTrial(model, video, n, trialSeconds);
+      const ok = t.p95 < LATENCY_BUDGET_MS && t.drops === 0;
+      console.log(
+        `${String(n).padStart(2)} real-time streams: ${t.windows} windows (${(t.windows / n / trialSeconds).toFixed(2)}/s per stream), p50 ${t.p50.toFixed(0)} ms, p95 ${t.p95.toFixed(0)} ms, max ${t.max.toFixed(0)} ms, drops ${t.drops}, mean batch ${t.meanBatch.toFixed(1)} → ${ok ? 'holds' : 'FAILS'}`,
+      );
+      if (!ok) break;
+      best = n;
+    }
+    console.log(`max concurrent real-time streams (16 fps in, stride ${STRIDE}, p95 < ${LATENCY_BUDGET_MS} ms, no drops): ${best}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function rawModelRate(model: CountertopModel, windows: FrameWindow[]): { ms: number; rate: number } {
+  const { frames: T, height: H, width: W } = model.config;
+  const size = H * W * 3;
+  const clipsOf = (batch: FrameWindow[]) => {
+    const buffer = new Float32Array(batch.length * T * size);
+    batch.forEach((w, b) => w.frames.forEach((f: Frame, t) => { for (let i = 0; i < size; i++) buffer[(b * T + t) * size + i] = f.pixels[i]! / 127.5 - 1; }));
+    return tf.tensor5d(buffer, [batch.length, T, H, W, 3]);
+  };
+  const runBatch = (batch: FrameWindow[]) =>
+    tf.tidy(() => {
+      const enc = model.encode(clipsOf(batch));
+      for (const p of Object.values(model.classify(enc))) p.dataSync();
+      enc.pooled.dataSync();
+    });
+  const start = performance.now();
+  for (let i = 0; i < windows.length; i += MAX_BATCH) runBatch(windows.slice(i, i + MAX_BATCH));
+  const ms = performance.now() - start;
+  return { ms, rate: (windows.length * 1000) / ms };
+}
+
+async function endToEndRate(model: CountertopModel, video: string, cacheFrames: boolean) {
+  const engine = new ModelEngine(model, { cacheFrames });
+  // Deep queue: at full speed we measure throughput, so no window may be dropped.
+  const stage = new InferenceStage(engine, { maxBatch: MAX_BATCH, queueCapacity: 100_000 });
+  let windows = 0;
+  const start = performance.now();
+  const source = openSource({ kind: 'file', streamId: 'e2e', path: video, pace: 'max' }, engine.input);
+  await lastValueFrom(createLivePipeline(source, stage, { stride: STRIDE, statsIntervalMs: 0 }).pipe(tap((o) => o.type === 'prediction' && windows++), ignoreElements()), { defaultValue: undefined });
+  const ms = performance.now() - start;
+  engine.dispose();
+  return { windows, ms, rate: (windows * 1000) / ms, framesEncoded: engine.framesEncoded };
+}
+
+async function realtimeTrial(model: CountertopModel, video: string, streams: number, seconds: number) {
+  const engine = new ModelEngine(model);
+  const stage = new InferenceStage(engine, { maxBatch: MAX_BATCH, queueCapacity: 2 });
+  const warmupMs = 3000;
+  const t0 = performance.timeOrigin + performance.now();
+  const latencies: number[] = [];
+  let dropsAtWarmup = 0;
+  const pipelines = Array.from({ length: streams }, (_, i) =>
+    createLivePipeline(openSource({ kind: 'file', streamId: `cam${i}`, path: video, pace: 'realtime', loop: true }, engine.input), stage, {
+      stride: STRIDE,
+      statsIntervalMs: 0,
+    }).pipe(
+      tap((o) => {
+        if (o.type === 'prediction' && o.prediction.stamps.capturedAt >= t0 + warmupMs) latencies.push(o.prediction.stamps.emittedAt - o.prediction.stamps.capturedAt);
+      }),
+    ),
+  );
+  const batchesAtWarmup = { batches: 0, windows: 0 };
+  const sub = merge(...pipelines).subscribe();
+  await new Promise((r) => setTimeout(r, warmupMs));
+  dropsAtWarmup = stage.streams.reduce((n, id) => n + stage.dropsFor(id), 0);
+  batchesAtWarmup.batches = stage.batches;
+  batchesAtWarmup.windows = stage.windowsScored;
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const drops = stage.streams.reduce((n, id) => n + stage.dropsFor(id), 0) - dropsAtWarmup;
+  const meanBatch = (stage.windowsScored - batchesAtWarmup.windows) / Math.max(1, stage.batches - batchesAtWarmup.batches);
+  sub.unsubscribe();
+  engine.dispose();
+  const sorted = latencies.sort((a, b) => a - b);
+  return {
+    windows: sorted.length,
+    p50: sorted.length ? percentile(sorted, 0.5) : NaN,
+    p95: sorted.length ? percentile(sorted, 0.95) : Infinity,
+    max: sorted.at(-1) ?? NaN,
+    drops,
+    meanBatch,
+  };
+}
