@@ -10,7 +10,7 @@
  * windows$.pipe(stage.infer('kitchen-1')) // Observable<ScoredWindow>
  * ```
  */
-import { asyncScheduler, from, Observable, type OperatorFunction, Subject, type Subscriber } from 'rxjs';
+import { from, Observable, type OperatorFunction, Subject, type Subscriber } from 'rxjs';
 import { now } from './clock.js';
 import type { InferenceEngine, WindowInference } from './engine.js';
 import type { FrameWindow, ScoredWindow } from './types.js';
@@ -21,9 +21,14 @@ export interface InferenceStageOptions {
   /** Most windows waiting per stream; beyond it the oldest is dropped. */
   readonly queueCapacity: number;
   readonly clock: () => number;
+  /**
+   * Runs `start` once the frames already readable have been delivered. Default: setImmediate (the
+   * check phase, right after Node's I/O callbacks). Marble tests pass a virtual-time scheduler.
+   */
+  readonly deferBatchStart: (start: () => void) => void;
 }
 
-export const defaultInferenceStageOptions: InferenceStageOptions = { maxBatch: 8, queueCapacity: 2, clock: now };
+export const defaultInferenceStageOptions: InferenceStageOptions = { maxBatch: 8, queueCapacity: 2, clock: now, deferBatchStart: (start) => void setImmediate(start) };
 
 interface StreamQueue {
   readonly streamId: string;
@@ -133,12 +138,12 @@ export class InferenceStage {
    * Starts the next batch on a later turn of the event loop rather than inside the frame handler:
    * the model runs synchronously (wasm), so starting at once would score each window alone while the
    * other streams' frames wait unread in their pipes. Deferring lets every frame already readable
-   * arrive first, and they go in one batch. (asyncScheduler: setTimeout 0, or virtual time in tests.)
+   * arrive first, and they go in one batch.
    */
   private schedulePump(): void {
     if (this.busy || this.pumpScheduled) return;
     this.pumpScheduled = true;
-    asyncScheduler.schedule(() => {
+    this.options.deferBatchStart(() => {
       this.pumpScheduled = false;
       this.pump();
     });

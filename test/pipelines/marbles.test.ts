@@ -1,4 +1,4 @@
-import { map, mergeMap } from 'rxjs';
+import { asyncScheduler, map, mergeMap } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { InferenceStage } from '../../pipelines/inferenceStage.js';
@@ -11,6 +11,8 @@ import { smoothScores } from '../../pipelines/operators/smoothScores.js';
 import type { ScoredWindow, SegmentedWindow } from '../../pipelines/types.js';
 import { DelayedEngine, frame, window } from './fakes.js';
 
+/** Defers the stage's batch start in virtual time (asyncScheduler is virtual inside TestScheduler.run). */
+const virtual = (start: () => void) => void asyncScheduler.schedule(start);
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 const seqs = map((w: { frames: readonly { seq: number }[] }) => w.frames.map((f) => f.seq).join(','));
 
@@ -152,7 +154,7 @@ describe('InferenceStage', () => {
   it('batches windows from all streams into one engine call and routes each answer to its stream', () => {
     scheduler().run(({ cold, expectObservable, flush }) => {
       const engine = new DelayedEngine(5);
-      const stage = new InferenceStage(engine, { maxBatch: 4, queueCapacity: 2, clock: () => 0 });
+      const stage = new InferenceStage(engine, { maxBatch: 4, queueCapacity: 2, clock: () => 0, deferBatchStart: virtual });
       const tag = map((w: ScoredWindow) => `${w.streamId}${w.lastSeq}`);
       // w's window finds the engine idle and goes at once; a's and b's arrive while it is busy
       // and wait, then go together in the next call.
@@ -170,7 +172,7 @@ describe('InferenceStage', () => {
   it('under overload drops the oldest waiting windows, counts the drops per stream, and never queues more than its capacity', () => {
     scheduler().run(({ cold, expectObservable, flush }) => {
       const engine = new DelayedEngine(10);
-      const stage = new InferenceStage(engine, { maxBatch: 1, queueCapacity: 2, clock: () => 0 });
+      const stage = new InferenceStage(engine, { maxBatch: 1, queueCapacity: 2, clock: () => 0, deferBatchStart: virtual });
       const windows = Object.fromEntries([...'abcdefgh'].map((c, i) => [c, window('s', i)]));
       // Windows every 3 ms, the engine takes 10 ms per call, capacity 2:
       //  0 w0 runs (0–10) · 3 w1 waits · 6 w2 waits · 9 w3 evicts w1
@@ -186,7 +188,7 @@ describe('InferenceStage', () => {
 
   it('a stream id may attach only once at a time', () => {
     scheduler().run(({ cold, expectObservable }) => {
-      const stage = new InferenceStage(new DelayedEngine(1), { clock: () => 0 });
+      const stage = new InferenceStage(new DelayedEngine(1), { clock: () => 0, deferBatchStart: virtual });
       const first = cold('-x', { x: window('a', 1) }).pipe(stage.infer('a'));
       const second = cold('-x', { x: window('a', 1) }).pipe(stage.infer('a'));
       expectObservable(first.pipe(map(() => 'ok')), '^---!').toBe('--o-', { o: 'ok' });
