@@ -66,7 +66,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     pipeline: deps.pipeline,
   });
   streams.changed$.subscribe((list) => hub.broadcast({ type: 'streams', streams: list }));
-  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate };
+  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate, evaluations: { running: 0 } };
 
   const handleHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const auth = authorize(config.token, req);

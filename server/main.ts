@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -15,6 +15,18 @@ function findDemoVideo(): string | undefined {
   if (!existsSync(DEMO_DIR)) return undefined;
   const video = readdirSync(DEMO_DIR).find((f) => /\.(webm|mp4|mkv)$/i.test(f));
   return video ? path.join(DEMO_DIR, video) : undefined;
+}
+
+/** A fresh clone has no client/dist: build it once (vite) rather than serve a page that says to. */
+async function ensureDashboardBuilt(staticDir: string, log: Logger): Promise<void> {
+  if (existsSync(path.join(staticDir, 'index.html'))) return;
+  if (path.resolve(staticDir) !== path.join(repoRoot, 'client', 'dist')) {
+    log.warn({ staticDir }, 'no index.html in the static folder; the dashboard will not load');
+    return;
+  }
+  log.info('building the dashboard (first start; `npm run build` does the same)');
+  const { build } = await import('vite');
+  await build({ configFile: path.join(repoRoot, 'client', 'vite.config.ts'), logLevel: 'warn' });
 }
 
 async function main(): Promise<void> {
@@ -31,6 +43,7 @@ async function main(): Promise<void> {
     process.exit(typeof code === 'number' ? code : 2);
   }
   const log = pino({ level: config.logLevel, base: { app: 'countertop' } });
+  await ensureDashboardBuilt(config.staticDir, log);
   // Loaded only after the config is valid, so --help and configuration errors answer at once.
   const [{ InferenceStage, ModelEngine }, { startServer }, { evaluator }, { loadServingModel }, { pipelineSources }] = await Promise.all([
     import('../pipelines/index.js'),

@@ -21,6 +21,8 @@ export interface SessionContext {
   readonly log: Logger;
   /** Runs a recording against its annotations; absent when evaluation is not available. */
   readonly evaluate?: (video: string, annotations: string, onProgress: (fraction: number) => void) => Promise<EvaluationSummary>;
+  /** Evaluations running now, server-wide: each holds a whole recording in memory, so one at a time. */
+  readonly evaluations: { running: number };
 }
 
 /** An error whose message is safe and useful to show the user. */
@@ -180,15 +182,21 @@ export class Session {
         const video = recordings.resolve(m.recording);
         const annotations = recordings.annotationsFor(m.recording);
         if (!annotations) throw new RequestError('not-found', `"${m.recording}" has no annotation file beside it (expected ${m.recording.replace(/\.[^.]+$/, '')}.json)`);
+        if (this.ctx.evaluations.running > 0) throw new RequestError('limit', 'another evaluation is running; try again when it has finished');
+        this.ctx.evaluations.running++;
         this.reply({ type: 'ack', id: m.id, of: m.type });
         let lastSent = -1;
-        const result = await this.ctx.evaluate(video, `${recordings.dir}/${annotations}`, (fraction) => {
-          if (fraction - lastSent >= 0.05 || fraction === 1) {
-            lastSent = fraction;
-            this.reply({ type: 'eval-progress', id: m.id, recording: m.recording, fraction });
-          }
-        });
-        this.reply({ type: 'eval-result', id: m.id, result });
+        try {
+          const result = await this.ctx.evaluate(video, `${recordings.dir}/${annotations}`, (fraction) => {
+            if (fraction - lastSent >= 0.05 || fraction === 1) {
+              lastSent = fraction;
+              this.reply({ type: 'eval-progress', id: m.id, recording: m.recording, fraction });
+            }
+          });
+          this.reply({ type: 'eval-result', id: m.id, result });
+        } finally {
+          this.ctx.evaluations.running--;
+        }
         return;
       }
     }

@@ -3,6 +3,8 @@
  * configured every HTTP request and WebSocket upgrade must carry it.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/config.js';
@@ -27,6 +29,20 @@ describe('configuration', () => {
     expect(c.previewFps).toBe(2);
     expect(loadConfig(['--no-demo'], { COUNTERTOP_DEMO: '1' }).demo).toBe(false);
     expect(loadConfig([], { COUNTERTOP_DEMO: 'false' }).demo).toBe(false);
+  });
+
+  it('reads a JSON config file under the environment and flags, and names a bad key', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'countertop-config-'));
+    const file = path.join(dir, 'countertop.json');
+    writeFileSync(file, JSON.stringify({ port: 9100, previewFps: 1, maxStreams: 3 }));
+    expect(loadConfig(['--config', file], {})).toMatchObject({ port: 9100, previewFps: 1, maxStreams: 3 });
+    expect(loadConfig(['--config', file], { COUNTERTOP_PORT: '9200' }).port).toBe(9200);
+    expect(loadConfig(['--config', file, '--port', '9300'], { COUNTERTOP_PORT: '9200' }).port).toBe(9300);
+    writeFileSync(file, JSON.stringify({ maxStreams: 'many' }));
+    expect(() => loadConfig(['--config', file], {})).toThrow(/maxStreams/);
+    writeFileSync(file, '{ not json');
+    expect(() => loadConfig(['--config', file], {})).toThrow(/cannot read config file/);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('`npm start -- --host 0.0.0.0` without a token exits with an explanation and never listens', async () => {
