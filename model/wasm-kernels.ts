@@ -1,7 +1,8 @@
 /**
  * Training kernels the wasm backend lacks (Conv2DBackpropFilter) or runs slowly
- * (Conv2DBackpropInput), both rewritten as one call of wasm's own fast (XNNPACK) Conv2D on
- * transposed/flipped operands. Checked against the cpu backend's gradients in
+ * (Conv2DBackpropInput: rewritten as one call of wasm's own fast XNNPACK Conv2D on
+ * transposed/flipped operands; BatchMatMul with transposed operands, 10-18× slower than an explicit
+ * Transpose followed by the plain product). Checked against the cpu backend in
  * test/model/wasm-kernels.test.ts.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -22,6 +23,11 @@ export function registerWasmTrainingKernels(): void {
     backendName: 'wasm',
     kernelFunc: (args) => conv2dBackpropInput(args as never, original?.kernelFunc),
   });
+  const matMul = tf.getKernel('BatchMatMul', 'wasm');
+  if (matMul) {
+    tf.unregisterKernel('BatchMatMul', 'wasm');
+    tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: (args) => batchMatMul(args as never, matMul.kernelFunc) });
+  }
   if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) {
     tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: (args) => conv2dBackpropFilter(args as never) });
   }
@@ -157,4 +163,28 @@ function dilate(run: Run, dy: Info, sh: number, sw: number): Info {
     x = run('Reshape', { x: packed }, { shape: [N, Ho * sh, x.shape[2], K] });
   }
   return x;
+}
+
+interface MatMulArgs {
+  inputs: { a: Info; b: Info };
+  backend: Backend;
+  attrs: { transposeA: boolean; transposeB: boolean };
+}
+
+/** Transposes operands explicitly (fast) so that wasm's plain product runs; gradients of matMul always transpose one side. */
+function batchMatMul({ inputs, backend, attrs }: MatMulArgs, plain: tf.KernelFunc): Info {
+  if (!attrs.transposeA && !attrs.transposeB) return plain({ inputs, backend, attrs: attrs as unknown as tf.NamedAttrMap }) as Info;
+  const { run, free } = kernelRunner(backend);
+  try {
+    const swapLast = (x: Info): Info => {
+      const perm = x.shape.map((_, i) => i);
+      [perm[perm.length - 1], perm[perm.length - 2]] = [perm[perm.length - 2]!, perm[perm.length - 1]!];
+      return run('Transpose', { x }, { perm });
+    };
+    const a = attrs.transposeA ? swapLast(inputs.a) : inputs.a;
+    const b = attrs.transposeB ? swapLast(inputs.b) : inputs.b;
+    return plain({ inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } as unknown as tf.NamedAttrMap }) as Info;
+  } finally {
+    free();
+  }
 }

@@ -48,6 +48,22 @@ describe('wasm training kernels', () => {
     });
   }
 
+  it('matMul with transposed operands (as in every dense gradient) matches the cpu backend', () => {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      for (const batch of [[], [3]]) {
+        const a = tf.randomUniform([...batch, ...(ta ? [7, 5] : [5, 7])], -1, 1, 'float32', 1);
+        const b = tf.randomUniform([...batch, ...(tb ? [4, 7] : [7, 4])], -1, 1, 'float32', 2);
+        const onWasm = tf.matMul(a, b, ta, tb);
+        tf.setBackend('cpu');
+        const onCpu = tf.matMul(a, b, ta, tb);
+        expect(onWasm.shape).toEqual([...batch, 5, 4]);
+        expect(maxDiff(onWasm.dataSync() as Float32Array, onCpu.dataSync() as Float32Array)).toBeLessThan(1e-5);
+        tf.setBackend('wasm');
+        tf.dispose([a, b, onWasm, onCpu]);
+      }
+    }
+  });
+
   it('a whole model step (both channels, LSTM, heads, decoder): wasm gradients match cpu', () => {
     const model = tinyModel();
     const batch = tinyBatch(model.config, model.vocabulary, 2);
