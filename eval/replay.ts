@@ -5,6 +5,7 @@
  *
  * - Frame accuracy: every frame time t = i / fps inside an annotated segment is labelled with the
  *   top-1 action of the prediction whose window centre is nearest to t; accuracy = correct / frames.
+ *   Labels compare ignoring case, spacing and placeholder brackets (`normaliseLabel`).
  *   Frames between segments (no annotated action) are not scored; a frame with no prediction at all
  *   is wrong.
  * - Event F1: predicted action segments are matched one-to-one to annotated ones of the same label
@@ -75,9 +76,17 @@ export interface TimedCaption {
   readonly text: string;
 }
 
-/** Labels compare case- and space-insensitively, so "Pouring [something] into [something]" matches its lower-cased form. */
+/**
+ * Labels compare ignoring case, spacing and placeholder brackets, so a model whose classes are SSv2
+ * templates ("Pouring [something] into [something]") and one whose classes are the labels-file
+ * names ("Pouring something into something") are scored alike.
+ */
+export function normaliseLabel(label: string): string {
+  return label.replace(/\[([^\]]*)\]/g, '$1').trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
 export function sameLabel(a: string, b: string): boolean {
-  return a.trim().replace(/\s+/g, ' ').toLowerCase() === b.trim().replace(/\s+/g, ' ').toLowerCase();
+  return normaliseLabel(a) === normaliseLabel(b);
 }
 
 export function frameAccuracy(truth: readonly TimedSegment[], predictions: readonly TimedPrediction[], fps: number): { accuracy: number; frames: number; correct: number } {

@@ -27,9 +27,11 @@ describe('replay metrics (hand-computed)', () => {
     expect(frameAccuracy(truth, [], 4).accuracy).toBe(0);
   });
 
-  it('labels compare without regard to case or spacing', () => {
+  it('labels compare without regard to case, spacing or placeholder brackets', () => {
     const truth = [{ start: 0, end: 1, label: 'Pouring [something] into [something]' }];
     expect(frameAccuracy(truth, [{ t: 0.5, label: 'pouring  [something] into [something]' }], 2).accuracy).toBe(1);
+    expect(frameAccuracy(truth, [{ t: 0.5, label: 'Pouring something into something' }], 2).accuracy).toBe(1);
+    expect(frameAccuracy(truth, [{ t: 0.5, label: 'Pretending to pour something into something' }], 2).accuracy).toBe(0);
   });
 
   it('temporal IoU', () => {
