@@ -73,6 +73,12 @@ export async function run(): Promise<void> {
     console.log(`per-frame cache speed-up (median of per-round ON/OFF ratios): ${med(rows.map((x) => x.on / x.off)).toFixed(2)}×`);
     console.log(`pipeline overhead, end to end ÷ raw model (medians of per-round ratios): cache OFF ${med(rows.map((x) => x.off / x.raw)).toFixed(2)}, cache ON ${med(rows.map((x) => x.on / x.raw)).toFixed(2)}`);
 
+    // Where a window's time goes (what an incremental 3D channel could save).
+    const split = costSplit(model, windows.slice(0, MAX_BATCH));
+    console.log(
+      `cost per window (batch ${MAX_BATCH}, medians of 5): 2D channel on 16 frames ${split.spatial.toFixed(1)} ms; 3D channel + LSTM + heads ${split.rest.toFixed(1)} ms, of which LSTM + heads ${split.lstm.toFixed(1)} ms → 3D channel ≈ ${(split.rest - split.lstm).toFixed(1)} ms`,
+    );
+
     // 3. Concurrent real-time streams.
     let best = 0;
     for (const n of [1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24].filter((k) => k <= maxStreams)) {
@@ -108,6 +114,35 @@ function rawModelRate(model: CountertopModel, windows: FrameWindow[]): { ms: num
   for (let i = 0; i < windows.length; i += MAX_BATCH) runBatch(windows.slice(i, i + MAX_BATCH));
   const ms = performance.now() - start;
   return { ms, rate: (windows.length * 1000) / ms };
+}
+
+/** Per-window ms of the 2D channel, of encode+classify given cached 2D features, and of the same without the 3D channel. */
+function costSplit(model: CountertopModel, batch: FrameWindow[]) {
+  const { frames: T, height: H, width: W } = model.config;
+  const no3d = CountertopModel.create(parseModelConfig({ ...model.config, spatiotemporal: { ...model.config.spatiotemporal, features: 0 } }), model.heads, null);
+  const pixels = new Float32Array(batch.length * T * H * W * 3).map(() => Math.random() * 2 - 1);
+  const median = (fn: () => void) => {
+    fn();
+    const times = Array.from({ length: 5 }, () => {
+      const t = performance.now();
+      fn();
+      return performance.now() - t;
+    });
+    return times.sort((a, b) => a - b)[2]! / batch.length;
+  };
+  const result = tf.tidy(() => {
+    const clips = tf.tensor5d(pixels, [batch.length, T, H, W, 3]);
+    const frames = clips.reshape([batch.length * T, H, W, 3]) as tf.Tensor4D;
+    const spatial = model.spatialFeatures(frames).reshape([batch.length, T, -1]) as tf.Tensor3D;
+    const read = (enc: ReturnType<CountertopModel['encode']>, m: CountertopModel) => Object.values(m.classify(enc)).forEach((p) => p.dataSync());
+    return {
+      spatial: median(() => tf.tidy(() => void model.spatialFeatures(frames).dataSync())),
+      rest: median(() => tf.tidy(() => read(model.encode(clips, { spatial }), model))),
+      lstm: median(() => tf.tidy(() => read(no3d.encode(null, { spatial }), no3d))),
+    };
+  });
+  no3d.dispose();
+  return result;
 }
 
 async function endToEndRate(model: CountertopModel, video: string, cacheFrames: boolean) {
