@@ -5,7 +5,7 @@
  */
 import { Observable, share, Subject, Subscription, tap } from 'rxjs';
 import type { Logger } from 'pino';
-import { createLivePipeline, type InferenceStage, type LivePipelineOptions } from '../pipelines/index.js';
+import { adaptFrameRate, createLivePipeline, type InferenceStage, type LivePipelineOptions } from '../pipelines/index.js';
 import type { Frame, LiveSource, PipelineOutput } from '../pipelines/types.js';
 import type { ClientHub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
@@ -145,7 +145,9 @@ export class StreamManager {
     const stream = this.streams.get(id);
     if (!stream) throw new UnknownStreamError(`no stream "${id}"`);
     if (stream.recorder) throw new StreamLimitError(`stream "${id}" is already recording`);
-    stream.recorder = new StreamRecorder(base, stream.frames$, stream.outputs$, this.opts.recordFps);
+    // Sources like WebRTC deliver at the camera's own rate: resample so the file plays in real time.
+    const frames$ = stream.frames$.pipe(adaptFrameRate(this.opts.recordFps));
+    stream.recorder = new StreamRecorder(base, frames$, stream.outputs$, this.opts.recordFps);
     stream.info = { ...stream.info, recording: true };
     this.log.info({ stream: id, file: stream.recorder.video }, 'recording started');
     this.emitChanged();
