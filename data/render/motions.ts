@@ -590,6 +590,7 @@ function tilt(fallsOff: boolean): Motion {
 
 // ---------------------------------------------------------------------------------------------
 // Kitchen: pouring, emptying, stirring, scooping, lids, wiping, cutting, shaking, flipping, tapping.
+// A tool (spoon, knife, vessel) is in the hand for the whole clip, so it never floats on its own.
 
 /** The top centre of a rotated box (a spout or a rim). */
 const topPoint = (pose: Pose, box: ActorBox): Pt => {
@@ -681,7 +682,7 @@ function stir(fast: boolean): Motion {
       const pt: Pose = { x: tip.x + c.x, y: tip.y + c.y, rot, scale: 1, visible: true, z: 0 };
       const pp: Pose = { ...rest(x, pot, table), fill: 0.6, fillFrom: 0 };
       const grip = rotate(0, -tool.h * 0.42, rot);
-      return scene([{ ...rest(0, { w: 0, h: 0 }, table), visible: false }, pt, pp], [reach(p, { x: pt.x + grip.x, y: pt.y + grip.y }, arm, 0.08, 0.9, 1)]);
+      return scene([{ ...rest(0, { w: 0, h: 0 }, table), visible: false }, pt, pp], [reach(p, { x: pt.x + grip.x, y: pt.y + grip.y }, arm, 0, 1, 1)]);
     };
   };
 }
@@ -703,7 +704,7 @@ const scoop: Motion = ({ rng, boxes, table }) => {
     const pp: Pose = { ...rest(x, pot, table), fill: p > 0.45 ? 0.5 : 0.6, fillFrom: 0 };
     const particles: Particle[] = p > 0.45 ? [{ x: tip.x, y: tip.y - 0.012, r: 0.026, colourOf: 0 }] : [];
     const grip = rotate(0, -tool.h * 0.42, rot);
-    return scene([{ ...rest(0, { w: 0, h: 0 }, table), visible: false }, pp, pt], [reach(p, { x: pt.x + grip.x, y: pt.y + grip.y }, arm, 0.15, 0.86, 1)], { particles });
+    return scene([{ ...rest(0, { w: 0, h: 0 }, table), visible: false }, pp, pt], [reach(p, { x: pt.x + grip.x, y: pt.y + grip.y }, arm, 0, 1, 1)], { particles });
   };
 };
 
@@ -764,7 +765,6 @@ function cut(pretend: boolean): Motion {
     const side = rng.sign();
     const x = 0.5 + rng.range(-0.05, 0.05);
     const top = table - b.h;
-    const fy = top - f.h / 2;
     const arm = sideArm(side, rng);
     const bladeLow = pretend ? top - f.h - 0.03 : top - 0.005;
     return (p) => {
@@ -775,8 +775,7 @@ function cut(pretend: boolean): Motion {
       const pf: Pose = { ...rest(x, f, top, 2), split: pretend ? 0 : ph(p, 0.58, 0.72) };
       const pb = rest(x, b, table, 1);
       const at = { x: pk.x + side * (k.w / 2 - 0.02), y: pk.y - 0.01 };
-      void fy;
-      return scene([pf, pk, pb], [reach(p, at, arm, 0.28, 0.84, 1)]);
+      return scene([pf, pk, pb], [reach(p, at, arm, 0, 1, 1)]);
     };
   };
 }
@@ -829,7 +828,7 @@ const tap: Motion = ({ rng, boxes, table }) => {
     const c = rotate(0, -tool.h / 2, rot);
     const pt: Pose = { x: tip.x + c.x, y: tip.y + c.y, rot, scale: 1, visible: true, z: 2 };
     const grip = rotate(0, -tool.h * 0.42, rot);
-    return scene([pt, rest(x, pot, table, 1)], [reach(p, { x: pt.x + grip.x, y: pt.y + grip.y }, arm, 0.25, 0.8, 1)]);
+    return scene([pt, rest(x, pot, table, 1)], [reach(p, { x: pt.x + grip.x, y: pt.y + grip.y }, arm, 0, 1, 1)]);
   };
 };
 
