@@ -66,7 +66,7 @@ const templates: readonly TemplateSpec[] = [
   t('Pretending to put [something] into [something]', 'Pretending', 'pretendPutInto', ['item', 'container']),
   t('Pretending to push [something]', 'Pretending', 'pretendPush', ['item']),
   t('Pretending to pick [something] up', 'Pretending', 'pretendPick', ['item']),
-  t('Pretending to turn [something] upside down without actually turning it', 'Pretending', 'pretendUpsideDown', ['oriented']),
+  t('Pretending to turn [something] upside down', 'Pretending', 'pretendUpsideDown', ['oriented']),
   t('Pretending to take [something] out of [something]', 'Pretending', 'pretendTakeOut', ['item', 'container']),
   t('Showing [something] to the camera', 'Holding or showing something', 'showToCamera', ['item']),
   t('Holding [something]', 'Holding or showing something', 'hold', ['item']),
