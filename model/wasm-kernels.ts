@@ -2,13 +2,18 @@
  * Training kernels the wasm backend lacks (Conv2DBackpropFilter) or runs slowly
  * (Conv2DBackpropInput: rewritten as one call of wasm's own fast XNNPACK Conv2D on
  * transposed/flipped operands; BatchMatMul with transposed operands, 10-18× slower than an explicit
- * Transpose followed by the plain product). Checked against the cpu backend in
+ * Transpose followed by the plain product; Slice, SplitV and Unpack, which copy the WHOLE input
+ * out of the wasm heap for every slice they cut). Checked against the cpu backend in
  * test/model/wasm-kernels.test.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 
 type Info = tf.TensorInfo;
-type Backend = tf.KernelBackend & { disposeData(dataId: object): boolean };
+type Backend = tf.KernelBackend & {
+  disposeData(dataId: object): boolean;
+  makeOutput(shape: number[], dtype: tf.DataType): Info;
+  typedArrayFromHeap(info: Info): Float32Array | Int32Array | Uint8Array;
+};
 type Run = (name: string, inputs: Record<string, Info>, attrs: Record<string, unknown>) => Info;
 
 let registered = false;
@@ -27,6 +32,14 @@ export function registerWasmTrainingKernels(): void {
   if (matMul) {
     tf.unregisterKernel('BatchMatMul', 'wasm');
     tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: (args) => batchMatMul(args as never, matMul.kernelFunc) });
+  }
+  for (const [name, kernelFunc] of [
+    ['Slice', sliceKernel],
+    ['SplitV', splitVKernel],
+    ['Unpack', unpackKernel],
+  ] as const) {
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
   if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) {
     tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: (args) => conv2dBackpropFilter(args as never) });
@@ -187,4 +200,81 @@ function batchMatMul({ inputs, backend, attrs }: MatMulArgs, plain: tf.KernelFun
   } finally {
     free();
   }
+}
+
+/**
+ * Copies x[begin : begin + size] into a new wasm tensor through views on the wasm heap, one
+ * contiguous run at a time (the innermost dimensions that are taken whole form a single run).
+ */
+function sliceInto(backend: Backend, x: Info, begin: number[], size: number[]): Info {
+  if (x.dtype === 'string') throw new Error('wasm Slice: string tensors are not supported');
+  const out = backend.makeOutput(size, x.dtype);
+  const total = size.reduce((a, b) => a * b, 1);
+  if (total === 0) return out;
+  // Views only after makeOutput: allocating may grow (and detach) the heap.
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  const shape = x.shape;
+  const rank = shape.length;
+  const strides = new Array<number>(rank);
+  for (let i = rank - 1, s = 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i]!;
+  }
+  // Merge trailing dimensions taken whole into one contiguous run.
+  let inner = rank - 1;
+  let run = size[inner]!;
+  while (inner > 0 && size[inner] === shape[inner]) {
+    inner--;
+    run *= size[inner]!;
+  }
+  const outer = size.slice(0, inner);
+  const count = outer.reduce((a, b) => a * b, 1);
+  const idx = new Array<number>(inner).fill(0);
+  let base = 0;
+  for (let d = 0; d <= inner; d++) base += begin[d]! * strides[d]!;
+  for (let r = 0, o = 0; r < count; r++, o += run) {
+    let offset = base;
+    for (let d = 0; d < inner; d++) offset += idx[d]! * strides[d]!;
+    dst.set(src.subarray(offset, offset + run), o);
+    for (let d = inner - 1; d >= 0; d--) {
+      if (++idx[d]! < outer[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+function sliceKernel({ inputs, backend, attrs }: { inputs: { x: Info }; backend: Backend; attrs: { begin: number | number[]; size?: number | number[] } }): Info {
+  const [begin, size] = tf.slice_util.parseSliceParams(inputs.x as tf.Tensor, attrs.begin, attrs.size);
+  return sliceInto(backend, inputs.x, begin, size);
+}
+
+function splitVKernel({ inputs, backend, attrs }: { inputs: { x: Info }; backend: Backend; attrs: { numOrSizeSplits: number | number[]; axis: number } }): Info[] {
+  const { x } = inputs;
+  const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits, axis);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((s) => {
+    const size = [...x.shape];
+    size[axis] = s;
+    const out = sliceInto(backend, x, [...begin], size);
+    begin[axis]! += s;
+    return out;
+  });
+}
+
+function unpackKernel({ inputs, backend, attrs }: { inputs: { value: Info }; backend: Backend; attrs: { axis: number } }): Info[] {
+  const { value } = inputs;
+  const axis = attrs.axis < 0 ? attrs.axis + value.shape.length : attrs.axis;
+  const outShape = value.shape.filter((_, i) => i !== axis);
+  const size = [...value.shape];
+  size[axis] = 1;
+  return Array.from({ length: value.shape[axis]! }, (_, i) => {
+    const begin = new Array<number>(value.shape.length).fill(0);
+    begin[axis] = i;
+    const out = sliceInto(backend, value, begin, size);
+    // Drop the unpacked axis: same data, new shape.
+    return { ...out, shape: outShape } as Info;
+  });
 }

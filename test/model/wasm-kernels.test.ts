@@ -64,6 +64,49 @@ describe('wasm training kernels', () => {
     }
   });
 
+  it('slice, split and unstack (reimplemented without whole-input copies) match the cpu backend', () => {
+    const cases: { shape: number[]; begin: number[]; size: number[] }[] = [
+      { shape: [10], begin: [3], size: [4] },
+      { shape: [4, 6], begin: [1, 2], size: [2, 3] },
+      { shape: [4, 6], begin: [1, 0], size: [2, 6] },
+      { shape: [2, 5, 7], begin: [0, 1, 0], size: [2, 3, 7] },
+      { shape: [3, 4, 5, 6], begin: [1, 0, 2, 1], size: [2, 4, 2, 4] },
+      { shape: [2, 3, 4, 5, 6], begin: [0, 1, 0, 2, 0], size: [2, 2, 4, 3, 6] },
+      { shape: [2, 3, 2, 2, 3, 2], begin: [1, 0, 1, 0, 1, 0], size: [1, 3, 1, 2, 2, 2] },
+      { shape: [3, 4], begin: [0, 0], size: [0, 4] },
+    ];
+    for (const dtype of ['float32', 'int32', 'bool'] as const) {
+      for (const c of cases) {
+        const n = c.shape.reduce((a, b) => a * b, 1);
+        const values = Array.from({ length: n }, (_, i) => (dtype === 'bool' ? Number(i % 3 === 0) : i));
+        const x = tf.tensor(values, c.shape, dtype);
+        const onWasm = tf.slice(x, c.begin, c.size);
+        expect(onWasm.shape).toEqual(c.size);
+        tf.setBackend('cpu');
+        const onCpu = tf.slice(x, c.begin, c.size);
+        expect(Array.from(onWasm.dataSync())).toEqual(Array.from(onCpu.dataSync()));
+        tf.setBackend('wasm');
+        tf.dispose([x, onWasm, onCpu]);
+      }
+    }
+    const x = tf.randomUniform([2, 5, 6], -1, 1, 'float32', 9);
+    for (const axis of [0, 1, 2]) {
+      const parts = tf.unstack(x, axis);
+      const splits = tf.split(x, axis === 1 ? [1, 3, 1] : 2, axis);
+      tf.setBackend('cpu');
+      const ref = tf.unstack(x, axis);
+      const refSplits = tf.split(x, axis === 1 ? [1, 3, 1] : 2, axis);
+      parts.forEach((p, i) => {
+        expect(p.shape).toEqual(ref[i]!.shape);
+        expect(Array.from(p.dataSync())).toEqual(Array.from(ref[i]!.dataSync()));
+      });
+      splits.forEach((p, i) => expect(Array.from(p.dataSync())).toEqual(Array.from(refSplits[i]!.dataSync())));
+      tf.setBackend('wasm');
+      tf.dispose([...parts, ...splits, ...ref, ...refSplits]);
+    }
+    x.dispose();
+  });
+
   it('a whole model step (both channels, LSTM, heads, decoder): wasm gradients match cpu', () => {
     const model = tinyModel();
     const batch = tinyBatch(model.config, model.vocabulary, 2);
