@@ -11,7 +11,9 @@
  *
  * Live inference with a per-frame feature cache: `model.spatialFeatures(frame4d)` per new frame
  * ([N,H,W,3] → [N,F]), then `model.encode(clip5d, { spatial: stacked [B,T,F] })` — the 3D channel
- * still needs the clip (pass null when config.spatiotemporal.features is 0).
+ * still needs the clip, unless its features come precomputed too (`{ spatiotemporal: [B,T,F3] }`,
+ * e.g. from `model.spatiotemporalFeatures(clip5d)` or an incremental cache); pass null as the clip
+ * when every channel that is on has precomputed features.
  */
 export type { HeadSpec, TrainingBatch, Encoding, LossParts } from './types.js';
 export { normalisePixels, PIXEL_SCALE } from './preprocess.js';

@@ -26,6 +26,8 @@ export type Conv3dForm = 'auto' | Conv3dImpl;
 export interface EncodeOptions {
   /** Precomputed per-frame spatial features [B, T, F] (e.g. from a live per-frame cache); skips the 2D channel. */
   readonly spatial?: tf.Tensor3D;
+  /** Precomputed spatiotemporal features [B, T, F3] (e.g. from an incremental 3D channel); skips the 3D channel. */
+  readonly spatiotemporal?: tf.Tensor3D;
   /** Dropout on (default false). */
   readonly training?: boolean;
 }
@@ -215,9 +217,11 @@ export class CountertopModel {
     });
   }
 
-  /** The 3D channel: clips [B, T, H, W, 3] → [B, T, F]. */
-  private spatiotemporalFeatures(clips: tf.Tensor5D): tf.Tensor3D {
-    const channel = this.spatiotemporal!;
+  /** The 3D channel: clips [B, T, H, W, 3] (normalised pixels) → [B, T, F3]. */
+  spatiotemporalFeatures(clips: tf.Tensor5D): tf.Tensor3D {
+    this.check();
+    const channel = this.spatiotemporal;
+    if (!channel) throw new Error('the spatiotemporal channel is switched off (config.spatiotemporal.features = 0)');
     const impl = this.resolvedConv3dForm();
     return tf.tidy(() => {
       let x = clips;
@@ -228,8 +232,8 @@ export class CountertopModel {
   }
 
   /**
-   * Both channels + the shared LSTM. `clips` [B, T, H, W, 3]; it may be null when `opts.spatial` is
-   * given and the spatiotemporal channel is off. Returned tensors belong to the caller (dispose them,
+   * Both channels + the shared LSTM. `clips` [B, T, H, W, 3]; it may be null when every channel that
+   * is on has its features precomputed (`opts.spatial`, `opts.spatiotemporal`). Returned tensors belong to the caller (dispose them,
    * or call inside tf.tidy).
    */
   encode(clips: tf.Tensor5D | null, opts: EncodeOptions = {}): Encoding {
@@ -238,7 +242,7 @@ export class CountertopModel {
     if (clips && (clips.rank !== 5 || clips.shape[1] !== T || clips.shape[2] !== H || clips.shape[3] !== W || clips.shape[4] !== 3)) {
       throw new Error(`encode expects clips [B, ${T}, ${H}, ${W}, 3], got [${clips.shape}]`);
     }
-    const B = clips?.shape[0] ?? opts.spatial?.shape[0];
+    const B = clips?.shape[0] ?? opts.spatial?.shape[0] ?? opts.spatiotemporal?.shape[0];
     if (B === undefined) throw new Error('encode needs clips or precomputed spatial features');
     const training = (opts.training ?? false) && this.config.dropout > 0;
     return tf.tidy(() => {
@@ -256,8 +260,17 @@ export class CountertopModel {
         }
       }
       if (this.spatiotemporal) {
-        if (!clips) throw new Error('the spatiotemporal channel needs the clip itself');
-        parts.push(this.spatiotemporalFeatures(clips));
+        const st = opts.spatiotemporal;
+        const F3 = this.config.spatiotemporal.features;
+        if (st) {
+          if (st.rank !== 3 || st.shape[0] !== B || st.shape[1] !== T || st.shape[2] !== F3) {
+            throw new Error(`precomputed spatiotemporal features must be [${B}, ${T}, ${F3}], got [${st.shape}]`);
+          }
+          parts.push(st);
+        } else {
+          if (!clips) throw new Error('the spatiotemporal channel needs the clip itself (or precomputed spatiotemporal features)');
+          parts.push(this.spatiotemporalFeatures(clips));
+        }
       }
       let features = parts.length > 1 ? (tf.concat(parts, 2) as tf.Tensor3D) : parts[0]!;
       // A frozen encoder extracts fixed features: no dropout inside it.

@@ -50,6 +50,9 @@ describe('CountertopModel shapes', () => {
       const perFrame = tf.unstack(x, 1).map((frame) => model.spatialFeatures(frame as tf.Tensor4D)); // T × [B, F], as a frame cache holds them
       const cached = model.encode(x, { spatial: tf.stack(perFrame, 1) as tf.Tensor3D });
       expect(maxAbsDiff(direct.states, cached.states)).toBeLessThan(1e-5);
+      // Both channels precomputed: no clip needed at all.
+      const both = model.encode(null, { spatial: tf.stack(perFrame, 1) as tf.Tensor3D, spatiotemporal: model.spatiotemporalFeatures(x) });
+      expect(maxAbsDiff(direct.states, both.states)).toBeLessThan(1e-5);
     });
     x.dispose();
     model.dispose();
@@ -81,7 +84,7 @@ describe('CountertopModel shapes', () => {
     const model = tinyModel();
     const bad = tf.zeros([1, 5, 16, 16, 3]) as tf.Tensor5D;
     expect(() => model.encode(bad)).toThrow(/encode expects clips \[B, 4, 16, 16, 3\], got \[1,5,16,16,3\]/);
-    expect(() => model.encode(null, { spatial: tf.zeros([1, 4, 8]) as tf.Tensor3D })).toThrow(/spatiotemporal channel needs the clip/);
+    expect(() => model.encode(null, { spatial: tf.zeros([1, 4, 8]) as tf.Tensor3D })).toThrow(/spatiotemporal channel needs the clip itself \(or precomputed spatiotemporal features\)/);
     bad.dispose();
     model.dispose();
     expect(() => model.encode(bad)).toThrow(/after dispose/);
