@@ -72,6 +72,7 @@ export interface LoaderReport {
   clips: number;
   decoded: number;
   cacheHits: number;
+  cacheWriteErrors: number;
   skipped: SkippedVideo[];
   cache?: ClipCache['stats'];
 }
@@ -110,7 +111,7 @@ class Slots {
 
 export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBatchOptions = {}): ClipBatchStream {
   const o = ClipBatchOptionsSchema.parse(options);
-  const report: LoaderReport = { clips: 0, decoded: 0, cacheHits: 0, skipped: [] };
+  const report: LoaderReport = { clips: 0, decoded: 0, cacheHits: 0, cacheWriteErrors: 0, skipped: [] };
   const decodeW = Math.round(o.width * (1 + o.cropMargin));
   const decodeH = Math.round(o.height * (1 + o.cropMargin));
   const clipFloats = o.frames * o.height * o.width * 3;
@@ -137,7 +138,8 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
       try {
         const clip = await decodeVideo(file, { width: decodeW, height: decodeH });
         report.decoded++;
-        if (cache && key) await cache.put(key, clip);
+        // A cache that cannot write (disk full) costs speed, not data: count it and go on.
+        if (cache && key) await cache.put(key, clip).catch(() => report.cacheWriteErrors++);
         return clip;
       } finally {
         slots.give();
