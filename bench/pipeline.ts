@@ -22,6 +22,7 @@ import { templateKey } from '../data/captions.js';
 import { writeSession } from '../data/session.js';
 import { createLivePipeline } from '../pipelines/livePipeline.js';
 import { InferenceStage } from '../pipelines/inferenceStage.js';
+import { Incremental3dChannel } from '../pipelines/incremental3d.js';
 import { ModelEngine } from '../pipelines/modelEngine.js';
 import { openSource } from '../pipelines/sources/openSource.js';
 import { percentile } from '../pipelines/streamStats.js';
@@ -77,6 +78,12 @@ export async function run(): Promise<void> {
     const split = costSplit(model, windows.slice(0, MAX_BATCH));
     console.log(
       `cost per window (batch ${MAX_BATCH}, medians of 5): 2D channel on 16 frames ${split.spatial.toFixed(1)} ms; 3D channel + LSTM + heads ${split.rest.toFixed(1)} ms, of which LSTM + heads ${split.lstm.toFixed(1)} ms → 3D channel ≈ ${(split.rest - split.lstm).toFixed(1)} ms`,
+    );
+
+    // Experiment: the incremental 3D channel against the model's windowed one, same windows.
+    const inc = incrementalVersusWindowed(model, windows);
+    console.log(
+      `3D channel per window, one stream, stride ${STRIDE}, batch 1: windowed ${inc.windowedMs.toFixed(1)} ms, incremental ${inc.incrementalMs.toFixed(1)} ms (${(inc.windowedMs / inc.incrementalMs).toFixed(2)}×); max |difference| ${inc.maxDiff.toExponential(1)}; layer timesteps computed ${inc.timesteps.join('/')} of ${windows.length * config.frames} each`,
     );
 
     // 3. Concurrent real-time streams.
@@ -143,6 +150,34 @@ function costSplit(model: CountertopModel, batch: FrameWindow[]) {
   });
   no3d.dispose();
   return result;
+}
+
+/** Times the model's windowed 3D channel and the incremental one over the same windows (one stream, batch 1). */
+function incrementalVersusWindowed(model: CountertopModel, windows: FrameWindow[]) {
+  const { height: H, width: W } = model.config;
+  const pixels = new Map<Frame, tf.Tensor3D>();
+  for (const w of windows) for (const f of w.frames) if (!pixels.has(f)) pixels.set(f, tf.tensor3d(Float32Array.from(f.pixels, (v) => v / 127.5 - 1), [H, W, 3]));
+  const windowed = (model as unknown as { spatiotemporalFeatures(c: tf.Tensor5D): tf.Tensor3D }).spatiotemporalFeatures.bind(model);
+  const asInput = (w: FrameWindow) => ({ frames: w.frames, pixels: w.frames.map((f) => pixels.get(f)!) });
+  const time = (fn: () => void) => {
+    const t = performance.now();
+    fn();
+    return (performance.now() - t) / windows.length;
+  };
+  tf.tidy(() => void windowed(tf.stack([tf.stack(asInput(windows[0]!).pixels)]) as tf.Tensor5D).dataSync()); // warm-up
+  const windowedMs = time(() => windows.forEach((w) => tf.tidy(() => void windowed(tf.stack([tf.stack(asInput(w).pixels)]) as tf.Tensor5D).dataSync())));
+  const channel = new Incremental3dChannel(model);
+  const incrementalMs = time(() => windows.forEach((w) => tf.tidy(() => void channel.features([asInput(w)]).dataSync())));
+  const timesteps = [...channel.timestepsComputed];
+  // Exactness on the default config, on a fresh pass.
+  const check = new Incremental3dChannel(model);
+  const maxDiff = Math.max(
+    ...windows.slice(0, 12).map((w) => tf.tidy(() => tf.max(tf.abs(tf.sub(check.features([asInput(w)]), windowed(tf.stack([tf.stack(asInput(w).pixels)]) as tf.Tensor5D)))).dataSync()[0]!)),
+  );
+  channel.dispose();
+  check.dispose();
+  tf.dispose([...pixels.values()]);
+  return { windowedMs, incrementalMs, maxDiff, timesteps };
 }
 
 async function endToEndRate(model: CountertopModel, video: string, cacheFrames: boolean) {

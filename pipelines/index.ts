@@ -40,3 +40,4 @@ export { openSource, sourceConfigSchema, SourceConfigError, type SourceConfig, t
 export { defaultReconnectPolicy, backoffDelay, type ReconnectPolicy } from './sources/reconnect.js';
 export { FfmpegError } from './sources/ffmpegFrames.js';
 export { sessionFrames } from './sources/sessionFrames.js';
+export { Incremental3dChannel } from './incremental3d.js';
