@@ -1,0 +1,59 @@
+/**
+ * `npm start` as a user runs it: the real entry point in its own process, with the bundled demo
+ * session and the default model (untrained until assets/model/ holds one). It must come up, report
+ * healthy with the demo stream live, serve the dashboard, and shut down cleanly on SIGTERM.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hasFfmpeg, need, tempDir } from '../pipelines/tools.js';
+import { repoRoot } from './harness.js';
+
+const run = need(hasFfmpeg, 'ffmpeg') && need(existsSync(path.join(repoRoot, 'assets/demo')), 'the bundled demo session (assets/demo)');
+const d = run ? describe : describe.skip;
+
+d('npm start', () => {
+  it('serves the dashboard with the demo stream live and stops on SIGTERM', async () => {
+    const tmp = tempDir('main');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/main.ts'), '--port', '0', '--recordings-dir', path.join(tmp.dir, 'recordings')], {
+      cwd: repoRoot,
+      env: { ...process.env, COUNTERTOP_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)".*countertop listening/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        void exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
+      });
+      // The demo stream reaches "live" once ffmpeg delivers its first frame.
+      let health: { ok: boolean; streams: { id: string; state: string }[]; model: { trained: boolean; note: string } } | undefined;
+      for (let i = 0; i < 120 && health?.streams[0]?.state !== 'live'; i++) {
+        health = (await (await fetch(`${url}/healthz`)).json()) as typeof health;
+        if (health?.streams[0]?.state !== 'live') await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(health?.streams).toEqual([{ id: 'demo', state: 'live' }]);
+      expect(health?.model.note.length).toBeGreaterThan(0);
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<title>countertop/);
+      // The empty recordings folder received the annotated demo session.
+      expect(existsSync(path.join(tmp.dir, 'recordings', 'kitchen-session.json'))).toBe(true);
+      // Structured logs: every stdout line is a JSON object.
+      for (const line of out.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      tmp.remove();
+    }
+  });
+});
