@@ -78,5 +78,5 @@ const lines = [
 ];
 console.log(lines.join('\n'));
 if (opts.json) {
-  writeFileSync(opts.json, JSON.stringify({ recording: opts.recording, annotations: opts.annotations, speed: opts.speed, model: info, seconds, report: r, predictedSegments: run.predictedSegments, windowsDropped: run.windowsDropped }, null, 2));
+  writeFileSync(opts.json, JSON.stringify({ recording: opts.recording, annotations: opts.annotations, speed: opts.speed, model: info, seconds, report: r, predictedSegments: run.predictedSegments, windowsDropped: run.windowsDropped, observations: run.observations }, null, 2));
 }
