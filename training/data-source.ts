@@ -54,4 +54,10 @@ export interface ClipData {
   /** Every caption of a split's labelled clips (for building a vocabulary), in file order. */
   captions(split: SplitName, kind: 'simplified' | 'captions'): string[];
   batches(split: SplitName, req: BatchRequest): AsyncIterable<LabelledBatch>;
+  /**
+   * Decodes every clip of the splits once into the clip cache, retrying clips whose decoding
+   * failed, so that a transient decoder failure cannot silently drop a clip from one epoch and not
+   * another. Returns the ids that still failed (they are then missing from every pass alike).
+   */
+  warm(shape: ClipShape, splits: readonly SplitName[]): Promise<string[]>;
 }

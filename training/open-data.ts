@@ -13,6 +13,7 @@ export interface OpenOptions {
 }
 
 export const DEFAULT_CLIP_CACHE = path.join('.cache', 'clips');
+const WARM_ATTEMPTS = 4;
 
 export async function openClipData(dir: string, opts: OpenOptions = {}): Promise<ClipData> {
   const ds = await readSsv2Dataset(dir);
@@ -29,6 +30,21 @@ export async function openClipData(dir: string, opts: OpenOptions = {}): Promise
     actionTemplates: templates,
     count: (split) => labelled(split).length,
     captions: (split, kind) => labelled(split).map((r) => (kind === 'simplified' ? r.simplified : r.caption)),
+    async warm(shape, splits) {
+      if (!cache) return [];
+      let failed: string[] = [];
+      for (let attempt = 0; attempt < WARM_ATTEMPTS; attempt++) {
+        failed = [];
+        for (const split of splits) {
+          // Centre/uniform or random crops all cut from the same cached decode (model size × (1 + margin)).
+          const stream = clipBatches(ds, split, { ...shape, batchSize: 16, shuffle: false, cache });
+          for await (const _ of stream);
+          failed.push(...stream.report.skipped.map((s) => s.id));
+        }
+        if (failed.length === 0) break;
+      }
+      return failed;
+    },
     async *batches(split, req): AsyncGenerator<LabelledBatch> {
       const stream = clipBatches(ds, split, {
         frames: req.shape.frames,

@@ -2,9 +2,9 @@
  * A small seedable PRNG (sfc32) whose whole state is four 32-bit words, so a checkpoint can store
  * it and a resumed run draws exactly the numbers the uninterrupted run would have drawn.
  *
- * tfjs seeds every unseeded random op (weight initialisers, dropout masks) from Math.random(), so
- * `withSeededMathRandom` routes Math.random through one of these for the span of a training run:
- * that makes initial weights and dropout reproducible from the run's seed and its saved state.
+ * tfjs seeds every unseeded random op (dropout masks, some initialisers) from Math.random(), so
+ * `withSeededMathRandom` routes Math.random through one of these for the span of one synchronous
+ * training step: dropout is then reproducible from the run's seed and the state it saved.
  */
 export type RngState = readonly [number, number, number, number];
 
@@ -62,12 +62,16 @@ export class SeededRandom {
   }
 }
 
-/** Runs `fn` with Math.random drawing from `rng`; restores the original afterwards. */
-export async function withSeededMathRandom<T>(rng: SeededRandom, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs the synchronous `fn` with Math.random drawing from `rng`, then restores it. Synchronous on
+ * purpose: while it runs no other code (a prefetching loader, a cache writing a temp file name)
+ * can draw from the stream, so the numbers a training step gets never depend on timing.
+ */
+export function withSeededMathRandom<T>(rng: SeededRandom, fn: () => T): T {
   const original = Math.random;
   Math.random = () => rng.next();
   try {
-    return await fn();
+    return fn();
   } finally {
     Math.random = original;
   }

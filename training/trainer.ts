@@ -95,56 +95,56 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
   };
 
   const shape = { frames: model.config.frames, height: model.config.height, width: model.config.width };
+  const broken = await data.warm(shape, ['train', 'validation', 'test']);
+  if (broken.length > 0) log(`${data.dir}: ${broken.length} clip(s) could not be decoded and are left out: ${broken.slice(0, 5).join(', ')}`);
   const captionTarget = captionSource && model.vocabulary ? { vocab: model.vocabulary, source: captionSource } : null;
   const progress = new TrainingProgress(opts.progress, totalSteps, state.step);
   let lastValidation: EvaluationReport | undefined;
-  await withSeededMathRandom(rng, async () => {
-    for (let epoch = state.epoch; epoch < opts.epochs; epoch++) {
-      // The epoch's order and augmentation are fixed by (seed, epoch); a resumed epoch skips the batches already trained.
-      const skip = epoch === state.epoch ? state.batchInEpoch : 0;
-      let b = -1;
-      let loaded = performance.now();
-      const stream = data.batches('train', { shape, batchSize: opts.batchSize, training: true, seed: opts.seed, epoch, ...(opts.maxTrainClips > 0 ? { limit: opts.maxTrainClips } : {}) });
-      for await (const loadedBatch of stream) {
-        b++;
-        if (b < skip) continue;
-        const records = loadedBatch.records;
-        const started = loaded;
-        const batch = makeTrainingBatch(loadedBatch, shape, task.head, captionTarget);
-        const lr = learningRateAt(schedule, state.step);
-        setLearningRate(optimizer, lr);
-        let losses;
-        try {
-          losses = model.trainStep(optimizer, batch, lambda);
-        } finally {
-          disposeBatch(batch);
-        }
-        const step = state.step + 1;
-        const clipsPerSecond = records.length / ((performance.now() - started) / 1000);
-        metrics.append({ kind: 'train', step, epoch, lr, loss: losses.total, classification: losses.classification, caption: losses.caption, clipsPerSecond });
-        progress.tick({ epoch: epoch + 1, epochs: opts.epochs, loss: losses.total, clipsPerSecond });
-        state = { ...state, step, batchInEpoch: b + 1 };
-        if (opts.checkpointEvery > 0 && step % opts.checkpointEvery === 0 && b + 1 < batchesPerEpoch) await checkpoint(state);
-        loaded = performance.now();
+  for (let epoch = state.epoch; epoch < opts.epochs; epoch++) {
+    // The epoch's order and augmentation are fixed by (seed, epoch); a resumed epoch skips the batches already trained.
+    const skip = epoch === state.epoch ? state.batchInEpoch : 0;
+    let b = -1;
+    let loaded = performance.now();
+    const stream = data.batches('train', { shape, batchSize: opts.batchSize, training: true, seed: opts.seed, epoch, ...(opts.maxTrainClips > 0 ? { limit: opts.maxTrainClips } : {}) });
+    for await (const loadedBatch of stream) {
+      b++;
+      if (b < skip) continue;
+      const records = loadedBatch.records;
+      const started = loaded;
+      const batch = makeTrainingBatch(loadedBatch, shape, task.head, captionTarget);
+      const lr = learningRateAt(schedule, state.step);
+      setLearningRate(optimizer, lr);
+      let losses;
+      try {
+        losses = withSeededMathRandom(rng, () => model.trainStep(optimizer, batch, lambda));
+      } finally {
+        disposeBatch(batch);
       }
-      state = { ...state, epoch: epoch + 1, batchInEpoch: 0 };
-      if (hasValidation) {
-        const v = await evaluateSplit(model, data, 'validation', task.head, { batchSize: opts.batchSize, captionSource });
-        lastValidation = evaluatePredictions(task.head, v.predictions, classCount(model, task.head), data.actionTemplates);
-        metrics.append({
-          kind: 'validation',
-          step: state.step,
-          epoch,
-          loss: v.classificationLoss,
-          top1: lastValidation.classification.top1,
-          top5: lastValidation.classification.top5,
-          ...(lastValidation.caption ? { bleu4: lastValidation.caption.bleu4, ciderD: lastValidation.caption.ciderD, exactMatch: lastValidation.caption.exactMatch, actionCorrect: lastValidation.caption.actionCorrect } : {}),
-        });
-        progress.note(`epoch ${epoch + 1}: validation top-1 ${(lastValidation.classification.top1 * 100).toFixed(1)}%` + (lastValidation.caption ? `, BLEU-4 ${lastValidation.caption.bleu4.toFixed(3)}` : ''));
-      }
-      await checkpoint({ ...state, finished: epoch + 1 === opts.epochs });
+      const step = state.step + 1;
+      const clipsPerSecond = records.length / ((performance.now() - started) / 1000);
+      metrics.append({ kind: 'train', step, epoch, lr, loss: losses.total, classification: losses.classification, caption: losses.caption, clipsPerSecond });
+      progress.tick({ epoch: epoch + 1, epochs: opts.epochs, loss: losses.total, clipsPerSecond });
+      state = { ...state, step, batchInEpoch: b + 1 };
+      if (opts.checkpointEvery > 0 && step % opts.checkpointEvery === 0 && b + 1 < batchesPerEpoch) await checkpoint(state);
+      loaded = performance.now();
     }
-  });
+    state = { ...state, epoch: epoch + 1, batchInEpoch: 0 };
+    if (hasValidation) {
+      const v = await evaluateSplit(model, data, 'validation', task.head, { batchSize: opts.batchSize, captionSource });
+      lastValidation = evaluatePredictions(task.head, v.predictions, classCount(model, task.head), data.actionTemplates);
+      metrics.append({
+        kind: 'validation',
+        step: state.step,
+        epoch,
+        loss: v.classificationLoss,
+        top1: lastValidation.classification.top1,
+        top5: lastValidation.classification.top5,
+        ...(lastValidation.caption ? { bleu4: lastValidation.caption.bleu4, ciderD: lastValidation.caption.ciderD, exactMatch: lastValidation.caption.exactMatch, actionCorrect: lastValidation.caption.actionCorrect } : {}),
+      });
+      progress.note(`epoch ${epoch + 1}: validation top-1 ${(lastValidation.classification.top1 * 100).toFixed(1)}%` + (lastValidation.caption ? `, BLEU-4 ${lastValidation.caption.bleu4.toFixed(3)}` : ''));
+    }
+    await checkpoint({ ...state, finished: epoch + 1 === opts.epochs });
+  }
   progress.stop();
 
   // Real SSv2 ships its test split unlabelled: then the validation split is the held-out set.

@@ -154,6 +154,8 @@ export async function transfer(opts: TransferOptions, data: ClipData, hooks: { l
   const dataKey = createHash('sha256').update(path.resolve(data.dir)).update(JSON.stringify(source.config)).update(encoderHashBefore).digest('hex').slice(0, 16);
   const cacheDir = path.join(path.dirname(ckptDir), 'features', dataKey);
   const started = performance.now();
+  const broken = await data.warm({ frames: source.config.frames, height: source.config.height, width: source.config.width }, ['train', 'validation', 'test']);
+  if (broken.length > 0) log(`${data.dir}: ${broken.length} clip(s) could not be decoded and are left out: ${broken.slice(0, 5).join(', ')}`);
   const train = await splitFeatures(source, data, 'train', cacheDir, opts.featureBatchSize);
   const val = await splitFeatures(source, data, 'validation', cacheDir, opts.featureBatchSize);
   const test = await splitFeatures(source, data, 'test', cacheDir, opts.featureBatchSize);
@@ -169,31 +171,29 @@ export async function transfer(opts: TransferOptions, data: ClipData, hooks: { l
   const trainRows = train.features.records.map((_, i) => i);
   const labels = Int32Array.from(train.features.records.map((r) => labelOf(r, 'action')));
   const classes = data.actionLabels.length;
-  await withSeededMathRandom(rng, async () => {
-    for (let epoch = 0; epoch < opts.epochs; epoch++) {
-      let lossSum = 0;
-      for (const rows of chunk(epochOrder(trainRows, opts.seed, epoch), opts.batchSize)) {
-        const loss = optimizer.minimize(
-          () => {
-            const states = featureBatch(train.features, rows);
-            const logits = model.classLogits({ states, pooled: states.mean(1) as tf.Tensor2D }).action;
-            const onehot = tf.oneHot(tf.tensor1d(rows.map((r) => labels[r]), 'int32'), classes);
-            return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
-          },
-          true,
-          model.trainableVariables(),
-        )!;
-        const value = (await loss.data())[0];
-        loss.dispose();
-        lossSum += value * rows.length;
-        step++;
-      }
-      const v = predictFeatures(model, val.features, 256);
-      const vr = evaluatePredictions('action', v.predictions, classes, data.actionTemplates);
-      metrics.append({ kind: 'train', step, epoch, lr: opts.lr, loss: lossSum / trainRows.length, classification: lossSum / trainRows.length, caption: 0, clipsPerSecond: 0 });
-      metrics.append({ kind: 'validation', step, epoch, loss: v.loss, top1: vr.classification.top1, top5: vr.classification.top5 });
+  for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    let lossSum = 0;
+    for (const rows of chunk(epochOrder(trainRows, opts.seed, epoch), opts.batchSize)) {
+      const loss = withSeededMathRandom(rng, () => optimizer.minimize(
+        () => {
+          const states = featureBatch(train.features, rows);
+          const logits = model.classLogits({ states, pooled: states.mean(1) as tf.Tensor2D }).action;
+          const onehot = tf.oneHot(tf.tensor1d(rows.map((r) => labels[r]), 'int32'), classes);
+          return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
+        },
+        true,
+        model.trainableVariables(),
+      ))!;
+      const value = (await loss.data())[0];
+      loss.dispose();
+      lossSum += value * rows.length;
+      step++;
     }
-  });
+    const v = predictFeatures(model, val.features, 256);
+    const vr = evaluatePredictions('action', v.predictions, classes, data.actionTemplates);
+    metrics.append({ kind: 'train', step, epoch, lr: opts.lr, loss: lossSum / trainRows.length, classification: lossSum / trainRows.length, caption: 0, clipsPerSecond: 0 });
+    metrics.append({ kind: 'validation', step, epoch, loss: v.loss, top1: vr.classification.top1, top5: vr.classification.top5 });
+  }
 
   const t = predictFeatures(model, test.features, 256);
   writePredictions(path.join(opts.out, 'predictions-test.jsonl'), t.predictions);
