@@ -1,6 +1,6 @@
 /**
- * EXPERIMENT (measured, not wired into ModelEngine): the model's spatiotemporal (3D) channel
- * computed incrementally over a stream, giving exactly the windowed model's features.
+ * The model's spatiotemporal (3D) channel computed incrementally over a stream, giving exactly the
+ * windowed model's features (ModelEngine uses it by default; `incremental3d: false` turns it off).
  *
  * The model's 3D convolutions are 'same' in time with zero padding at the window's edges. At layer
  * l a timestep at least l·h frames (h = (kt−1)/2) from both window edges never sees that padding,
@@ -8,9 +8,6 @@
  * Timesteps nearer an edge are recomputed for every window with zero padding, as the windowed
  * model does. Every layer's jobs for a whole batch run together, as kt conv2d calls (one per time
  * tap) over gathered inputs, summed — the model's own 'shifted' form of a kt×3×3 convolution.
- *
- * Shipping it needs `model.encode` to accept precomputed spatiotemporal features (it accepts only
- * precomputed spatial ones today); see docs/PIPELINES.md.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CountertopModel } from '../model/index.js';

@@ -1,14 +1,16 @@
 /**
  * Adapts a CountertopModel to the pipelines' InferenceEngine. One `inferBatch` call runs the spatial
- * channel once on every frame of the batch not seen before (one [N,H,W,3] batch), stacks cached
- * frames and features into [B,T,…] tensors, and runs the 3D channel, the LSTM encoder and the heads
- * once for the whole batch. All tensors other than the bounded per-frame cache are freed per call.
+ * channel once on every frame of the batch not seen before (one [N,H,W,3] batch), runs the 3D
+ * channel incrementally (reusing each frame's activations across overlapping windows, exactly), and
+ * runs the LSTM encoder and the heads once for the whole batch. All tensors other than the bounded
+ * per-stream caches are freed per call.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CountertopModel } from '../model/index.js';
 import { normalisePixels } from '../model/preprocess.js';
 import type { EngineHead, EngineInput, InferenceEngine, WindowInference } from './engine.js';
 import { FrameFeatureCache, type FrameEntry } from './frameFeatureCache.js';
+import { Incremental3dChannel } from './incremental3d.js';
 import type { Frame, FrameWindow } from './types.js';
 
 export interface ModelEngineOptions {
@@ -16,6 +18,11 @@ export interface ModelEngineOptions {
   readonly cacheFrames?: boolean;
   /** Frames kept per stream (default 4·T). */
   readonly cacheCapacity?: number;
+  /**
+   * Run the 3D channel incrementally (Incremental3dChannel: exact, reuses per-frame activations
+   * across overlapping windows). Default true; needs cacheFrames.
+   */
+  readonly incremental3d?: boolean;
 }
 
 export class ModelEngine implements InferenceEngine {
@@ -23,6 +30,7 @@ export class ModelEngine implements InferenceEngine {
   readonly heads: readonly EngineHead[];
   readonly cache: FrameFeatureCache;
   private readonly cacheFrames: boolean;
+  private readonly incremental: Incremental3dChannel | undefined;
   /** Frames run through the spatial channel so far (the cost the cache saves). */
   framesEncoded = 0;
 
@@ -35,6 +43,8 @@ export class ModelEngine implements InferenceEngine {
     this.heads = model.heads.map((h) => ({ name: h.name, labels: [...h.labels] }));
     this.cacheFrames = options.cacheFrames ?? true;
     this.cache = new FrameFeatureCache(options.cacheCapacity ?? 4 * frames);
+    const useIncremental = (options.incremental3d ?? true) && this.cacheFrames && model.config.spatiotemporal.features > 0;
+    this.incremental = useIncremental ? new Incremental3dChannel(model, this.cache.capacity) : undefined;
     if (!model.vocabulary) this.caption = undefined;
   }
 
@@ -54,10 +64,12 @@ export class ModelEngine implements InferenceEngine {
 
   forgetStream(streamId: string): void {
     this.cache.forget(streamId);
+    this.incremental?.forget(streamId);
   }
 
   dispose(): void {
     this.cache.clear();
+    this.incremental?.dispose();
   }
 
   private checkWindow(w: FrameWindow): void {
@@ -105,10 +117,12 @@ export class ModelEngine implements InferenceEngine {
     }
     let results: WindowInference[] = [];
     tf.tidy(() => {
-      const clips = tf.stack(windows.map((w) => tf.stack(w.frames.map((f) => entries.get(f)!.pixels)))) as tf.Tensor5D;
       const spatial = useSpatial ? (tf.stack(windows.map((w) => tf.stack(w.frames.map((f) => entries.get(f)!.spatial!)))) as tf.Tensor3D) : undefined;
-      const needClips = this.model.config.spatiotemporal.features > 0;
-      results = this.readOut(this.model.encode(needClips ? clips : null, { spatial }), windows.length);
+      const pixelsOf = (w: FrameWindow) => w.frames.map((f) => entries.get(f)!.pixels);
+      const spatiotemporal = this.incremental?.features(windows.map((w) => ({ frames: w.frames, pixels: pixelsOf(w) })));
+      const needClips = this.model.config.spatiotemporal.features > 0 && !spatiotemporal;
+      const clips = needClips ? (tf.stack(windows.map((w) => tf.stack(pixelsOf(w)))) as tf.Tensor5D) : null;
+      results = this.readOut(this.model.encode(clips, { spatial, spatiotemporal }), windows.length);
     });
     // Only now, with the batch done, may old entries go.
     this.cache.trim();

@@ -1,5 +1,5 @@
 /**
- * The experimental incremental 3D channel must give the windowed model's own spatiotemporal
+ * The incremental 3D channel must give the windowed model's own spatiotemporal
  * features (to float tolerance) for overlapping windows of a stream, while computing fewer
  * timesteps, and keep its cache bounded.
  */
@@ -16,9 +16,9 @@ beforeAll(async () => {
   model = await smallModel({ spatiotemporal: { filters: [8, 8, 8], temporalKernel: 3, features: 16 } });
 });
 
-/** The model's own (private) windowed 3D channel: the reference the experiment must match. */
+/** The model's own windowed 3D channel: the reference the incremental one must match. */
 function windowedFeatures(clips: tf.Tensor5D): tf.Tensor3D {
-  return (model as unknown as { spatiotemporalFeatures(c: tf.Tensor5D): tf.Tensor3D }).spatiotemporalFeatures(clips);
+  return model.spatiotemporalFeatures(clips);
 }
 
 function frames(n: number): { frame: Frame; pixels: tf.Tensor3D }[] {
@@ -29,7 +29,7 @@ function frames(n: number): { frame: Frame; pixels: tf.Tensor3D }[] {
   });
 }
 
-describe('Incremental3dChannel (experiment)', () => {
+describe('Incremental3dChannel', () => {
   it('matches the windowed 3D channel on overlapping windows while computing fewer timesteps', () => {
     const T = model.config.frames;
     const stream = frames(T + 12);

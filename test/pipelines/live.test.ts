@@ -41,7 +41,7 @@ function windowsOf(frames: Frame[], T: number, stride: number): FrameWindow[] {
 }
 
 describe('ModelEngine (real model)', () => {
-  it('with the per-frame cache gives the same probabilities as recomputing every window, running the 2D CNN once per frame', async () => {
+  it('with the per-frame cache and the incremental 3D channel gives the same probabilities as recomputing every window, running the 2D CNN once per frame', async () => {
     const cached = new ModelEngine(model, { cacheCapacity: 16 });
     const plain = new ModelEngine(model, { cacheFrames: false });
     const frames = Array.from({ length: 20 }, (_, i) => noiseFrame('s', i));
@@ -68,14 +68,25 @@ describe('ModelEngine (real model)', () => {
   });
 
   it('keeps at most `capacity` frames per stream and frees a stream\'s tensors when it is forgotten', async () => {
-    const before = tf.memory().numTensors;
-    const engine = new ModelEngine(model, { cacheCapacity: 10 });
     const frames = Array.from({ length: 40 }, (_, i) => noiseFrame('k', i));
+    // Frame cache only: exactly pixels + spatial features per cached frame.
+    const before = tf.memory().numTensors;
+    const plain = new ModelEngine(model, { cacheCapacity: 10, incremental3d: false });
+    for (const w of windowsOf(frames, 8, 4)) await plain.inferBatch([w]);
+    expect(plain.cache.size('k')).toBe(10);
+    expect(plain.cache.evictions).toBe(30);
+    expect(tf.memory().numTensors - before).toBe(10 * 2);
+    plain.forgetStream('k');
+    expect(tf.memory().numTensors).toBe(before);
+    // With the incremental 3D channel: at most one activation per layer per cached frame more.
+    const engine = new ModelEngine(model, { cacheCapacity: 10 });
+    const base = tf.memory().numTensors; // its own copies of the 3D weights
     for (const w of windowsOf(frames, 8, 4)) await engine.inferBatch([w]);
-    expect(engine.cache.size('k')).toBe(10);
-    expect(engine.cache.evictions).toBe(30);
-    expect(tf.memory().numTensors - before).toBe(10 * 2); // pixels + spatial features per cached frame
+    const layers = model.config.spatiotemporal.filters.length;
+    expect(tf.memory().numTensors - base).toBeLessThanOrEqual(10 * (2 + layers));
     engine.forgetStream('k');
+    expect(tf.memory().numTensors).toBe(base);
+    engine.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
 
