@@ -24,6 +24,8 @@ export const configSchema = z
     /** The demo stream: a bundled kitchen session played on loop; `false` to start without it. */
     demo: z.boolean().default(true),
     demoFile: z.string().optional(),
+    /** V4L2 cameras on this machine to start with the server, e.g. ["/dev/video0"]. */
+    cameras: z.array(z.string().regex(/^\/dev\/video\d{1,3}$/, 'expected a V4L2 device such as /dev/video0')).default([]),
     maxStreams: z.coerce.number().int().min(1).max(64).default(8),
     maxClients: z.coerce.number().int().min(1).max(10_000).default(200),
     previewFps: z.coerce.number().min(0).max(15).default(3),
@@ -55,6 +57,7 @@ const ENV_KEYS: Record<string, keyof z.input<typeof configSchema>> = {
   COUNTERTOP_STATIC_DIR: 'staticDir',
   COUNTERTOP_DEMO: 'demo',
   COUNTERTOP_DEMO_FILE: 'demoFile',
+  COUNTERTOP_CAMERAS: 'cameras',
   COUNTERTOP_MAX_STREAMS: 'maxStreams',
   COUNTERTOP_MAX_CLIENTS: 'maxClients',
   COUNTERTOP_PREVIEW_FPS: 'previewFps',
@@ -77,6 +80,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .option('--static-dir <dir>', 'built dashboard (npm run build)')
     .option('--demo-file <file>', 'video played on loop as the demo stream')
     .addOption(new Option('--no-demo', 'do not start the demo stream'))
+    .option('--camera <device...>', 'V4L2 camera(s) on this machine to start with the server, e.g. /dev/video0')
     .option('--max-streams <n>', 'most concurrent streams')
     .option('--max-clients <n>', 'most concurrent WebSocket clients')
     .option('--preview-fps <n>', 'preview JPEGs per second per stream (0 = none)')
@@ -101,14 +105,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const envValues: Record<string, unknown> = {};
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const v = env[name];
-    if (v !== undefined && v !== '') envValues[key] = key === 'demo' ? v !== '0' && v !== 'false' : v;
+    if (v === undefined || v === '') continue;
+    envValues[key] = key === 'demo' ? v !== '0' && v !== 'false' : key === 'cameras' ? v.split(',').map((d) => d.trim()) : v;
   }
   const flagValues: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(flags)) {
     if (k === 'config' || v === undefined) continue;
     // commander sets demo=true unless --no-demo was given; only an explicit --no-demo overrides.
     if (k === 'demo' && v === true) continue;
-    flagValues[k] = v;
+    flagValues[k === 'camera' ? 'cameras' : k] = v;
   }
   const parsed = configSchema.safeParse({ ...fileValues, ...envValues, ...flagValues });
   if (!parsed.success) {

@@ -73,6 +73,14 @@ async function main(): Promise<void> {
     }
   }
 
+  for (const device of config.cameras) {
+    try {
+      server.streams.add({ kind: 'v4l2', name: device, open: (id) => ({ source: sources.v4l2(id, device) }) });
+    } catch (err) {
+      log.error({ device, err: (err as Error).message }, 'cannot start camera');
+    }
+  }
+
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;

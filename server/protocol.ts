@@ -48,6 +48,13 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('unsubscribe'), id: requestId, streams: z.union([z.literal('*'), z.array(streamId).max(64)]) }),
   z.object({ type: z.literal('add-rtsp'), id: requestId, url: rtspUrl, name: z.string().max(80).optional() }),
+  z.object({
+    type: z.literal('add-v4l2'),
+    id: requestId,
+    /** A camera attached to the server machine. */
+    device: z.string().regex(/^\/dev\/video\d{1,3}$/, 'expected a V4L2 device such as /dev/video0'),
+    name: z.string().max(80).optional(),
+  }),
   z.object({ type: z.literal('remove-stream'), id: requestId, streamId }),
   z.object({ type: z.literal('list-recordings'), id: requestId }),
   z.object({ type: z.literal('start-replay'), id: requestId, recording: recordingName, loop: z.boolean().default(false) }),
@@ -64,7 +71,7 @@ export type ClientMessage = z.input<typeof clientMessageSchema>;
 export type ParsedClientMessage = z.output<typeof clientMessageSchema>;
 export type ClientMessageType = ClientMessage['type'];
 
-export type StreamKind = 'demo' | 'rtsp' | 'webcam' | 'replay' | 'file';
+export type StreamKind = 'demo' | 'rtsp' | 'webcam' | 'replay' | 'v4l2';
 export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'failed' | 'ended';
 
 export interface ScoredLabel {

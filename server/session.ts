@@ -132,6 +132,11 @@ export class Session {
         this.reply({ type: 'ack', id: m.id, of: m.type, streamId: info.id });
         return;
       }
+      case 'add-v4l2': {
+        const info = streams.add({ kind: 'v4l2', name: m.name?.trim() || m.device, open: (id) => ({ source: sources.v4l2(id, m.device) }) });
+        this.reply({ type: 'ack', id: m.id, of: m.type, streamId: info.id });
+        return;
+      }
       case 'remove-stream':
         await streams.remove(m.streamId);
         this.client.owned.delete(m.streamId);

@@ -10,6 +10,7 @@ import type { FrameFormat, LiveSource } from '../pipelines/types.js';
 export interface SourceFactory {
   file(streamId: string, path: string, options: { loop: boolean; pace?: 'realtime' | 'max' }): LiveSource;
   rtsp(streamId: string, url: string): LiveSource;
+  v4l2(streamId: string, device: string): LiveSource;
   /** The track arrives after signalling; frames start once it does. */
   webrtc(streamId: string, track: Promise<MediaStreamTrack>): LiveSource;
 }
@@ -19,6 +20,7 @@ export function pipelineSources(modelFormat: FrameFormat, previewScale = 3): Sou
   return {
     file: (streamId, path, { loop, pace = 'realtime' }) => openSource({ kind: 'file', streamId, path, loop, pace }, format),
     rtsp: (streamId, url) => openSource({ kind: 'rtsp', streamId, url }, format),
+    v4l2: (streamId, device) => openSource({ kind: 'v4l2', streamId, device }, format),
     webrtc: (streamId, track) => ({
       streamId,
       frames: defer(() => from(track)).pipe(switchMap((t) => openSource({ kind: 'webrtc', streamId, track: t }, format).frames)),

@@ -29,6 +29,9 @@ describe('configuration', () => {
     expect(c.previewFps).toBe(2);
     expect(loadConfig(['--no-demo'], { COUNTERTOP_DEMO: '1' }).demo).toBe(false);
     expect(loadConfig([], { COUNTERTOP_DEMO: 'false' }).demo).toBe(false);
+    expect(loadConfig(['--camera', '/dev/video0', '/dev/video2'], {}).cameras).toEqual(['/dev/video0', '/dev/video2']);
+    expect(loadConfig([], { COUNTERTOP_CAMERAS: '/dev/video1' }).cameras).toEqual(['/dev/video1']);
+    expect(() => loadConfig(['--camera', '/dev/sda'], {})).toThrow(/V4L2 device/);
   });
 
   it('reads a JSON config file under the environment and flags, and names a bad key', () => {

@@ -146,13 +146,17 @@ d('countertop server', () => {
     await Promise.all(clients.map((c) => c.close()));
   });
 
-  it('refuses bad RTSP URLs with a message that says what is wrong', async () => {
+  it('refuses bad RTSP URLs and camera devices with a message that says what is wrong', async () => {
     const c = await TestClient.connect(t.wsUrl);
     const r1 = await c.request<Extract<ServerMessage, { type: 'error' }>>({ type: 'add-rtsp', url: 'http://camera.local/stream' }, 'a');
     expect(r1).toMatchObject({ type: 'error', code: 'invalid-message' });
     expect(r1.message).toMatch(/rtsp:\/\//);
     const r2 = await c.request<Extract<ServerMessage, { type: 'error' }>>({ type: 'add-rtsp', url: 'rtsp://cam.local/x -f null' }, 'b');
     expect(r2.message).toMatch(/space|control/);
+    const r3 = await c.request<Extract<ServerMessage, { type: 'error' }>>({ type: 'add-v4l2', device: '/dev/video99' }, 'c');
+    expect(r3.message).toMatch(/\/dev\/video99 does not exist/);
+    const r4 = await c.request<Extract<ServerMessage, { type: 'error' }>>({ type: 'add-v4l2', device: '/etc/passwd' }, 'd');
+    expect(r4.message).toMatch(/V4L2 device/);
     await c.close();
   });
 
