@@ -48,9 +48,14 @@ export function registerWasmTrainingKernels(): void {
 }
 
 /** Runs other wasm kernels from inside a kernel, freeing every intermediate result it made. */
-function kernelRunner(backend: Backend): { run: Run; free: () => void } {
+function kernelRunner(backend: Backend): { run: Run; free: () => void; keep: (info: Info) => Info } {
   const made: Info[] = [];
   return {
+    /** Excludes a result from free(): it becomes the kernel's output. */
+    keep(info) {
+      made.splice(made.indexOf(info), 1);
+      return info;
+    },
     run(name, inputs, attrs) {
       const kernel = tf.getKernel(name, 'wasm');
       if (!kernel) throw new Error(`wasm kernel ${name} missing`);
@@ -119,8 +124,12 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: ConvGradArgs): Info {
 }
 
 /**
- * dx = dy, with s−1 zeros inserted after each row and column for stride s, padded by kh−1−pt, then
- * correlated with the filter flipped in space and with in/out channels swapped.
+ * dx by phases: for stride s, the input rows s·u + p (p < s) receive dy through the kernel taps
+ * a ≡ p + pt (mod s) only. One Conv2D of dy with a phase kernel [L, L', K, s·s'·C] (the taps of
+ * every phase, flipped and in/out-swapped, zero where a phase has fewer taps) gives all phases as
+ * channels; DepthToSpace interleaves them and a crop gives [N, H, W, C]. For stride 1 this is the
+ * usual correlation with the flipped filter; for stride 2 it does 2.25× fewer multiply-adds than
+ * correlating a zero-dilated dy.
  */
 function conv2dBackpropInput({ inputs, backend, attrs }: ConvGradArgs, fallback: tf.KernelFunc | undefined): Info {
   const { dy, filter } = inputs as { dy: Info; filter: Info };
@@ -128,54 +137,90 @@ function conv2dBackpropInput({ inputs, backend, attrs }: ConvGradArgs, fallback:
   const info = tf.backend_util.computeConv2DInfo(
     inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
   );
-  if (attrs.dataFormat !== 'NHWC') {
-    if (!fallback) throw new Error('Conv2DBackpropInput (wasm): only NHWC is supported');
+  if (attrs.dataFormat !== 'NHWC' || info.strideHeight !== info.strideWidth) {
+    if (!fallback) throw new Error('Conv2DBackpropInput (wasm): only NHWC with equal strides is supported');
     return fallback({ inputs, backend, attrs: attrs as unknown as tf.NamedAttrMap }) as Info;
   }
-  const [, H, W] = inputShape;
-  const kh = info.filterHeight;
-  const kw = info.filterWidth;
-  const sh = info.strideHeight;
-  const sw = info.strideWidth;
-  const { top, left } = info.padInfo;
-  const { run, free } = kernelRunner(backend);
+  const [N, H, W, C] = inputShape;
+  const [, Ho, Wo, K] = dy.shape as [number, number, number, number];
+  const s = info.strideHeight;
+  const rows = phasePlan(info.filterHeight, s, info.padInfo.top, H, Ho);
+  const cols = phasePlan(info.filterWidth, s, info.padInfo.left, W, Wo);
+  const { run, free, keep } = kernelRunner(backend);
   try {
-    const dilated = dilate(run, dy, sh, sw);
-    const [, Lh, Lw] = dilated.shape as number[];
-    const rows = splitPad(Lh!, kh - 1 - top, H - Lh! + top);
-    const cols = splitPad(Lw!, kw - 1 - left, W - Lw! + left);
-    let dyIn: Info = dilated;
-    if (rows.size !== Lh || cols.size !== Lw) {
-      dyIn = run('Slice', { x: dilated }, { begin: [0, rows.begin, cols.begin, 0], size: [dilated.shape[0], rows.size, cols.size, dilated.shape[3]] });
+    // The phase kernel is small (filter-sized): build it in JS from the filter's values.
+    const w = backend.readSync(filter.dataId) as Float32Array;
+    const kw = info.filterWidth;
+    const outC = s * s * C;
+    const phaseKernel = backend.makeOutput([rows.L, cols.L, K, outC], 'float32');
+    const pk = backend.typedArrayFromHeap(phaseKernel) as Float32Array;
+    pk.fill(0);
+    for (let pr = 0; pr < s; pr++) {
+      for (let pc = 0; pc < s; pc++) {
+        for (let mr = 0; mr < rows.L; mr++) {
+          const a = rows.tap(pr, mr);
+          if (a < 0) continue;
+          for (let mc = 0; mc < cols.L; mc++) {
+            const b = cols.tap(pc, mc);
+            if (b < 0) continue;
+            for (let c = 0; c < C; c++) {
+              const src = ((a * kw + b) * C + c) * K; // W[a, b, c, :]
+              const dst = (mr * cols.L + mc) * K * outC + (pr * s + pc) * C + c; // V[mr, mc, :, phase·C + c]
+              for (let k = 0; k < K; k++) pk[dst + k * outC] = w[src + k]!;
+            }
+          }
+        }
+      }
     }
-    const flipped = run('Reverse', { x: filter }, { dims: [0, 1] });
-    const swapped = run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] }); // [kh, kw, K, C]
-    return tf.getKernel('Conv2D', 'wasm')!.kernelFunc({
-      inputs: { x: dyIn, filter: swapped },
-      attrs: { strides: [1, 1], dilations: [1, 1], pad: [[0, 0], rows.pad, cols.pad, [0, 0]], dataFormat: 'NHWC' },
-      backend,
-    }) as Info;
+    let dyIn: Info = dy;
+    if (rows.crop < Ho || cols.crop < Wo) {
+      dyIn = run('Slice', { x: dy }, { begin: [0, 0, 0, 0], size: [N, rows.crop, cols.crop, K] });
+    }
+    const phases = run('Conv2D', { x: dyIn, filter: phaseKernel }, {
+      strides: [1, 1],
+      dilations: [1, 1],
+      pad: [[0, 0], [rows.padTop, rows.padBottom], [cols.padTop, cols.padBottom], [0, 0]],
+      dataFormat: 'NHWC',
+    }); // [N, U, U', s·s·C]
+    backend.disposeData(phaseKernel.dataId);
+    const full = s > 1 ? run('DepthToSpace', { x: phases }, { blockSize: s, dataFormat: 'NHWC' }) : phases; // [N, s·U, s·U', C]
+    if (full.shape[1] === H && full.shape[2] === W) return keep(full);
+    return tf.getKernel('Slice', 'wasm')!.kernelFunc({ inputs: { x: full }, attrs: { begin: [0, 0, 0, 0], size: [N, H, W, C] }, backend }) as Info;
   } finally {
     free();
   }
 }
 
-/** [N, Ho, Wo, K] → [N, sh·Ho, sw·Wo, K] with dy at multiples of the stride and zeros elsewhere. */
-function dilate(run: Run, dy: Info, sh: number, sw: number): Info {
-  if (sh === 1 && sw === 1) return dy;
-  const [N, Ho, Wo, K] = dy.shape as [number, number, number, number];
-  const zeros = run('Fill', {}, { shape: dy.shape, value: 0, dtype: 'float32' });
-  let x = dy;
-  if (sw > 1) {
-    const packed = run('Pack', [x, ...Array(sw - 1).fill(zeros)] as never, { axis: 3 }); // [N, Ho, Wo, sw, K]
-    x = run('Reshape', { x: packed }, { shape: [N, Ho, Wo * sw, K] });
-  }
-  if (sh > 1) {
-    const rowZeros = sw > 1 ? run('Fill', {}, { shape: x.shape, value: 0, dtype: 'float32' }) : zeros;
-    const packed = run('Pack', [x, ...Array(sh - 1).fill(rowZeros)] as never, { axis: 2 }); // [N, Ho, sh, W', K]
-    x = run('Reshape', { x: packed }, { shape: [N, Ho * sh, x.shape[2], K] });
-  }
-  return x;
+/**
+ * One spatial axis of the phase decomposition: kernel k, stride s, leading pad pt, input length n,
+ * dy length no. Phase p's taps are a = s·j + r_p (r_p = (p + pt) mod s), reading dy[u + q_p − j]
+ * with q_p = ⌊(p + pt)/s⌋; with a common leading pad P on dy, phase p's taps sit at kernel offsets
+ * m = M − 1 − j + (q_p − min q).
+ */
+function phasePlan(k: number, s: number, pt: number, n: number, no: number) {
+  const M = Math.ceil(k / s);
+  const q = Array.from({ length: s }, (_, p) => Math.floor((p + pt) / s));
+  const r = Array.from({ length: s }, (_, p) => (p + pt) % s);
+  const qMin = Math.min(...q);
+  const e = q.map((v) => v - qMin);
+  const L = M + Math.max(...e);
+  const padTop = M - 1 - qMin;
+  const U = Math.ceil(n / s);
+  // Output length (no + padTop + padBottom) − L + 1 must be U; a negative bottom pad crops dy instead.
+  const padBottomRaw = U + L - 1 - no - padTop;
+  return {
+    L,
+    padTop,
+    padBottom: Math.max(0, padBottomRaw),
+    crop: no + Math.min(0, padBottomRaw),
+    /** The filter tap at phase-kernel offset m for phase p, or −1 for a zero. */
+    tap(p: number, m: number): number {
+      const j = M - 1 - (m - e[p]!);
+      if (j < 0 || j >= M) return -1;
+      const a = s * j + r[p]!;
+      return a < k ? a : -1;
+    },
+  };
 }
 
 interface MatMulArgs {
