@@ -3,6 +3,7 @@
  * becomes an `error` reply with the request id; the connection stays open.
  */
 import type { Logger } from 'pino';
+import { SourceConfigError } from '../pipelines/sources/openSource.js';
 import type { RawData } from 'ws';
 import type { Client, ClientHub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
@@ -41,8 +42,8 @@ function toRequestError(err: unknown): RequestError {
   if (err instanceof UnknownStreamError) return new RequestError('unknown-stream', err.message);
   if (err instanceof RecordingNotFound) return new RequestError('not-found', err.message);
   if (err instanceof WebRtcError) return new RequestError('failed', err.message);
-  // Source config errors from pipelines/ carry user-facing messages too.
-  if (err instanceof Error && err.name === 'SourceConfigError') return new RequestError('invalid-message', err.message);
+  // The pipelines' source validation writes messages meant for the user.
+  if (err instanceof SourceConfigError) return new RequestError('invalid-message', err.message);
   return new RequestError('failed', err instanceof Error ? err.message : String(err));
 }
 
