@@ -110,6 +110,13 @@ d('dashboard in Chromium', () => {
     await expect.poll(async () => Number(await cam.getByTestId('prediction-count').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
   });
 
+  it('a camera device that does not exist on the server is explained, not silently ignored', async () => {
+    await page.getByLabel('Device').fill('/dev/video99');
+    await page.getByRole('button', { name: 'Start camera' }).click();
+    await expect.poll(() => page.locator('#v4l2-error').textContent()).toMatch(/\/dev\/video99 does not exist/);
+    await expect(page.locator('article[data-stream-id^="v4l2-"]').count()).resolves.toBe(0);
+  });
+
   it('the evaluation view runs an annotated recording and shows both timelines with the metrics', async () => {
     await page.getByRole('button', { name: 'Replay evaluation' }).click();
     await page.getByLabel('Annotated recording').selectOption('counter-session.webm');
