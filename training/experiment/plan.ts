@@ -63,7 +63,7 @@ export const TINY_NET = {
   dropout: 0.1,
 };
 
-const SMALL_NET = {
+export const SMALL_NET = {
   spatial: { filters: [8, 16, 24], features: 48 },
   spatiotemporal: { filters: [8, 16, 16], temporalKernel: 3, features: 24 },
   encoder: { units: 64, bidirectional: false },
