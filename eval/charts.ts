@@ -5,7 +5,7 @@
  */
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-const FONT = 'font-family="sans-serif" font-size="11"';
+const font = (size = 11) => `font-family="sans-serif" font-size="${size}"`;
 
 export interface Series {
   readonly name: string;
@@ -60,17 +60,17 @@ export function lineChartSvg(spec: LineChartSpec): string {
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${W / 2 - m.r / 2}" y="18" text-anchor="middle" ${FONT} font-size="13">${esc(spec.title)}</text>`);
+  parts.push(`<text x="${W / 2 - m.r / 2}" y="18" text-anchor="middle" ${font(13)}>${esc(spec.title)}</text>`);
   for (const t of ticks(y0, y1)) {
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${py(t).toFixed(1)}" y2="${py(t).toFixed(1)}" stroke="#eee"/>`);
-    parts.push(`<text x="${m.l - 5}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end" ${FONT}>${fmt(t)}</text>`);
+    parts.push(`<text x="${m.l - 5}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end" ${font()}>${fmt(t)}</text>`);
   }
   for (const t of ticks(x0, x1)) {
-    parts.push(`<text x="${px(t).toFixed(1)}" y="${H - m.b + 15}" text-anchor="middle" ${FONT}>${fmt(t)}</text>`);
+    parts.push(`<text x="${px(t).toFixed(1)}" y="${H - m.b + 15}" text-anchor="middle" ${font()}>${fmt(t)}</text>`);
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#888"/>`);
-  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 8}" text-anchor="middle" ${FONT}>${esc(spec.xLabel)}</text>`);
-  parts.push(`<text transform="translate(14 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle" ${FONT}>${esc(spec.yLabel)}</text>`);
+  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 8}" text-anchor="middle" ${font()}>${esc(spec.xLabel)}</text>`);
+  parts.push(`<text transform="translate(14 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle" ${font()}>${esc(spec.yLabel)}</text>`);
   spec.series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
     const pts = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
@@ -81,7 +81,7 @@ export function lineChartSvg(spec: LineChartSpec): string {
     for (const [x, y] of pts.length <= 40 ? pts : []) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="2.5" fill="${color}"/>`);
     const ly = m.t + 10 + i * 16;
     parts.push(`<line x1="${W - m.r + 10}" x2="${W - m.r + 28}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
-    parts.push(`<text x="${W - m.r + 32}" y="${ly + 4}" ${FONT}>${esc(s.name)}</text>`);
+    parts.push(`<text x="${W - m.r + 32}" y="${ly + 4}" ${font()}>${esc(s.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
@@ -97,7 +97,7 @@ export function confusionMatrixSvg(counts: readonly (readonly number[])[], label
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${W / 2}" y="18" text-anchor="middle" ${FONT} font-size="13">${esc(title)} (rows: true, columns: predicted)</text>`);
+  parts.push(`<text x="${W / 2}" y="18" text-anchor="middle" ${font(13)}>${esc(title)} (rows: true, columns: predicted)</text>`);
   const top = 30;
   counts.forEach((row, r) => {
     const total = row.reduce((s, x) => s + x, 0);
@@ -106,17 +106,17 @@ export function confusionMatrixSvg(counts: readonly (readonly number[])[], label
       const shade = Math.round(255 * (1 - frac));
       const fill = r === p ? `rgb(${shade},${shade},255)` : `rgb(255,${shade},${shade})`;
       parts.push(`<rect x="${labelW + p * cell}" y="${top + r * cell}" width="${cell}" height="${cell}" fill="${c ? fill : '#fafafa'}" stroke="#ddd" stroke-width="0.5"><title>${esc(labels[r] ?? String(r))} → ${esc(labels[p] ?? String(p))}: ${c}</title></rect>`);
-      if (c && cell >= 16) parts.push(`<text x="${labelW + p * cell + cell / 2}" y="${top + r * cell + cell / 2 + 4}" text-anchor="middle" ${FONT} font-size="9">${c}</text>`);
+      if (c && cell >= 16) parts.push(`<text x="${labelW + p * cell + cell / 2}" y="${top + r * cell + cell / 2 + 4}" text-anchor="middle" ${font(9)}>${c}</text>`);
     });
     if (labelW > 40) {
-      parts.push(`<text x="${labelW - 4}" y="${top + r * cell + cell / 2 + 4}" text-anchor="end" ${FONT} font-size="9">${esc(truncate(labels[r] ?? String(r)))}</text>`);
+      parts.push(`<text x="${labelW - 4}" y="${top + r * cell + cell / 2 + 4}" text-anchor="end" ${font(9)}>${esc(truncate(labels[r] ?? String(r)))}</text>`);
     }
   });
   if (labelW > 40) {
     labels.forEach((l, p) => {
       const x = labelW + p * cell + cell / 2 + 3;
       const y = top + n * cell + 4;
-      parts.push(`<text transform="translate(${x} ${y}) rotate(-60)" text-anchor="end" ${FONT} font-size="9">${esc(truncate(l))}</text>`);
+      parts.push(`<text transform="translate(${x} ${y}) rotate(-60)" text-anchor="end" ${font(9)}>${esc(truncate(l))}</text>`);
     });
   }
   parts.push('</svg>');
@@ -146,12 +146,12 @@ export function barChartSvg(title: string, yLabel: string, groups: readonly BarG
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${(W - m.r) / 2}" y="18" text-anchor="middle" ${FONT} font-size="13">${esc(title)}</text>`);
+  parts.push(`<text x="${(W - m.r) / 2}" y="18" text-anchor="middle" ${font(13)}>${esc(title)}</text>`);
   for (const t of ticks(0, yMax)) {
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${py(t).toFixed(1)}" y2="${py(t).toFixed(1)}" stroke="#eee"/>`);
-    parts.push(`<text x="${m.l - 5}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end" ${FONT}>${fmt(t)}</text>`);
+    parts.push(`<text x="${m.l - 5}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end" ${font()}>${fmt(t)}</text>`);
   }
-  parts.push(`<text transform="translate(14 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle" ${FONT}>${esc(yLabel)}</text>`);
+  parts.push(`<text transform="translate(14 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle" ${font()}>${esc(yLabel)}</text>`);
   groups.forEach((g, gi) => {
     const gx = m.l + gi * gw + gw * 0.1;
     g.bars.forEach((b) => {
@@ -164,13 +164,13 @@ export function barChartSvg(title: string, yLabel: string, groups: readonly BarG
         parts.push(`<path d="M${cx.toFixed(1)},${py(b.mean - b.spread).toFixed(1)}V${py(b.mean + b.spread).toFixed(1)}M${(cx - 3).toFixed(1)},${py(b.mean + b.spread).toFixed(1)}h6M${(cx - 3).toFixed(1)},${py(b.mean - b.spread).toFixed(1)}h6" stroke="black"/>`);
       }
     });
-    parts.push(`<text x="${(gx + gw * 0.4).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle" ${FONT}>${esc(g.label)}</text>`);
+    parts.push(`<text x="${(gx + gw * 0.4).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle" ${font()}>${esc(g.label)}</text>`);
   });
   parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${py(0)}" y2="${py(0)}" stroke="#888"/>`);
   seriesNames.forEach((s, i) => {
     const ly = m.t + 10 + i * 16;
     parts.push(`<rect x="${W - m.r + 10}" y="${ly - 6}" width="12" height="12" fill="${PALETTE[i % PALETTE.length]}"/>`);
-    parts.push(`<text x="${W - m.r + 28}" y="${ly + 4}" ${FONT}>${esc(s)}</text>`);
+    parts.push(`<text x="${W - m.r + 28}" y="${ly + 4}" ${font()}>${esc(s)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
