@@ -148,3 +148,32 @@ describe('classification metrics', () => {
     expect(() => confusionMatrix([{ label: 5, ranked: [0] }], 3)).toThrow(/outside/);
   });
 });
+
+describe('SVG charts', () => {
+  /** Every tag's attributes are unique and every opened element is closed: what an XML parser rejects first. */
+  function expectWellFormed(svg: string): void {
+    const stack: string[] = [];
+    for (const m of svg.matchAll(/<(\/?)([a-z]+)([^>]*?)(\/?)>/g)) {
+      const [, closing, name, attrs, selfClosing] = m;
+      const names = [...attrs.matchAll(/([a-z-]+)="[^"]*"/g)].map((a) => a[1]);
+      expect(new Set(names).size, `duplicate attribute in <${name}${attrs}>`).toBe(names.length);
+      if (closing) expect(stack.pop()).toBe(name);
+      else if (!selfClosing) stack.push(name);
+    }
+    expect(stack).toEqual([]);
+  }
+
+  it('draws well-formed line, confusion and bar charts that carry their data', async () => {
+    const { lineChartSvg, confusionMatrixSvg, barChartSvg } = await import('../../eval/charts.js');
+    const line = lineChartSvg({ title: 'loss <1>', xLabel: 'step', yLabel: 'loss', series: [{ name: 'train', points: [[1, 2], [2, 1.5], [3, 1]] }] });
+    expectWellFormed(line);
+    expect(line).toContain('loss &lt;1&gt;');
+    const conf = confusionMatrixSvg([[2, 1], [0, 3]], ['pour', 'stir'], 'test');
+    expectWellFormed(conf);
+    expect(conf).toContain('<title>pour → stir: 1</title>');
+    expect(conf.match(/<rect x="\d+" y="\d+" width/g)).toHaveLength(4);
+    const bars = barChartSvg('t', 'y', [{ label: 'groups', bars: [{ series: 'a', mean: 40, spread: 3 }] }]);
+    expectWellFormed(bars);
+    expect(bars).toContain('groups / a: 40 ± 3');
+  });
+});
