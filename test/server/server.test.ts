@@ -3,6 +3,7 @@
  * pipelines and a small real model; clients speak the WebSocket protocol.
  */
 import { spawnSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import wrtc from '@roamhq/wrtc';
@@ -76,6 +77,27 @@ d('countertop server', () => {
     const preview = await c.waitFor<Extract<ServerMessage, { type: 'preview' }>>((m) => m.type === 'preview');
     expect(Buffer.from(preview.jpeg, 'base64').subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff])); // a JPEG
     await c.close();
+  });
+
+  it('serves the built dashboard and nothing outside it', async () => {
+    const index = await fetch(`${t.url}/`);
+    expect(index.status).toBe(200);
+    const html = await index.text();
+    expect(html).toMatch(/<title>countertop/);
+    // Raw paths (fetch would normalise them): encoded and plain parent references stay inside client/dist.
+    for (const p of ['/../package.json', '/..%2f..%2fpackage.json', '/%2e%2e/%2e%2e/server/config.ts', '/assets/../../../package.json']) {
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: t.server.port, path: p }, (res) => {
+          let b = '';
+          res.on('data', (d: Buffer) => (b += d.toString()));
+          res.on('end', () => resolve(b));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(body).not.toMatch(/"name": "countertop"|configSchema/);
+    }
+    expect((await fetch(`${t.url}/healthz`, { method: 'POST' })).status).toBe(405);
   });
 
   it('a client that did not subscribe gets no stream messages', async () => {
