@@ -7,6 +7,7 @@ import { openClipData } from '../training/open-data.js';
 import { parseTrainOptions } from '../training/options.js';
 import { TASKS } from '../training/tasks.js';
 import { train } from '../training/trainer.js';
+import { evaluateCheckpoint } from '../training/evaluate-checkpoint.js';
 
 function number(v: string): number {
   const n = Number(v);
@@ -28,7 +29,7 @@ const program = new Command()
   .name('train')
   .description('Train the two-channel encoder on a source task (SSv2 layout data).')
   .requiredOption('--data <dir>', 'data set folder (SSv2 layout)')
-  .requiredOption('--task <task>', `source task: ${TASKS.join(' | ')}`)
+  .option('--task <task>', `source task: ${TASKS.join(' | ')}`)
   .option('--lambda <l>', 'classification weight λ in [0,1] (caption tasks; default 0.5)', number)
   .option('--epochs <n>', 'epochs', number, 10)
   .requiredOption('--out <dir>', 'run folder (checkpoint, metrics, charts, report)')
@@ -43,7 +44,17 @@ const program = new Command()
   .option('--min-word-count <n>', 'minimum count of a caption word to enter the vocabulary', number, 1)
   .option('--resume', 'continue the run in --out from its checkpoint', false)
   .option('--no-progress', 'no progress bar')
+  .option('--evaluate <checkpoint>', 'do not train: evaluate this run/checkpoint on every labelled clip of --data, writing to --out')
   .action(async (o) => {
+    if (o.evaluate) {
+      const data = await openClipData(o.data);
+      const r = await evaluateCheckpoint(o.evaluate, data, o.out, { splits: ['train', 'validation', 'test'], batchSize: o.batchSize });
+      const c = r.classification;
+      const lines = [`${o.evaluate} on ${o.data}: ${r.head} top-1 ${(c.top1 * 100).toFixed(1)}%, top-5 ${(c.top5 * 100).toFixed(1)}%, mean class accuracy ${(c.meanClassAccuracy * 100).toFixed(1)}% (${c.items} clips, chance ${(100 / c.classes).toFixed(1)}%)`];
+      if (r.caption) lines.push(`captions: BLEU-1 ${r.caption.bleu1.toFixed(3)} BLEU-4 ${r.caption.bleu4.toFixed(3)} CIDEr-D ${r.caption.ciderD.toFixed(3)} exact ${(r.caption.exactMatch * 100).toFixed(1)}% action-correct ${((r.caption.actionCorrect ?? 0) * 100).toFixed(1)}%`);
+      process.stdout.write(lines.join('\n') + '\n');
+      return;
+    }
     const opts = parseTrainOptions({
       data: o.data,
       task: o.task,
