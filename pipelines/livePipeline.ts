@@ -69,7 +69,7 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
     const derivedStatus = new Subject<StreamStatus>();
     const done = new Subject<void>();
     const status = (state: StreamState, detail?: string): StreamStatus => ({ streamId, state, at: clock(), ...(detail ? { detail } : {}) });
-    const emit = <T extends { stamps: Omit<LatencyStamps, 'emittedAt'> }>(x: T): T & { stamps: LatencyStamps } => ({ ...x, stamps: { ...x.stamps, emittedAt: clock() } });
+    const emit = <R extends { stamps: Omit<LatencyStamps, 'emittedAt'> }>(x: R): R & { stamps: LatencyStamps } => ({ ...x, stamps: { ...x.stamps, emittedAt: clock() } });
 
     let seenFrame = false;
     const frames$ = source.frames.pipe(
@@ -90,6 +90,8 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
     );
 
     const windowOutputs = (w: SegmentedWindow): PipelineOutput[] => {
+      const actions = w.events.map((e): PipelineOutput => ({ type: 'action', event: emit(e) }));
+      if (w.final) return actions;
       const prediction: WindowPrediction = emit({
         streamId,
         firstSeq: w.firstSeq,
@@ -98,7 +100,7 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
         stamps: w.stamps,
       });
       if (statsIntervalMs > 0) stats.window(prediction.stamps.emittedAt - prediction.stamps.capturedAt);
-      return [{ type: 'prediction', prediction }, ...w.events.map((e): PipelineOutput => ({ type: 'action', event: emit(e) }))];
+      return [{ type: 'prediction', prediction }, ...actions];
     };
 
     const main$ = frames$.pipe(

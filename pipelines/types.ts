@@ -106,6 +106,8 @@ export interface ScoredWindow {
 /** A scored window with the action events its arrival caused (usually none). */
 export interface SegmentedWindow extends ScoredWindow {
   readonly events: readonly ActionEvent[];
+  /** True on the record sent when the stream ends: it repeats the last window only to carry closing events. */
+  readonly final?: boolean;
 }
 
 /** Periodic per-stream health figures. */

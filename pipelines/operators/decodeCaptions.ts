@@ -1,25 +1,54 @@
-import { exhaustMap, from, map, type ObservableInput, type OperatorFunction } from 'rxjs';
+import { from, Observable, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
 import { now } from '../clock.js';
 import type { CaptionEvent } from '../types.js';
 import type { CaptionTrigger } from './selectCaptionWindows.js';
 
 /**
- * Decodes a caption for each trigger with the engine's caption decoder. While one caption is
- * decoding, newer triggers are ignored (`exhaustMap`), so a slow decoder can never queue work.
+ * Decodes a caption for each trigger, one at a time. While one decodes, at most one trigger waits:
+ * a newer trigger replaces the waiting one, except that an interval trigger never displaces a
+ * waiting action-changed one. So a slow decoder never queues work, and the caption for a new
+ * action is not lost behind a routine one.
  *
  * ```ts
  * triggers$.pipe(decodeCaptions((encoding) => engine.caption(encoding)))
  * ```
  */
 export function decodeCaptions(caption: (encoding: Float32Array) => ObservableInput<string>, clock: () => number = now): OperatorFunction<CaptionTrigger, CaptionEvent> {
-  return exhaustMap(({ window, reason }) =>
-    from(caption(window.encoding)).pipe(
-      map((text): CaptionEvent => ({
-        streamId: window.streamId,
-        text,
-        reason,
-        stamps: { ...window.stamps, emittedAt: clock() },
-      })),
-    ),
-  );
+  return (source) =>
+    new Observable<CaptionEvent>((subscriber) => {
+      let decoding: Subscription | undefined;
+      let waiting: CaptionTrigger | undefined;
+      let sourceDone = false;
+      const start = (trigger: CaptionTrigger) => {
+        const { window, reason } = trigger;
+        let text: string | undefined;
+        decoding = from(caption(window.encoding)).subscribe({
+          next: (t) => (text = t),
+          error: (err) => subscriber.error(err),
+          complete: () => {
+            decoding = undefined;
+            if (text !== undefined) subscriber.next({ streamId: window.streamId, text, reason, stamps: { ...window.stamps, emittedAt: clock() } });
+            const next = waiting;
+            waiting = undefined;
+            if (next) start(next);
+            else if (sourceDone) subscriber.complete();
+          },
+        });
+      };
+      const sub = source.subscribe({
+        next: (trigger) => {
+          if (!decoding) start(trigger);
+          else if (!(waiting?.reason === 'action-changed' && trigger.reason === 'interval')) waiting = trigger;
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => {
+          sourceDone = true;
+          if (!decoding) subscriber.complete();
+        },
+      });
+      return () => {
+        sub.unsubscribe();
+        decoding?.unsubscribe();
+      };
+    });
 }

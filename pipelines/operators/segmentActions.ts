@@ -5,7 +5,7 @@ import type { ScoredWindow, SegmentedWindow } from '../types.js';
 
 /**
  * Runs an {@link ActionSegmenter} over smoothed windows and attaches the start/end events each
- * window causes; when the stream completes, a last window-less record closes an open action.
+ * window causes; when the stream completes, a last record marked `final` closes an open action.
  *
  * ```ts
  * smoothed$.pipe(segmentActions(labels, { head: 'action' }), mergeMap((w) => w.events))
@@ -36,7 +36,7 @@ export function segmentActions(
         error: (err) => subscriber.error(err),
         complete() {
           const closing = segmenter.flush();
-          if (closing.length > 0 && last) subscriber.next({ ...last, events: closing });
+          if (closing.length > 0 && last) subscriber.next({ ...last, events: closing, final: true });
           subscriber.complete();
         },
       });

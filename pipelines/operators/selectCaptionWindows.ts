@@ -21,6 +21,7 @@ export function selectCaptionWindows(intervalMs: number): OperatorFunction<Segme
       let lastAt = -Infinity;
       return source.subscribe({
         next(window) {
+          if (window.final) return;
           const at = window.lastCapturedAt;
           let reason: CaptionEvent['reason'] | undefined;
           if (window.events.some((e) => e.kind === 'start')) reason = 'action-changed';

@@ -1,9 +1,10 @@
-import { asyncScheduler, map, mergeMap } from 'rxjs';
+import { asyncScheduler, map, mergeMap, timer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { InferenceStage } from '../../pipelines/inferenceStage.js';
 import { adaptFrameRate } from '../../pipelines/operators/adaptFrameRate.js';
 import { resizeRgb } from '../../pipelines/operators/resizeFrames.js';
+import { decodeCaptions } from '../../pipelines/operators/decodeCaptions.js';
 import { segmentActions } from '../../pipelines/operators/segmentActions.js';
 import { selectCaptionWindows } from '../../pipelines/operators/selectCaptionWindows.js';
 import { slidingWindow } from '../../pipelines/operators/slidingWindow.js';
@@ -111,6 +112,9 @@ describe('segmentActions', () => {
       const out = cold('aaabbbbbb|', v).pipe(segmentActions(labels, { minStartWindows: 2, minEndWindows: 2 }), events);
       // b's 2nd window is both a's 2nd end vote and b's 2nd qualifying window: end:a and start:b together.
       expectObservable(out).toBe('-s--(ex)-(f|)', { s: 'start:a', e: 'end:a', x: 'start:b', f: 'end:b' });
+      // The closing record is marked final, so nobody mistakes it for a new window.
+      const finals = cold('aaabbbbbb|', v).pipe(segmentActions(labels, {}), map((w) => w.final === true));
+      expectObservable(finals).toBe('fffffffff(t|)', { f: false, t: true });
     });
   });
 
@@ -206,5 +210,30 @@ describe('resizeRgb', () => {
     // 1×1: the mean.
     expect(Array.from(resizeRgb(img, 2, 1, 1, 1))).toEqual([100, 50, 25]);
     expect(() => resizeRgb(img, 3, 1, 1, 1)).toThrow(/expected 3×1×3/);
+  });
+});
+
+describe('decodeCaptions', () => {
+  const trigger = (seq: number, reason: 'interval' | 'action-changed') => ({ window: { ...scored(seq, [1]), encoding: Float32Array.of(seq), events: [] }, reason });
+  const slowCaption = (encoding: Float32Array) => timer(10).pipe(map(() => `c${encoding[0]}`));
+
+  it('decodes one at a time, keeps only the newest waiting trigger, and never lets an interval displace an action change', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const triggers = cold('a-b-c-d--------------|', {
+        a: trigger(1, 'interval'), // decodes 0–10
+        b: trigger(2, 'interval'), // waits, replaced by c
+        c: trigger(3, 'action-changed'), // waits
+        d: trigger(4, 'interval'), // may not displace c: dropped
+      });
+      const out = triggers.pipe(decodeCaptions(slowCaption, () => 0), map((e) => `${e.reason}:${e.text}`));
+      expectObservable(out).toBe('----------x---------y|', { x: 'interval:c1', y: 'action-changed:c3' });
+    });
+  });
+
+  it('completes only after the caption in flight is out', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const out = cold('a|', { a: trigger(1, 'interval') }).pipe(decodeCaptions(slowCaption, () => 0), map((e) => e.text));
+      expectObservable(out).toBe('----------(x|)', { x: 'c1' });
+    });
   });
 });
