@@ -18,7 +18,7 @@ type Run = (name: string, inputs: Record<string, Info>, attrs: Record<string, un
 
 let registered = false;
 
-/** Registers both kernels for the 'wasm' backend; safe to call more than once. Needs the wasm backend registered. */
+/** Registers these kernels for the wasm backend (after it has initialised); safe to call more than once. */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   const original = tf.getKernel('Conv2DBackpropInput', 'wasm');
