@@ -174,7 +174,15 @@ export class InferenceStage {
       });
       this.pump();
     };
-    from(this.engine.inferBatch(batch.map((b) => b.window))).subscribe({
+    let call;
+    try {
+      call = from(this.engine.inferBatch(batch.map((b) => b.window)));
+    } catch (err) {
+      // An engine that throws synchronously must not leave the stage busy forever.
+      settle(err ?? new Error('engine failed'));
+      return;
+    }
+    call.subscribe({
       next: (r) => (results = r),
       error: (err) => settle(err ?? new Error('engine failed')),
       complete: () => settle(),

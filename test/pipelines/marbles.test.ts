@@ -237,3 +237,22 @@ describe('decodeCaptions', () => {
     });
   });
 });
+
+describe('InferenceStage errors', () => {
+  it('an engine that throws fails the streams in that batch and does not wedge the stage', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const engine = new DelayedEngine(2);
+      let calls = 0;
+      const inner = engine.inferBatch.bind(engine);
+      engine.inferBatch = (windows) => {
+        if (calls++ === 0) throw new Error('out of memory');
+        return inner(windows);
+      };
+      const stage = new InferenceStage(engine, { clock: () => 0, deferBatchStart: virtual });
+      const failing = cold('x|', { x: window('a', 1) }).pipe(stage.infer('a'), map((w) => w.lastSeq));
+      const later = cold('---x|', { x: window('b', 7) }).pipe(stage.infer('b'), map((w) => w.lastSeq));
+      expectObservable(failing).toBe('#', undefined, new Error('out of memory'));
+      expectObservable(later).toBe('-----(x|)', { x: 7 });
+    });
+  });
+});
