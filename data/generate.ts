@@ -15,7 +15,7 @@ import path from 'node:path';
 import { ssv2Label, templateKey } from './captions.js';
 import { catalogueOf, templateIndex } from './catalogue/index.js';
 import type { Domain } from './catalogue/types.js';
-import { encodeWebm } from './encode.js';
+import { encodeWebmGroup } from './encode.js';
 import { SSV2_FILES, SPLITS, type CaptionEntry, type Split, type Ssv2Entry } from './layout.js';
 import { Prng } from './prng.js';
 import { DIFFICULTY, planClip, renderFrames, type Difficulty } from './render/clip.js';
@@ -96,18 +96,25 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateRepor
   const lists: Record<Split, Ssv2Entry[]> = { train: [], validation: [], test: [] };
   const captions: Record<string, CaptionEntry> = {};
   const counts = Object.fromEntries(SPLITS.map((s) => [s, {} as Record<string, number>])) as Record<Split, Record<string, number>>;
+  // Clips go to ffmpeg in groups (one process encodes several), spread over `concurrency` workers.
+  const groupSize = 8;
   let next = 0;
   let done = 0;
   const worker = async () => {
     while (next < records.length) {
-      const r = records[next++]!;
-      const plan = planClip(catalogue, r.templateIndex, root.fork(`clip:${r.clipSeed}`), difficulty, { fps });
-      await encodeWebm(renderFrames(plan, { width, height }), path.join(out, `${r.id}.webm`), { width, height, fps, codec: o.codec });
-      const name = templateKey(plan.template.template);
-      lists[r.split].push({ id: r.id, label: ssv2Label(plan.caption), template: plan.template.template, placeholders: [...plan.placeholders] });
-      captions[r.id] = { simplified: plan.simplified, caption: plan.caption };
-      counts[r.split][name] = (counts[r.split][name] ?? 0) + 1;
-      o.onClip?.(++done, records.length);
+      const group = records.slice(next, next + groupSize);
+      next += group.length;
+      const plans = group.map((r) => planClip(catalogue, r.templateIndex, root.fork(`clip:${r.clipSeed}`), difficulty, { fps }));
+      const clips = plans.map((plan, i) => ({ frames: [...renderFrames(plan, { width, height })], out: path.join(out, `${group[i]!.id}.webm`) }));
+      await encodeWebmGroup(clips, { width, height, fps, codec: o.codec });
+      group.forEach((r, i) => {
+        const plan = plans[i]!;
+        const name = templateKey(plan.template.template);
+        lists[r.split].push({ id: r.id, label: ssv2Label(plan.caption), template: plan.template.template, placeholders: [...plan.placeholders] });
+        captions[r.id] = { simplified: plan.simplified, caption: plan.caption };
+        counts[r.split][name] = (counts[r.split][name] ?? 0) + 1;
+        o.onClip?.(++done, records.length);
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 2) }, worker));

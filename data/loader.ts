@@ -8,10 +8,10 @@
  *   for await (const b of stream) { b.clips; b.shape; b.actions; b.groups; b.simplified; b.captions }
  *   stream.report.skipped   // [{ id, reason, detail }] – unreadable or truncated videos
  *
- * Each clip is decoded by ffmpeg (fluent-ffmpeg, rawvideo rgb24) at (1 + cropMargin) × the model
- * size, or read back from the disk cache; then sampled in time, cropped, maybe mirrored and
- * normalised. At most `prefetch` batches of clips are in flight and at most `decoders` ffmpeg
- * processes run at once. Mirroring is label-safe: a clip whose class names a side ("from left to
+ * Each clip is decoded by ffmpeg (rawvideo rgb24; `groupSize` clips per process, fluent-ffmpeg per
+ * clip when a group fails) at (1 + cropMargin) × the model size, or read back from the disk cache;
+ * then sampled in time, cropped, maybe mirrored and normalised. At most `prefetch` batches of clips
+ * are in flight and at most `decoders` ffmpeg processes run at once. Mirroring is label-safe: a clip whose class names a side ("from left to
  * right") becomes its mirror class; a class with a side but no mirror class is never mirrored.
  * Augmentation randomness comes from (seed, epoch, id), so a batch does not depend on timing.
  */
@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { sampleFrameIndices, clipToTensorData } from './augment.js';
 import { swapLeftRight } from './captions.js';
 import { ClipCache } from './clipCache.js';
-import { DecodeError, decodeVideo, type DecodedVideo } from './decode.js';
+import { DecodeError, decodeVideos, type DecodedVideo } from './decode.js';
 import type { Split } from './layout.js';
 import { Prng } from './prng.js';
 import type { Ssv2Dataset, VideoRecord } from './ssv2.js';
@@ -41,6 +41,8 @@ export const ClipBatchOptionsSchema = z.object({
   prefetch: z.number().int().min(1).max(64).default(2),
   /** ffmpeg processes at once. */
   decoders: z.number().int().min(1).max(16).default(2),
+  /** Clips decoded by one ffmpeg process (start-up costs more than a short clip's decoding). */
+  groupSize: z.number().int().min(1).max(32).default(8),
   cache: z.object({ dir: z.string(), maxBytes: z.number().positive() }).optional(),
   /** Use only the first n clips (after shuffling). */
   limit: z.number().int().positive().optional(),
@@ -124,36 +126,34 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
     const records = o.limit ? ordered.slice(0, o.limit) : ordered;
     const slots = new Slots(o.decoders);
 
-    const decoded = async (r: VideoRecord): Promise<DecodedVideo> => {
-      const file = dataset.videoPath(r.id);
-      const key = cache ? await ClipCache.keyFor(file, decodeW, decodeH).catch(() => undefined) : undefined;
-      if (cache && key) {
-        const hit = await cache.get(key);
-        if (hit) {
-          report.cacheHits++;
-          return hit;
+    /** Cached clips, and the rest decoded together in one ffmpeg process. */
+    const decodeChunk = async (chunk: readonly VideoRecord[]): Promise<(DecodedVideo | DecodeError)[]> => {
+      const files = chunk.map((r) => dataset.videoPath(r.id));
+      const keys = await Promise.all(files.map((f) => (cache ? ClipCache.keyFor(f, decodeW, decodeH).catch(() => undefined) : undefined)));
+      const out: (DecodedVideo | DecodeError | undefined)[] = await Promise.all(keys.map((key) => (cache && key ? cache.get(key) : undefined)));
+      report.cacheHits += out.filter(Boolean).length;
+      const todo = out.map((c, i) => (c ? -1 : i)).filter((i) => i >= 0);
+      if (todo.length > 0) {
+        await slots.take();
+        try {
+          const fresh = await decodeVideos(todo.map((i) => files[i]!), { width: decodeW, height: decodeH });
+          for (const [k, i] of todo.entries()) {
+            const clip = fresh[k]!;
+            out[i] = clip;
+            if (clip instanceof DecodeError) continue;
+            report.decoded++;
+            // A cache that cannot write (disk full) costs speed, not data: count it and go on.
+            if (cache && keys[i]) await cache.put(keys[i]!, clip).catch(() => report.cacheWriteErrors++);
+          }
+        } finally {
+          slots.give();
         }
       }
-      await slots.take();
-      try {
-        const clip = await decodeVideo(file, { width: decodeW, height: decodeH });
-        report.decoded++;
-        // A cache that cannot write (disk full) costs speed, not data: count it and go on.
-        if (cache && key) await cache.put(key, clip).catch(() => report.cacheWriteErrors++);
-        return clip;
-      } finally {
-        slots.give();
-      }
+      return out as (DecodedVideo | DecodeError)[];
     };
 
-    const load = async (r: VideoRecord): Promise<Sample | SkippedVideo> => {
-      let clip: DecodedVideo;
-      try {
-        clip = await decoded(r);
-      } catch (err) {
-        if (err instanceof DecodeError) return { id: r.id, reason: /No such file/.test(err.message) ? 'missing' : err.reason, detail: err.message };
-        return { id: r.id, reason: 'unreadable', detail: (err as Error).message };
-      }
+    const toSample = (r: VideoRecord, clip: DecodedVideo | DecodeError): Sample | SkippedVideo => {
+      if (clip instanceof DecodeError) return { id: r.id, reason: /No such file/.test(clip.message) ? 'missing' : clip.reason, detail: clip.message };
       const rng = new Prng(`${o.seed}`).fork(`aug:${o.epoch}:${r.id}`);
       const indices = sampleFrameIndices(clip.frames, o.frames, o.sampling, rng);
       const mx = clip.width - o.width, my = clip.height - o.height;
@@ -175,6 +175,11 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
       };
     };
 
+    const loadChunk = async (chunk: readonly VideoRecord[]) => {
+      const clips = await decodeChunk(chunk);
+      return chunk.map((r, i) => toSample(r, clips[i]!));
+    };
+
     const assemble = (samples: Sample[]): ClipBatch => {
       const B = samples.length;
       const clips = new Float32Array(B * clipFloats);
@@ -191,13 +196,15 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
       };
     };
 
-    // In-order window of clips in flight: bounded prefetch, results kept in record order.
-    const window: Promise<Sample | SkippedVideo>[] = [];
-    const maxInFlight = o.prefetch * o.batchSize;
+    // In-order window of clip groups in flight: bounded prefetch, results kept in record order.
+    const group = Math.min(o.groupSize, o.batchSize);
+    const window: Promise<(Sample | SkippedVideo)[]>[] = [];
+    const maxGroups = Math.max(1, Math.ceil((o.prefetch * o.batchSize) / group));
     let next = 0;
     const fill = () => {
-      while (window.length < maxInFlight && next < records.length) {
-        const p = load(records[next++]!);
+      while (window.length < maxGroups && next < records.length) {
+        const p = loadChunk(records.slice(next, next + group));
+        next += group;
         p.catch(() => undefined);
         window.push(p);
       }
@@ -205,15 +212,17 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
     fill();
     let pending: Sample[] = [];
     while (window.length > 0) {
-      const r = await window.shift()!;
+      const results = await window.shift()!;
       fill();
-      if ('data' in r) {
-        report.clips++;
-        pending.push(r);
-      } else report.skipped.push(r);
-      if (pending.length === o.batchSize) {
-        yield assemble(pending);
-        pending = [];
+      for (const r of results) {
+        if ('data' in r) {
+          report.clips++;
+          pending.push(r);
+        } else report.skipped.push(r);
+        if (pending.length === o.batchSize) {
+          yield assemble(pending);
+          pending = [];
+        }
       }
     }
     if (pending.length > 0 && !o.dropLast) yield assemble(pending);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalisePixels } from '../../model/preprocess.js';
-import { decodeVideo } from '../../data/decode.js';
+import { DecodeError, decodeVideo, decodeVideos } from '../../data/decode.js';
 import { generateDataset } from '../../data/generate.js';
 import { clipBatches, type ClipBatch, type ClipBatchOptions } from '../../data/loader.js';
 import { DIFFICULTY } from '../../data/render/clip.js';
@@ -54,6 +54,23 @@ describe.skipIf(!HAVE_FFMPEG)('clipBatches', () => {
     expect(Math.min(...values)).toBeGreaterThanOrEqual(-1);
     expect(Math.max(...values)).toBeLessThanOrEqual(1);
     expect(Math.max(...values) - Math.min(...values)).toBeGreaterThan(1); // a real picture, not a flat field
+  });
+
+  it('decodes a group of clips in one process to exactly what one-by-one decoding gives, and pins failures on their file', async () => {
+    const files = ['101', '102', '103', '104'].map((id) => ds.videoPath(id));
+    const grouped = await decodeVideos(files, { width: 20, height: 20 });
+    for (const [i, f] of files.entries()) {
+      const single = await decodeVideo(f, { width: 20, height: 20 });
+      const g = grouped[i]!;
+      if (g instanceof DecodeError) throw g;
+      expect(g.frames).toBe(single.frames);
+      expect(Buffer.compare(Buffer.from(g.data), Buffer.from(single.data))).toBe(0);
+    }
+    const withBad = await decodeVideos([files[0]!, path.join(tmp, 'absent.webm'), files[2]!], { width: 20, height: 20 });
+    expect(withBad[0]).not.toBeInstanceOf(DecodeError);
+    expect(withBad[1]).toBeInstanceOf(DecodeError);
+    expect((withBad[1] as DecodeError).message).toContain('absent.webm');
+    expect(withBad[2]).not.toBeInstanceOf(DecodeError);
   });
 
   it('mirrors only label-safely: left/right classes swap label and caption, side-free classes keep theirs', async () => {
