@@ -36,7 +36,7 @@ d('npm start', () => {
       });
       // The demo stream reaches "live" once ffmpeg delivers its first frame.
       let health: { ok: boolean; streams: { id: string; state: string }[]; model: { trained: boolean; note: string } } | undefined;
-      for (let i = 0; i < 120 && health?.streams[0]?.state !== 'live'; i++) {
+      for (let i = 0; i < 240 && health?.streams[0]?.state !== 'live'; i++) {
         health = (await (await fetch(`${url}/healthz`)).json()) as typeof health;
         if (health?.streams[0]?.state !== 'live') await new Promise((r) => setTimeout(r, 250));
       }

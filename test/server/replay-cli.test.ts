@@ -18,7 +18,7 @@ const run = need(hasFfmpeg, 'ffmpeg');
 const d = run ? describe : describe.skip;
 
 function replay(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/replay.ts'), ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 240_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/replay.ts'), ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 150_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
