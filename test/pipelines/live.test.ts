@@ -111,8 +111,8 @@ describe('createLivePipeline (real ffmpeg + real model)', () => {
   const tmp = tempDir('live');
   afterAll(() => tmp.remove());
 
-  it('turns a generated video into stamped predictions, captions, status and stats, then releases ffmpeg', async () => {
-    if (!need(hasFfmpeg, 'ffmpeg')) return;
+  it('turns a generated video into stamped predictions, captions, status and stats, then releases ffmpeg', async (ctx) => {
+    if (!need(hasFfmpeg, 'ffmpeg', ctx)) return;
     const clip = makeVideo(path.join(tmp.dir, 'clip.webm'), { seconds: 3, fps: 16, size: '96x72' });
     const engine = new ModelEngine(model);
     const stage = new InferenceStage(engine, { maxBatch: 4, queueCapacity: 64 });
@@ -153,8 +153,8 @@ describe('createLivePipeline (real ffmpeg + real model)', () => {
     expect(stage.streams).toEqual([]); // the stream left the stage
   });
 
-  it('unsubscribing mid-stream kills ffmpeg and frees the stream\'s cached tensors', async () => {
-    if (!need(hasFfmpeg, 'ffmpeg')) return;
+  it('unsubscribing mid-stream kills ffmpeg and frees the stream\'s cached tensors', async (ctx) => {
+    if (!need(hasFfmpeg, 'ffmpeg', ctx)) return;
     const clip = makeVideo(path.join(tmp.dir, 'loop.webm'), { seconds: 1, fps: 16, size: '64x48' });
     const engine = new ModelEngine(model);
     const stage = new InferenceStage(engine);

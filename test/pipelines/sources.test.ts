@@ -33,8 +33,8 @@ describe('file source (real ffmpeg)', () => {
     expect(r).toBe(0);
   });
 
-  it('decodes a generated VP8 file to RGB24 at the model size and fps, then reports ended', async () => {
-    if (!need(hasFfmpeg, 'ffmpeg')) return;
+  it('decodes a generated VP8 file to RGB24 at the model size and fps, then reports ended', async (ctx) => {
+    if (!need(hasFfmpeg, 'ffmpeg', ctx)) return;
     const source = openSource({ kind: 'file', streamId: 'clip', path: clip, pace: 'max' }, format);
     const statuses = collectStatus(source);
     const frames = await lastValueFrom(source.frames.pipe(toArray()));
@@ -50,8 +50,8 @@ describe('file source (real ffmpeg)', () => {
     expect(statuses.map((s) => s.state)).toEqual(['connecting', 'live', 'ended']);
   });
 
-  it('delivers the right colours (RGB order, not BGR or YUV)', async () => {
-    if (!need(hasFfmpeg, 'ffmpeg')) return;
+  it('delivers the right colours (RGB order, not BGR or YUV)', async (ctx) => {
+    if (!need(hasFfmpeg, 'ffmpeg', ctx)) return;
     const source = openSource({ kind: 'file', streamId: 'red', path: red, pace: 'max' }, format);
     const frame = await firstValueFrom(source.frames);
     const mid = (12 * 32 + 16) * 3;
@@ -61,8 +61,8 @@ describe('file source (real ffmpeg)', () => {
     expect(b).toBeLessThan(40);
   });
 
-  it('loops a file and, on unsubscribe, kills its ffmpeg process', async () => {
-    if (!need(hasFfmpeg, 'ffmpeg')) return;
+  it('loops a file and, on unsubscribe, kills its ffmpeg process', async (ctx) => {
+    if (!need(hasFfmpeg, 'ffmpeg', ctx)) return;
     const children: ChildProcess[] = [];
     const source = openSource({ kind: 'file', streamId: 'loop', path: clip, pace: 'max', loop: true }, format, { onSpawn: (c) => children.push(c) });
     // More frames than the clip holds (≈24): only a loop can deliver them.
@@ -73,8 +73,8 @@ describe('file source (real ffmpeg)', () => {
     await until(() => !alive(pid), 'ffmpeg to exit after unsubscribe');
   });
 
-  it('a real-time file source still running is killed by unsubscribe', async () => {
-    if (!need(hasFfmpeg, 'ffmpeg')) return;
+  it('a real-time file source still running is killed by unsubscribe', async (ctx) => {
+    if (!need(hasFfmpeg, 'ffmpeg', ctx)) return;
     const children: ChildProcess[] = [];
     const source = openSource({ kind: 'file', streamId: 'rt', path: clip, pace: 'realtime', loop: true }, format, { onSpawn: (c) => children.push(c) });
     const got: Frame[] = [];
@@ -86,8 +86,8 @@ describe('file source (real ffmpeg)', () => {
     await until(() => !alive(pid), 'ffmpeg to exit after unsubscribe');
   });
 
-  it('a corrupt file fails with ffmpeg\'s reason in the error and the status', async () => {
-    if (!need(hasFfmpeg, 'ffmpeg')) return;
+  it('a corrupt file fails with ffmpeg\'s reason in the error and the status', async (ctx) => {
+    if (!need(hasFfmpeg, 'ffmpeg', ctx)) return;
     const bad = path.join(tmp.dir, 'corrupt.webm');
     writeFileSync(bad, Buffer.from('this is not a video file at all'.repeat(20)));
     const source = openSource({ kind: 'file', streamId: 'bad', path: bad, pace: 'max' }, format);
@@ -178,8 +178,8 @@ describe('input validation: nothing a user types becomes an ffmpeg option', () =
 });
 
 describe('RTSP source against a real GStreamer RTSP server', () => {
-  it('reconnects with backoff after the server restarts mid-stream, and frames resume', async () => {
-    if (!need(hasRtspServer && hasFfmpeg, 'the GStreamer RTSP server (python3-gi, gir1.2-gst-rtsp-server-1.0) and ffmpeg')) return;
+  it('reconnects with backoff after the server restarts mid-stream, and frames resume', async (ctx) => {
+    if (!need(hasRtspServer && hasFfmpeg, 'the GStreamer RTSP server (python3-gi, gir1.2-gst-rtsp-server-1.0) and ffmpeg', ctx)) return;
     const port = await freePort();
     let server = await startRtspServer(port, '/kitchen');
     const children: ChildProcess[] = [];
@@ -216,8 +216,8 @@ describe('RTSP source against a real GStreamer RTSP server', () => {
     for (const c of children) await until(() => !alive(c.pid!), `ffmpeg ${c.pid} to exit`);
   });
 
-  it('a dead camera fails after maxRetries with the reason, leaving no ffmpeg behind', async () => {
-    if (!need(hasFfmpeg, 'ffmpeg')) return;
+  it('a dead camera fails after maxRetries with the reason, leaving no ffmpeg behind', async (ctx) => {
+    if (!need(hasFfmpeg, 'ffmpeg', ctx)) return;
     const port = await freePort(); // nothing listens here
     const children: ChildProcess[] = [];
     const source = openSource(

@@ -19,10 +19,14 @@ function works(cmd: string, args: string[]): boolean {
 export const hasFfmpeg = works(process.env.FFMPEG_PATH || 'ffmpeg', ['-hide_banner', '-version']);
 export const hasRtspServer = works(PYTHON, ['-c', "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"]);
 
-/** True when the test may run; throws under CI when the tool is missing. */
-export function need(available: boolean, what: string): boolean {
+/**
+ * True when the test may run; throws under CI when the tool is missing. Given the test context,
+ * a local run marks the test skipped (so it is reported as such, not as passed).
+ */
+export function need(available: boolean, what: string, ctx?: { skip: (note?: string) => void }): boolean {
   if (available) return true;
   if (process.env.CI) throw new Error(`${what} is required in CI but is not installed (see .ci/install)`);
+  ctx?.skip(`${what} is not installed`);
   console.warn(`skipping: ${what} is not installed`);
   return false;
 }
