@@ -7,7 +7,11 @@ import wrtc from '@roamhq/wrtc';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSource } from '../../pipelines/sources/openSource.js';
 import { i420ToRgb } from '../../pipelines/sources/i420ToRgb.js';
-import type { Frame, StreamStatus } from '../../pipelines/types.js';
+import type { Frame, StreamStatus, WindowPrediction } from '../../pipelines/types.js';
+import { InferenceStage } from '../../pipelines/inferenceStage.js';
+import { createLivePipeline } from '../../pipelines/livePipeline.js';
+import { ModelEngine } from '../../pipelines/modelEngine.js';
+import { smallModel } from './smallModel.js';
 import { until } from './tools.js';
 
 const { RTCPeerConnection } = wrtc;
@@ -83,6 +87,36 @@ describe('WebRTC source (real @roamhq/wrtc peers)', () => {
     cleanups.push(() => track.stop());
     const source = openSource({ kind: 'webrtc', streamId: 'mic', track }, { width: 32, height: 24, fps: 12 });
     await expect(new Promise((resolve, reject) => source.frames.subscribe({ next: resolve, error: reject }))).rejects.toThrow(/needs a video track, got a audio track/);
+  });
+});
+
+describe('WebRTC into the live pipeline (real peers, real small model)', () => {
+  it('frames from the browser peer are resampled to the model fps, windowed and scored; unsubscribe closes the peer', async () => {
+    const model = await smallModel();
+    const engine = new ModelEngine(model);
+    const sender = new RTCPeerConnection();
+    const receiver = new RTCPeerConnection();
+    const video = new RTCVideoSource();
+    const outgoing = video.createTrack();
+    sender.addTrack(outgoing);
+    const incoming = new Promise<MediaStreamTrack>((resolve) => (receiver.ontrack = (e) => resolve(e.track)));
+    let n = 0;
+    const pump = setInterval(() => video.onFrame({ width: 320, height: 240, data: solidI420(320, 240, [(n++ * 7) % 200 + 16, 128, 128]) }), 33);
+    cleanups.push(() => clearInterval(pump), () => outgoing.stop(), () => sender.close(), () => receiver.close(), () => engine.dispose());
+    await connect(sender, receiver);
+    const source = openSource({ kind: 'webrtc', streamId: 'cam', track: await incoming, peer: receiver }, engine.input);
+    const predictions: WindowPrediction[] = [];
+    const sub = createLivePipeline(source, new InferenceStage(engine), { stride: 2, statsIntervalMs: 0 }).subscribe((o) => {
+      if (o.type === 'prediction') predictions.push(o.prediction);
+    });
+    await until(() => predictions.length >= 3, 'three predictions from WebRTC frames');
+    sub.unsubscribe();
+    // adaptFrameRate renumbers the thinned frames: windows of T consecutive model-rate frames.
+    for (const p of predictions) expect(p.lastSeq - p.firstSeq).toBe(model.config.frames - 1);
+    expect(predictions[1]!.firstSeq - predictions[0]!.firstSeq).toBe(2);
+    expect(predictions[0]!.heads.action).toHaveLength(4);
+    expect(receiver.connectionState).toBe('closed');
+    expect(engine.cache.size('cam')).toBe(0);
   });
 });
 
