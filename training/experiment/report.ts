@@ -33,12 +33,12 @@ function pick(results: readonly RunResult[], kind: RunResult['kind'], task: Task
 }
 
 /** "A − B = +x pp", and whether the gap is larger than the seeds' spread. */
-function compare(nameA: string, a: Stat, nameB: string, b: Stat): string {
+function compare(nameA: string, a: Stat, nameB: string, b: Stat, unit: { scale: number; name: string } = { scale: 100, name: 'points' }): string {
   if (a.n === 0 || b.n === 0) return `${nameA} vs ${nameB}: not measured yet.`;
-  const diff = (a.mean - b.mean) * 100;
-  const spread = Math.max(Number.isNaN(a.sd) ? 0 : a.sd, Number.isNaN(b.sd) ? 0 : b.sd) * 100;
+  const diff = (a.mean - b.mean) * unit.scale;
+  const spread = Math.max(Number.isNaN(a.sd) ? 0 : a.sd, Number.isNaN(b.sd) ? 0 : b.sd) * unit.scale;
   const verdict = a.n < 2 || b.n < 2 ? 'one seed only, so no claim' : Math.abs(diff) > 2 * spread ? 'larger than twice the seeds’ spread' : Math.abs(diff) > spread ? 'larger than the spread, but not twice it' : 'within the spread across seeds: no clear difference';
-  return `${nameA} − ${nameB} = ${diff >= 0 ? '+' : ''}${diff.toFixed(1)} points (${verdict}).`;
+  return `${nameA} − ${nameB} = ${diff >= 0 ? '+' : ''}${diff.toFixed(unit.scale === 100 ? 1 : 3)} ${unit.name} (${verdict}).`;
 }
 
 export function scaleSection(scale: Scale, results: readonly RunResult[], chartFile: string): string {
@@ -65,7 +65,10 @@ export function scaleSection(scale: Scale, results: readonly RunResult[], chartF
     lines.push(`| ${t.task} | ${['coarse groups', 'fine actions', 'simplified captions', 'full captions'][['groups', 'actions', 'simplified', 'captions'].indexOf(t.task)]} | ${t.lambda} | ${pct(t.s)} | ${pct(top5)} |`);
   }
   lines.push(`| *from scratch on kitchenware* | – | 1 | ${pct(scratch)} | ${pct(stat(pick(results, 'scratch', 'actions', 1).map((r) => r.top5)))} |`);
-  if (targetClasses) lines.push('', `Chance on kitchenware: ${(100 / targetClasses).toFixed(1)}% (${targetClasses} classes).`);
+  const targetTest = results.find((r) => r.kind === 'transfer' || r.kind === 'scratch')?.testClips;
+  if (targetClasses && targetTest) {
+    lines.push('', `Chance on kitchenware: ${(100 / targetClasses).toFixed(1)}% (${targetClasses} classes). Each run is scored on ${targetTest} kitchenware test clips, so one clip moves top-1 by ${(100 / targetTest).toFixed(1)} points.`);
+  }
   lines.push('', `![transfer accuracy](${chartFile})`, '');
 
   lines.push('### Source tasks on their own test split (RQ3)', '');
@@ -94,9 +97,11 @@ export function scaleSection(scale: Scale, results: readonly RunResult[], chartF
   );
   const rq3a = stat(pick(results, 'source', 'actions', 1).map((r) => r.top1));
   const rq3j = stat(pick(results, 'source', 'captions', j).map((r) => r.top1));
+  const cider = (task: TaskName) => stat(pick(results, 'source', task, j).filter((r) => r.ciderD !== undefined).map((r) => r.ciderD!));
   lines.push(
-    `- **RQ3 (granularity and the source tasks themselves)** See the table above: on the action head, ${compare(`captions λ=${j}`, rq3j, 'actions only', rq3a)} ` +
-      `Caption scores rise from full to simplified captions when the simplified vocabulary is smaller; "action correct" separates naming the action from naming the objects.`,
+    `- **RQ3 (granularity and the source tasks themselves)** On the action head: ${compare(`captions λ=${j}`, rq3j, 'actions only', rq3a)} ` +
+      `Captioning: ${compare(`CIDEr-D of simplified λ=${j}`, cider('simplified'), `full captions λ=${j}`, cider('captions'), { scale: 1, name: 'CIDEr-D' })} ` +
+      `(The two caption tasks have different references, so their scores compare difficulty, not quality; "action correct" in the table shows whether the captions name the right action whatever the objects.)`,
   );
   const best = [...transferStats].filter((t) => t.s.n > 0).sort((a, b) => b.s.mean - a.s.mean)[0];
   lines.push(`- **RQ4 (transfer vs from scratch on kitchenware)** ${best ? compare(`best transfer (${best.label})`, best.s, 'from scratch', scratch) : 'not measured yet.'}`);
@@ -144,6 +149,12 @@ npm run experiment -- --scale small     # hours on 2 cores; resumable: rerun the
 npm run experiment -- --scale small --max-runs 5 --commit   # time-boxed: 5 runs, results file committed after each
 npm run experiment -- --scale small --report-only           # rewrite this file from experiments/small.jsonl
 \`\`\`
+
+Cost on the 2-vCPU machine: \`tiny\` took 5.9 min of run time for its 39 runs (plus ~1 min of data generation),
+measured while other sessions loaded the CPU. \`small\` is estimated from the step times in docs/TRAINING.md (narrow
+network, ~6 clips/s): ~16 min per source run × 18, ~8 min per from-scratch run × 3, transfers under a minute each —
+about 5–6 hours, so two sessions; it has not been run yet. \`full\` uses the default network on 6,000 clips and would
+take days on this machine; it is there for a faster machine (tfjs-node or a GPU).
 
 Each finished run appends one line to \`experiments/<scale>.jsonl\` (committed); a rerun skips every key in it and
 resumes an interrupted training run from its checkpoint. Data sets are generated with fixed seeds (source 1001,
