@@ -136,9 +136,9 @@ export interface BarGroup {
 
 export function barChartSvg(title: string, yLabel: string, groups: readonly BarGroup[]): string {
   const seriesNames = [...new Set(groups.flatMap((g) => g.bars.map((b) => b.series)))];
-  const W = 700;
-  const H = 380;
-  const m = { l: 60, r: 170, t: 30, b: 60 };
+  const W = 820;
+  const H = 400;
+  const m = { l: 60, r: 230, t: 30, b: 80 };
   const yMax = Math.max(1e-9, ...groups.flatMap((g) => g.bars.map((b) => b.mean + (Number.isFinite(b.spread) ? b.spread : 0)))) * 1.08;
   const py = (y: number) => H - m.b - (y / yMax) * (H - m.t - m.b);
   const gw = (W - m.l - m.r) / Math.max(1, groups.length);
@@ -161,10 +161,12 @@ export function barChartSvg(title: string, yLabel: string, groups: readonly BarG
       parts.push(`<rect x="${x.toFixed(1)}" y="${py(b.mean).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(py(0) - py(b.mean)).toFixed(1)}" fill="${color}"><title>${esc(g.label)} / ${esc(b.series)}: ${fmt(b.mean)} ± ${fmt(b.spread)}</title></rect>`);
       if (Number.isFinite(b.spread) && b.spread > 0) {
         const cx = x + (bw - 2) / 2;
-        parts.push(`<path d="M${cx.toFixed(1)},${py(b.mean - b.spread).toFixed(1)}V${py(b.mean + b.spread).toFixed(1)}M${(cx - 3).toFixed(1)},${py(b.mean + b.spread).toFixed(1)}h6M${(cx - 3).toFixed(1)},${py(b.mean - b.spread).toFixed(1)}h6" stroke="black"/>`);
+        const lo = py(Math.max(0, b.mean - b.spread)).toFixed(1);
+        const hi = py(b.mean + b.spread).toFixed(1);
+        parts.push(`<path d="M${cx.toFixed(1)},${lo}V${hi}M${(cx - 3).toFixed(1)},${hi}h6M${(cx - 3).toFixed(1)},${lo}h6" stroke="black"/>`);
       }
     });
-    parts.push(`<text x="${(gx + gw * 0.4).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle" ${font()}>${esc(g.label)}</text>`);
+    parts.push(`<text transform="translate(${(gx + gw * 0.4).toFixed(1)} ${H - m.b + 14}) rotate(-25)" text-anchor="end" ${font()}>${esc(g.label)}</text>`);
   });
   parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${py(0)}" y2="${py(0)}" stroke="#888"/>`);
   seriesNames.forEach((s, i) => {

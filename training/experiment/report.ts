@@ -116,13 +116,13 @@ export function transferChart(scale: Scale, results: readonly RunResult[]): stri
     return {
       label: configLabel(t, l),
       bars: [
-        { series: 'transfer to kitchenware (top-1 %)', mean: s.mean || 0, spread: s.sd },
-        { series: 'source test, action/group head (top-1 %)', mean: src.mean || 0, spread: src.sd },
+        { series: 'transfer to kitchenware', mean: s.mean || 0, spread: s.sd },
+        { series: 'source task (own test split)', mean: src.mean || 0, spread: src.sd },
       ],
     };
   });
   const sc = stat(pick(results, 'scratch', 'actions', 1).map((r) => r.top1 * 100));
-  groups.push({ label: 'scratch', bars: [{ series: 'transfer to kitchenware (top-1 %)', mean: sc.mean || 0, spread: sc.sd }] });
+  groups.push({ label: 'scratch', bars: [{ series: 'transfer to kitchenware', mean: sc.mean || 0, spread: sc.sd }] });
   return barChartSvg(`Granularity study, scale ${scale.name}: mean ± sd over seeds`, 'top-1 accuracy (%)', groups);
 }
 
