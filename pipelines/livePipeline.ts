@@ -14,9 +14,9 @@
  *   + stats every statsIntervalMs ({fps, windows, drops, latency p50/p95/max})
  *
  * A failing source does not error the output: it emits a `failed` status with the reason and
- * completes. Unsubscribing releases the source (ffmpeg process / peer) and the stage slot.
+ * completes. An engine failure (a model error) does error it. Unsubscribing releases the source (ffmpeg process / peer) and the stage slot.
  */
-import { catchError, concat, connect, defer, EMPTY, from, identity, interval, map, merge, mergeMap, Observable, of, share, Subject, takeUntil, tap } from 'rxjs';
+import { catchError, concat, connect, defer, EMPTY, from, identity, interval, map, merge, mergeMap, Observable, of, Subject, takeUntil, tap } from 'rxjs';
 import { now } from './clock.js';
 import type { InferenceStage } from './inferenceStage.js';
 import { adaptFrameRate } from './operators/adaptFrameRate.js';
@@ -121,7 +121,6 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
         ),
       ),
       tap({ complete: () => done.next(), error: () => done.next() }),
-      share(),
     );
 
     const status$ = source.status
