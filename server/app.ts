@@ -3,7 +3,9 @@
  * and upgrades /ws to the WebSocket protocol. Everything stream-related is delegated to the
  * StreamManager; each WebSocket connection gets a Session.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -53,6 +55,14 @@ function sameOrigin(req: IncomingMessage): boolean {
   }
 }
 
+function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  try {
+    return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  } catch (err) {
+    throw new Error(`cannot read the TLS certificate or key: ${(err as Error).message}`);
+  }
+}
+
 export async function startServer(config: ServerConfig, deps: AppDeps): Promise<RunningServer> {
   const { log } = deps;
   const metrics = new ServerMetrics();
@@ -68,6 +78,8 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   streams.changed$.subscribe((list) => hub.broadcast({ type: 'streams', streams: list }));
   const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate, evaluations: { running: 0 } };
 
+  const tls = config.tlsCert && config.tlsKey ? readTls(config.tlsCert, config.tlsKey) : undefined;
+
   const handleHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const auth = authorize(config.token, req);
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -77,7 +89,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     }
     if (auth.via === 'query' && config.token) {
       // Remember the token for the page's own requests (assets, WebSocket) without keeping it in URLs.
-      res.setHeader('set-cookie', `${TOKEN_COOKIE}=${encodeURIComponent(config.token)}; HttpOnly; SameSite=Strict; Path=/`);
+      res.setHeader('set-cookie', `${TOKEN_COOKIE}=${encodeURIComponent(config.token)}; HttpOnly; SameSite=Strict; Path=/${tls ? '; Secure' : ''}`);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -95,13 +107,14 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     await serveStatic(config.staticDir, req, res);
   };
 
-  const http: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handleHttp(req, res).catch((err: unknown) => {
       log.error({ err, url: req.url }, 'http handler failed');
       if (!res.headersSent) res.writeHead(500).end('internal error');
       else res.destroy();
     });
-  });
+  };
+  const http: Server = tls ? createHttpsServer(tls, onRequest) : createServer(onRequest);
 
   // Frames up to 1 MB are read and answered with a `too-large` error (the connection stays); larger
   // ones close the connection (code 1009) so a client cannot make the server buffer without limit.
@@ -141,7 +154,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   });
   const port = (http.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${hostForUrl}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   log.info({ url, auth: config.token ? 'token' : 'none (loopback)' }, 'countertop listening');
 
   return {

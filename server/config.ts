@@ -17,6 +17,9 @@ export const configSchema = z
     port: z.coerce.number().int().min(0).max(65535).default(8080),
     /** Required for any bind other than loopback; checked on HTTP (Authorization: Bearer or ?token=) and WebSocket. */
     token: z.string().min(16, 'the token must be at least 16 characters').optional(),
+    /** PEM certificate and key: serve HTTPS/WSS. Browsers allow the camera only on https:// or localhost. */
+    tlsCert: z.string().optional(),
+    tlsKey: z.string().optional(),
     /** Checkpoint folder; when absent the bundled default model, else a fresh default-config model. */
     model: z.string().optional(),
     recordingsDir: z.string().default(path.join(repoRoot, 'recordings')),
@@ -33,6 +36,9 @@ export const configSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
+    if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {
+      ctx.addIssue({ code: 'custom', path: [c.tlsCert ? 'tlsKey' : 'tlsCert'], message: 'HTTPS needs both --tls-cert and --tls-key' });
+    }
     if (!isLoopback(c.host) && !c.token) {
       ctx.addIssue({
         code: 'custom',
@@ -53,6 +59,8 @@ const ENV_KEYS: Record<string, keyof z.input<typeof configSchema>> = {
   COUNTERTOP_PORT: 'port',
   COUNTERTOP_TOKEN: 'token',
   COUNTERTOP_MODEL: 'model',
+  COUNTERTOP_TLS_CERT: 'tlsCert',
+  COUNTERTOP_TLS_KEY: 'tlsKey',
   COUNTERTOP_RECORDINGS_DIR: 'recordingsDir',
   COUNTERTOP_STATIC_DIR: 'staticDir',
   COUNTERTOP_DEMO: 'demo',
@@ -75,6 +83,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .option('--host <host>', 'address to bind (default 127.0.0.1; anything else requires --token)')
     .option('-p, --port <port>', 'port (0 picks a free one)')
     .option('--token <token>', 'access token for HTTP and WebSocket (required off loopback)')
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (needed for "Use my webcam" from another machine)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--model <dir>', 'checkpoint folder (default: the bundled model, else an untrained default-config model)')
     .option('--recordings-dir <dir>', 'folder of recordings that can be replayed and where recordings are saved')
     .option('--static-dir <dir>', 'built dashboard (npm run build)')

@@ -2,7 +2,8 @@
  * Binding and access: loopback by default; any other address needs a token, and with a token
  * configured every HTTP request and WebSocket upgrade must carry it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { get as httpsGet } from 'node:https';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -90,5 +91,39 @@ describe('token access', () => {
 
   it('a page from another origin cannot open the socket', async () => {
     await expect(TestClient.connect(`${t.wsUrl}?token=${TOKEN}`, { origin: 'http://evil.example' })).rejects.toThrow(/403/);
+  });
+});
+
+describe('HTTPS', () => {
+  let t: TestServer;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'countertop-tls-'));
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    expect(made.status).toBe(0);
+    t = await startTestServer(['--tls-cert', path.join(dir, 'cert.pem'), '--tls-key', path.join(dir, 'key.pem'), '--token', TOKEN]);
+  });
+  afterAll(async () => {
+    await t?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves HTTPS and WSS (what browsers require for the camera off localhost)', async () => {
+    expect(t.url).toMatch(/^https:\/\//);
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      httpsGet(`${t.url}/healthz`, { rejectUnauthorized: false, headers: { authorization: `Bearer ${TOKEN}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      }).on('error', reject);
+    });
+    expect(status).toBe(200);
+    const c = await TestClient.connect(t.wsUrl, { authorization: `Bearer ${TOKEN}` }, { rejectUnauthorized: false });
+    expect(t.wsUrl).toMatch(/^wss:\/\//);
+    await c.waitFor((m) => m.type === 'welcome');
+    await c.close();
+  });
+
+  it('needs both the certificate and the key', () => {
+    expect(() => loadConfig(['--tls-cert', 'cert.pem'], {})).toThrow(/both --tls-cert and --tls-key/);
   });
 });

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import WebSocket from 'ws';
+import WebSocket, { type ClientOptions } from 'ws';
 import { InferenceStage, ModelEngine, type InferenceEngine } from '../../pipelines/index.js';
 import { startServer, type RunningServer } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
@@ -92,9 +92,9 @@ export class TestClient {
     ws.on('close', () => (this.closed = true));
   }
 
-  static connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+  static connect(url: string, headers: Record<string, string> = {}, options: ClientOptions = {}): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers });
+      const ws = new WebSocket(url, { headers, ...options });
       const client = new TestClient(ws);
       ws.once('open', () => resolve(client));
       ws.once('error', reject);
