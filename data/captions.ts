@@ -10,14 +10,22 @@
  *                       this is SSv2's `label` field (which SSv2 writes in lower case).
  */
 
-const PLACEHOLDER = /\[something\]/g;
+/**
+ * A placeholder: any bracketed part. Ours are all `[something]`; real SSv2 also has `[Something]`
+ * at the start of a template and `[number of]` ("Stacking [number of] [something]").
+ */
+const PLACEHOLDER = /\[[^\]]+\]/g;
+
+export function placeholderCount(template: string): number {
+  return (template.match(PLACEHOLDER) ?? []).length;
+}
 
 /** "Putting [something] into [something]" → "Putting something into something" (the labels-file key). */
 export function templateKey(template: string): string {
   return template.replace(/\[([^\]]*)\]/g, '$1');
 }
 
-/** Fills each `[something]` in order with the given words. */
+/** Fills each placeholder in order with the given words. */
 export function fillTemplate(template: string, words: readonly string[]): string {
   let i = 0;
   const out = template.replace(PLACEHOLDER, () => {

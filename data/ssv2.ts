@@ -21,7 +21,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { fillTemplate, headNoun, swapLeftRight, templateKey } from './captions.js';
+import { fillTemplate, headNoun, placeholderCount, swapLeftRight, templateKey } from './captions.js';
 import { SSV2_FILES, SPLITS, type CaptionEntry, type Split } from './layout.js';
 
 export interface VideoRecord {
@@ -197,9 +197,9 @@ export async function readSsv2Dataset(dir: string, opts: ReadOptions = {}): Prom
 }
 
 function simplifiedFrom(template: string, placeholders: readonly string[]): string {
-  const n = (template.match(/\[something\]/g) ?? []).length;
-  if (n !== placeholders.length) return templateKey(template);
-  return fillTemplate(template, placeholders.map(headNoun));
+  if (placeholderCount(template) !== placeholders.length) return templateKey(template);
+  const text = fillTemplate(template, placeholders.map(headNoun));
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 async function readAnswers(file: string, actionOf: Map<string, number>): Promise<Map<string, number>> {

@@ -87,7 +87,3 @@ export const COLOURS: readonly NamedColour[] = [
 
 export const TEXTURES = ['plain', 'striped', 'dotted', 'checked'] as const;
 export type Texture = (typeof TEXTURES)[number];
-
-export function placeholderCount(template: string): number {
-  return (template.match(/\[something\]/g) ?? []).length;
-}

@@ -35,13 +35,13 @@ describe.skipIf(!HAVE_FFMPEG)('clipBatches', () => {
   });
 
   it('decodes real ffmpeg output into [B,T,H,W,3] clips equal to the normalised decoded frames', async () => {
-    const { batches, report } = await collect(ds, 'train', { frames: T, height: H, width: W, batchSize: 3, shuffle: false, cropMargin: 0 });
-    expect(batches.map((b) => b.shape)).toEqual([[3, T, H, W, 3], [1, T, H, W, 3]]);
-    expect(batches.flatMap((b) => b.ids)).toEqual(['101', '102', '103', '104']);
-    expect(report).toMatchObject({ clips: 4, decoded: 4, skipped: [] });
+    const { batches, report } = await collect(ds, 'train', { frames: T, height: H, width: W, batchSize: 4, shuffle: false, cropMargin: 0 });
+    expect(batches.map((b) => b.shape)).toEqual([[4, T, H, W, 3], [2, T, H, W, 3]]);
+    expect(batches.flatMap((b) => b.ids)).toEqual(['101', '102', '103', '104', '107', '108']);
+    expect(report).toMatchObject({ clips: 6, decoded: 6, skipped: [] });
     const b = batches[0]!;
-    expect([...b.actions]).toEqual([0, 1, 2]);
-    expect([...b.groups]).toEqual([1, 1, 2]);
+    expect([...b.actions]).toEqual([0, 1, 2, 3]);
+    expect([...b.groups]).toEqual([2, 2, 3, 1]);
     expect(b.captions[0]).toBe('Pushing a green bottle from left to right');
     // The same frames straight from ffmpeg, sampled uniformly and normalised by model/preprocess.ts.
     const raw = await decodeVideo(ds.videoPath('101'), { width: W, height: H });
@@ -74,11 +74,11 @@ describe.skipIf(!HAVE_FFMPEG)('clipBatches', () => {
   });
 
   it('mirrors only label-safely: left/right classes swap label and caption, side-free classes keep theirs', async () => {
-    const base = await collect(ds, 'train', { frames: T, height: H, width: W, batchSize: 4, shuffle: false, flip: false });
+    const base = await collect(ds, 'train', { frames: T, height: H, width: W, batchSize: 8, shuffle: false, flip: false });
     const plain = new Map(base.batches[0]!.ids.map((id, i) => [id, clipOf(base.batches[0]!, i)]));
     let mirroredSeen = 0, keptSeen = 0;
     for (let epoch = 0; epoch < 6; epoch++) {
-      const { batches } = await collect(ds, 'train', { frames: T, height: H, width: W, batchSize: 4, shuffle: false, flip: true, epoch, seed: 3 });
+      const { batches } = await collect(ds, 'train', { frames: T, height: H, width: W, batchSize: 8, shuffle: false, flip: true, epoch, seed: 3 });
       const b = batches[0]!;
       b.ids.forEach((id, i) => {
         const rec = ds.records.train.find((r) => r.id === id)!;
@@ -104,7 +104,7 @@ describe.skipIf(!HAVE_FFMPEG)('clipBatches', () => {
   });
 
   it('never mirrors a class whose mirror is not in the label set', async () => {
-    const noMirror: Ssv2Dataset = { ...ds, mirrorAction: [-1, -1, 2, 3] };
+    const noMirror: Ssv2Dataset = { ...ds, mirrorAction: [-1, -1, 2, 3, 4, 5] };
     for (let epoch = 0; epoch < 4; epoch++) {
       const { batches } = await collect(noMirror, 'train', { frames: T, height: H, width: W, batchSize: 4, shuffle: false, flip: true, epoch });
       const b = batches[0]!;
@@ -114,16 +114,30 @@ describe.skipIf(!HAVE_FFMPEG)('clipBatches', () => {
     }
   });
 
+  it('reads ahead only its bounded prefetch while the consumer holds a batch', async () => {
+    const touched = new Set<string>();
+    const watched: Ssv2Dataset = { ...ds, videoPath: (id) => (touched.add(id), ds.videoPath(id)) };
+    const it = clipBatches(watched, 'train', { frames: T, height: H, width: W, batchSize: 2, prefetch: 1, groupSize: 2, shuffle: false })[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.value!.ids).toEqual(['101', '102']);
+    // One batch handed out and one group in flight: 4 of the 6 clips, however long we wait.
+    expect(touched.size).toBe(4);
+    let rest = 0;
+    for (let r = await it.next(); !r.done; r = await it.next()) rest += r.value.ids.length;
+    expect(rest).toBe(4);
+    expect(touched.size).toBe(6);
+  });
+
   it('serves a second epoch from the disk cache without decoding, with identical clips', async () => {
     const cacheDir = path.join(tmp, 'cache-hit');
     const opts: ClipBatchOptions = { frames: T, height: H, width: W, batchSize: 2, seed: 5, cache: { dir: cacheDir, maxBytes: 50e6 } };
     const first = await collect(ds, 'train', opts);
-    expect(first.report.decoded).toBe(4);
+    expect(first.report.decoded).toBe(6);
     expect(first.report.cacheHits).toBe(0);
-    expect((await readdir(cacheDir)).filter((f) => f.endsWith('.clip'))).toHaveLength(4);
+    expect((await readdir(cacheDir)).filter((f) => f.endsWith('.clip'))).toHaveLength(6);
     const second = await collect(ds, 'train', opts);
     expect(second.report.decoded).toBe(0);
-    expect(second.report.cacheHits).toBe(4);
+    expect(second.report.cacheHits).toBe(6);
     expect(second.batches.map((b) => b.ids)).toEqual(first.batches.map((b) => b.ids));
     second.batches.forEach((b, i) => expect(b.clips).toEqual(first.batches[i]!.clips));
   });
@@ -133,8 +147,8 @@ describe.skipIf(!HAVE_FFMPEG)('clipBatches', () => {
     const oneClip = 16 + 24 * 36 * 36 * 3; // header + 24 frames at the decode size (32 · 1.125)
     const maxBytes = Math.floor(oneClip * 2.5);
     const { report } = await collect(ds, 'train', { frames: T, height: H, width: W, batchSize: 4, shuffle: false, decoders: 1, prefetch: 1, cache: { dir: cacheDir, maxBytes } });
-    expect(report.cache!.writes).toBe(4);
-    expect(report.cache!.evictions).toBe(2);
+    expect(report.cache!.writes).toBe(6);
+    expect(report.cache!.evictions).toBe(4);
     const files = (await readdir(cacheDir)).filter((f) => f.endsWith('.clip'));
     expect(files).toHaveLength(2);
     const sizes = await Promise.all(files.map(async (f) => (await stat(path.join(cacheDir, f))).size));
@@ -152,7 +166,7 @@ describe.skipIf(!HAVE_FFMPEG)('clipBatches', () => {
     await truncate(path.join(vids, '105.webm'), 0);
     const bds = await readSsv2Dataset(bad);
     const { batches, report } = await collect(bds, 'train', { frames: T, height: H, width: W, batchSize: 2, shuffle: false });
-    expect(batches.flatMap((b) => b.ids)).toEqual(['101']);
+    expect(batches.flatMap((b) => b.ids)).toEqual(['101', '107', '108']);
     expect(report.skipped.map((s) => [s.id, s.reason])).toEqual([['102', 'truncated'], ['103', 'unreadable'], ['104', 'missing']]);
     for (const s of report.skipped) expect(s.detail).toContain(`${s.id}.webm`);
     const val = await collect(bds, 'validation', { frames: T, height: H, width: W });

@@ -9,9 +9,9 @@ const MINI = path.resolve(__dirname, '../fixtures/ssv2-mini');
 describe('readSsv2Dataset on a hand-written folder in the real SSv2 format', () => {
   it('reads labels/ and 20bn-something-something-v2/ like the official download', async () => {
     const ds = await readSsv2Dataset(MINI);
-    expect(ds.actions).toEqual(['Pushing something from left to right', 'Pushing something from right to left', 'Putting something into something', 'Showing something to the camera']);
-    expect(ds.groups).toEqual(['Holding or showing something', 'Pushing something', 'Putting something somewhere']);
-    expect(ds.records.train.map((r) => r.id)).toEqual(['101', '102', '103', '104']);
+    expect(ds.actions).toEqual(['Pushing something from left to right', 'Pushing something from right to left', 'Putting something into something', 'Showing something to the camera', 'Something falling like a rock', 'Stacking number of something']);
+    expect(ds.groups).toEqual(['Falling', 'Holding or showing something', 'Pushing something', 'Putting something somewhere', 'Stacking']);
+    expect(ds.records.train.map((r) => r.id)).toEqual(['101', '102', '103', '104', '107', '108']);
     expect(ds.records.validation.map((r) => r.id)).toEqual(['105']);
     expect(ds.videoPath('101')).toBe(path.join(MINI, '20bn-something-something-v2', '101.webm'));
   });
@@ -25,9 +25,19 @@ describe('readSsv2Dataset on a hand-written folder in the real SSv2 format', () 
     expect(r.caption).toBe('Putting a pen into a mug');
   });
 
+  it('handles real SSv2 templates that start with [Something] or have a [number of] placeholder', async () => {
+    const ds = await readSsv2Dataset(MINI);
+    const rock = ds.records.train.find((x) => x.id === '107')!, stack = ds.records.train.find((x) => x.id === '108')!;
+    expect(ds.actions[rock.action]).toBe('Something falling like a rock');
+    expect(rock.simplified).toBe('Stone falling like a rock');
+    expect(rock.caption).toBe('A stone falling like a rock');
+    expect(ds.actions[stack.action]).toBe('Stacking number of something');
+    expect(stack.simplified).toBe('Stacking 3 coins');
+  });
+
   it('maps left/right classes to their mirror and keeps side-free classes as they are', async () => {
     const ds = await readSsv2Dataset(MINI);
-    expect(ds.mirrorAction).toEqual([1, 0, 2, 3]);
+    expect(ds.mirrorAction).toEqual([1, 0, 2, 3, 4, 5]);
   });
 
   it('keeps the test list unlabelled, as SSv2 ships it', async () => {
