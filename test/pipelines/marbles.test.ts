@@ -9,6 +9,7 @@ import { segmentActions } from '../../pipelines/operators/segmentActions.js';
 import { selectCaptionWindows } from '../../pipelines/operators/selectCaptionWindows.js';
 import { slidingWindow } from '../../pipelines/operators/slidingWindow.js';
 import { smoothScores } from '../../pipelines/operators/smoothScores.js';
+import { withReconnect } from '../../pipelines/sources/reconnect.js';
 import type { ScoredWindow, SegmentedWindow } from '../../pipelines/types.js';
 import { DelayedEngine, frame, window } from './fakes.js';
 
@@ -253,6 +254,57 @@ describe('InferenceStage errors', () => {
       const later = cold('---x|', { x: window('b', 7) }).pipe(stage.infer('b'), map((w) => w.lastSeq));
       expectObservable(failing).toBe('#', undefined, new Error('out of memory'));
       expectObservable(later).toBe('-----(x|)', { x: 7 });
+    });
+  });
+});
+
+describe('withReconnect', () => {
+  const policy = { initialDelayMs: 10, maxDelayMs: 40, maxRetries: 4, connectTimeoutMs: 100, stallTimeoutMs: 20 };
+
+  it('retries after capped exponential delays, resets the count once frames flow, and fails after maxRetries in a row', () => {
+    scheduler().run(({ cold, expectObservable, flush }) => {
+      const states: string[] = [];
+      let attempt = 0;
+      // Attempt 1 delivers a frame then drops; attempts 2–6 fail at once.
+      const open = () => (attempt++ === 0 ? cold('a#', { a: 'f1' }) : cold('#'));
+      const out = withReconnect(open, policy, (state, detail) => states.push(detail ? `${state}(${detail.replace(/^.*retry/, 'retry')})` : state));
+      // drop at 1 → wait 10 → fail at 11 → 20 → 31 → 40 → 71 → 40 (capped) → 111 fails for good.
+      expectObservable(out).toBe('a 110ms #', { a: 'f1' }, 'error'); // cold('#') errors with the string 'error'
+      flush();
+      expect(states).toEqual([
+        'connecting',
+        'live',
+        'reconnecting(retry 1/4 in 10 ms)',
+        'reconnecting',
+        'reconnecting(retry 2/4 in 20 ms)',
+        'reconnecting',
+        'reconnecting(retry 3/4 in 40 ms)',
+        'reconnecting',
+        'reconnecting(retry 4/4 in 40 ms)',
+        'reconnecting',
+        'failed(error)',
+      ]);
+    });
+  });
+
+  it('treats a stall (no frame within stallTimeoutMs) and a clean end of stream as drops', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      let attempt = 0;
+      const open = () => [cold('a 50ms b', { a: 1, b: 2 }), cold('c|', { c: 3 }), cold('d-----', { d: 4 })][Math.min(attempt++, 2)]!;
+      // 1 at 0, stall at 20 → retry in 10 → 3 at 30, ended at 31 → retry in 10 (count reset) → 4 at 41.
+      expectObservable(withReconnect(open, policy, () => {}), '^ 60ms !').toBe('a 29ms c 10ms d', { a: 1, c: 3, d: 4 });
+    });
+  });
+});
+
+describe('adaptFrameRate after a pause', () => {
+  it('re-anchors instead of bursting to catch up', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      // 10 fps wanted; frames at 0, 100, then a 1 s gap, then every 50 ms.
+      const times = [0, 100, 1100, 1150, 1200, 1250, 1300];
+      const values = Object.fromEntries(times.map((t, i) => [String.fromCharCode(97 + i), frame(i, 's', t)]));
+      const out = cold('abcdefg|', values).pipe(adaptFrameRate(10), map((f) => f.capturedAt));
+      expectObservable(out).toBe('abc-e-g|', { a: 0, b: 100, c: 1100, e: 1200, g: 1300 });
     });
   });
 });
