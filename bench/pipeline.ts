@@ -97,7 +97,7 @@ export async function run(): Promise<void> {
       const t = await realtimeTrial(model, video, n, trialSeconds);
       const ok = t.p95 < LATENCY_BUDGET_MS && t.drops === 0;
       console.log(
-        `${String(n).padStart(2)} real-time streams: ${t.windows} windows (${(t.windows / n / trialSeconds).toFixed(2)}/s per stream), p50 ${t.p50.toFixed(0)} ms, p95 ${t.p95.toFixed(0)} ms, max ${t.max.toFixed(0)} ms, drops ${t.drops}, mean batch ${t.meanBatch.toFixed(1)} → ${ok ? 'holds' : 'FAILS'}`,
+        `${String(n).padStart(2)} real-time streams: ${t.windows} windows (${(t.windows / n / trialSeconds).toFixed(2)}/s per stream), p50 ${t.p50.toFixed(0)} ms, p95 ${t.p95.toFixed(0)} ms, max ${t.max.toFixed(0)} ms, drops ${t.drops}, mean batch ${t.meanBatch.toFixed(1)}, this process used ${t.coresUsed.toFixed(2)} cores (load ${t.load.toFixed(1)}) → ${ok ? 'holds' : 'FAILS'}`,
       );
       if (!ok) break;
       best = n;
@@ -218,10 +218,14 @@ async function realtimeTrial(model: CountertopModel, video: string, streams: num
   const batchesAtWarmup = { batches: 0, windows: 0 };
   const sub = merge(...pipelines).subscribe();
   await new Promise((r) => setTimeout(r, warmupMs));
+  const cpuStart = process.cpuUsage();
+  const wallStart = performance.now();
   dropsAtWarmup = stage.streams.reduce((n, id) => n + stage.dropsFor(id), 0);
   batchesAtWarmup.batches = stage.batches;
   batchesAtWarmup.windows = stage.windowsScored;
   await new Promise((r) => setTimeout(r, seconds * 1000));
+  const cpu = process.cpuUsage(cpuStart);
+  const coresUsed = (cpu.user + cpu.system) / 1000 / (performance.now() - wallStart);
   const drops = stage.streams.reduce((n, id) => n + stage.dropsFor(id), 0) - dropsAtWarmup;
   const meanBatch = (stage.windowsScored - batchesAtWarmup.windows) / Math.max(1, stage.batches - batchesAtWarmup.batches);
   sub.unsubscribe();
@@ -234,5 +238,7 @@ async function realtimeTrial(model: CountertopModel, video: string, streams: num
     max: sorted.at(-1) ?? NaN,
     drops,
     meanBatch,
+    coresUsed,
+    load: os.loadavg()[0]!,
   };
 }
