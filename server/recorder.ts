@@ -63,6 +63,8 @@ export class StreamRecorder {
         .on('error', (err: Error) => reject(err))
         .save(this.video);
     });
+    // An ffmpeg failure surfaces from stop(); until then it must not crash the process as unhandled.
+    this.finished.catch(() => undefined);
   }
 
   private onFrame(frame: Frame): void {
