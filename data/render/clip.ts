@@ -180,6 +180,7 @@ export class ClipPainter {
   private readonly ctx: SKRSContext2D;
   private readonly state: (p: number) => SceneState;
   private readonly noiseRng: Prng;
+  private noise?: Int8Array;
 
   constructor(readonly plan: ClipPlan, readonly size: FrameSize) {
     this.canvas = createCanvas(size.width, size.height);
@@ -187,6 +188,12 @@ export class ClipPainter {
     const motion = MOTIONS[plan.template.motion];
     this.state = motion({ rng: plan.rng.fork('layout'), boxes: plan.boxes, table: plan.look.table, amp: 1 });
     this.noiseRng = plan.rng.fork('noise');
+    // Sensor noise: one table per clip, read at a random offset each frame (cheaper than a draw per pixel).
+    if (plan.look.noise > 0) {
+      const n = size.width * size.height + NOISE_SLACK;
+      this.noise = new Int8Array(n);
+      for (let i = 0; i < n; i++) this.noise[i] = Math.round((this.noiseRng.next() - 0.5) * 2 * plan.look.noise);
+    }
   }
 
   /** RGB24 pixels of the scene at action progress p, at clip time t seconds (for the nuisances). */
@@ -276,10 +283,11 @@ export class ClipPainter {
 
   private readRgb(out: Uint8Array): Uint8Array {
     const rgba = this.ctx.getImageData(0, 0, this.size.width, this.size.height).data;
-    const noise = this.plan.look.noise;
-    for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
-      if (noise > 0) {
-        const n = (this.noiseRng.next() - 0.5) * 2 * noise;
+    const noise = this.noise;
+    const offset = noise ? this.noiseRng.int(0, NOISE_SLACK - 1) : 0;
+    for (let i = 0, j = 0, px = offset; i < rgba.length; i += 4, j += 3, px++) {
+      if (noise) {
+        const n = noise[px]!;
         out[j] = clampByte(rgba[i]! + n);
         out[j + 1] = clampByte(rgba[i + 1]! + n);
         out[j + 2] = clampByte(rgba[i + 2]! + n);
@@ -293,6 +301,7 @@ export class ClipPainter {
   }
 }
 
+const NOISE_SLACK = 4096;
 const clampByte = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v | 0);
 
 /** All frames of a planned clip, RGB24, one fresh buffer each. */

@@ -3,7 +3,7 @@
  * camera transform). Each shape is drawn centred on (0, 0) in a box of w × h; silhouettes are
  * kept simple and high-contrast so that the key object stays recognisable at 64 × 64.
  */
-import type { SKRSContext2D } from '@napi-rs/canvas';
+import { createCanvas, type CanvasPattern, type SKRSContext2D } from '@napi-rs/canvas';
 import type { ShapeName, Texture } from '../catalogue/types.js';
 import { HAND, type Hand, type Particle, type Pose, type Stream } from './motions.js';
 
@@ -35,28 +35,44 @@ function roundRect(ctx: SKRSContext2D, x: number, y: number, w: number, h: numbe
   ctx.closePath();
 }
 
+/** One tile of a texture in the accent colour, as a pattern sized to the object (cached per style). */
+const patterns = new WeakMap<ActorStyle, CanvasPattern>();
+const TILE = 16;
+
+function texturePattern(ctx: SKRSContext2D, s: ActorStyle): CanvasPattern | undefined {
+  const cached = patterns.get(s);
+  if (cached) return cached;
+  const tile = createCanvas(TILE, TILE);
+  const t = tile.getContext('2d');
+  t.fillStyle = css(s.accent);
+  if (s.texture === 'striped') t.fillRect(0, 0, TILE * 0.45, TILE);
+  else if (s.texture === 'dotted') {
+    t.beginPath();
+    t.arc(TILE / 2, TILE / 2, TILE * 0.22, 0, Math.PI * 2);
+    t.fill();
+  } else {
+    t.fillRect(0, 0, TILE / 2, TILE / 2);
+    t.fillRect(TILE / 2, TILE / 2, TILE / 2, TILE / 2);
+  }
+  const pattern = ctx.createPattern(tile, 'repeat');
+  if (!pattern) return undefined;
+  // A stripe, dot or check every fifth of the object's larger side (a check pair spans two).
+  const k = (Math.max(s.w, s.h) / 5 / TILE) * (s.texture === 'checked' ? 2 : 1);
+  pattern.setTransform({ a: k, b: 0, c: 0, d: k, e: 0, f: 0 });
+  patterns.set(s, pattern);
+  return pattern;
+}
+
 /** Fills the current path with the style's colour and texture and outlines it. */
 function paint(ctx: SKRSContext2D, s: ActorStyle, colour: Rgb = s.colour, textured = true) {
   ctx.fillStyle = css(colour);
   ctx.fill();
   if (textured && s.texture !== 'plain') {
-    ctx.save();
-    ctx.clip();
-    ctx.fillStyle = css(s.accent);
-    const step = Math.max(s.w, s.h) / 5;
-    const x0 = -s.w, y0 = -s.h;
-    if (s.texture === 'striped') {
-      for (let x = x0; x < s.w; x += step) ctx.fillRect(x, y0, step * 0.45, s.h * 2);
-    } else if (s.texture === 'dotted') {
-      for (let x = x0; x < s.w; x += step) for (let y = y0; y < s.h; y += step) {
-        ctx.beginPath();
-        ctx.arc(x, y, step * 0.22, 0, Math.PI * 2);
-        ctx.fill();
-      }
-    } else {
-      for (let x = x0, i = 0; x < s.w; x += step, i++) for (let y = y0, j = 0; y < s.h; y += step, j++) if ((i + j) % 2 === 0) ctx.fillRect(x, y, step, step);
+    const pattern = texturePattern(ctx, s);
+    if (pattern) {
+      ctx.fillStyle = pattern;
+      ctx.fill();
     }
-    ctx.restore();
   }
   ctx.lineWidth = OUTLINE;
   ctx.strokeStyle = css(shade(colour, 0.45));
