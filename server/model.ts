@@ -40,9 +40,11 @@ export async function loadServingModel(checkpoint: string | undefined, log: Logg
     const loaded = await loadCheckpoint(dir);
     const labels = loaded.model.heads[0]?.labels.length ?? 0;
     log.info({ checkpoint: dir, labels }, 'model loaded');
+    const shown = path.relative(repoRoot, path.resolve(dir));
+    const name = shown.startsWith('..') ? path.resolve(dir) : shown;
     return {
       model: loaded.model,
-      info: { name: path.basename(dir), trained: true, backend: backend.name, labels, note: `Checkpoint ${path.relative(repoRoot, dir) || dir}` },
+      info: { name, trained: true, backend: backend.name, labels, note: `Checkpoint ${name}` },
     };
   }
   const model = untrainedKitchenModel(fallbackConfig);
