@@ -60,17 +60,20 @@ export class ClientHub {
 
   /** To every client, subscribed or not (e.g. the stream list). */
   broadcast(message: ServerMessage): void {
-    for (const c of this.clients.values()) c.outbox.push(message);
+    const text = JSON.stringify(message);
+    for (const c of this.clients.values()) c.outbox.push(message, text);
   }
 
   /** To the clients subscribed to `streamId`. */
   publish(streamId: string, message: ServerMessage): void {
     const isPreview = message.type === 'preview';
+    let text: string | undefined; // serialised once, on first use, for every client
     for (const c of this.clients.values()) {
       const set = isPreview ? c.previews : c.subscriptions;
       if (set !== '*' && !set.has(streamId)) continue;
       // Stats tell each client what it alone has missed.
-      c.outbox.push(message.type === 'stats' ? { ...message, clientDrops: this.clientDrops(c) } : message);
+      if (message.type === 'stats') c.outbox.push({ ...message, clientDrops: this.clientDrops(c) });
+      else c.outbox.push(message, (text ??= JSON.stringify(message)));
     }
   }
 

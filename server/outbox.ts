@@ -29,9 +29,15 @@ function coalesceKey(m: ServerMessage): string | undefined {
   return `${m.type}:${(m as { streamId: string }).streamId}`;
 }
 
+/** A message with its JSON text, serialised once however many clients it goes to. */
+interface Pending {
+  readonly message: ServerMessage;
+  readonly text: string;
+}
+
 export class Outbox {
-  private readonly latest = new Map<string, ServerMessage>();
-  private readonly queue: ServerMessage[] = [];
+  private readonly latest = new Map<string, Pending>();
+  private readonly queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   coalesced = 0;
@@ -47,23 +53,26 @@ export class Outbox {
     return this.queue.length + this.latest.size;
   }
 
-  push(message: ServerMessage): void {
+  /** Queues a message; `text` is its JSON when the caller already has it (one serialisation for all clients). */
+  push(message: ServerMessage, text: string = JSON.stringify(message)): void {
     if (this.closed) return;
     const key = coalesceKey(message);
+    const entry: Pending = { message, text };
     if (key !== undefined) {
-      if (this.latest.has(key)) {
+      const waiting = this.latest.get(key);
+      if (waiting) {
         this.coalesced++;
-        this.opts.onDrop?.('coalesced', this.latest.get(key)!);
+        this.opts.onDrop?.('coalesced', waiting.message);
         // Delete first so the newest state moves to the back of the insertion order.
         this.latest.delete(key);
       }
-      this.latest.set(key, message);
+      this.latest.set(key, entry);
     } else {
-      this.queue.push(message);
+      this.queue.push(entry);
       if (this.queue.length > this.opts.maxQueued) {
         const old = this.queue.shift()!;
         this.dropped++;
-        this.opts.onDrop?.('dropped', old);
+        this.opts.onDrop?.('dropped', old.message);
       }
     }
     this.flush();
@@ -74,7 +83,7 @@ export class Outbox {
     if (this.closed || this.target.readyState !== OPEN) return;
     while (this.pending > 0 && this.target.bufferedAmount < this.opts.highWaterBytes) {
       const next = this.queue.length > 0 ? this.queue.shift()! : this.takeLatest();
-      this.target.send(JSON.stringify(next));
+      this.target.send(next.text);
       this.sent++;
     }
     if (this.pending > 0 && !this.timer) {
@@ -86,10 +95,10 @@ export class Outbox {
     }
   }
 
-  private takeLatest(): ServerMessage {
-    const [key, msg] = this.latest.entries().next().value as [string, ServerMessage];
+  private takeLatest(): Pending {
+    const [key, entry] = this.latest.entries().next().value as [string, Pending];
     this.latest.delete(key);
-    return msg;
+    return entry;
   }
 
   close(): void {
