@@ -67,7 +67,14 @@ async function main(): Promise<void> {
   if (config.demo) {
     const demo = config.demoFile ?? findDemoVideo();
     if (demo) {
-      server.streams.add({ id: 'demo', kind: 'demo', name: `Demo kitchen (${path.basename(demo)}, loop)`, open: (id) => ({ source: sources.file(id, demo, { loop: true }) }) });
+      try {
+        server.streams.add({ id: 'demo', kind: 'demo', name: `Demo kitchen (${path.basename(demo)}, loop)`, open: (id) => ({ source: sources.file(id, demo, { loop: true }) }) });
+      } catch (err) {
+        // e.g. --demo-file names a file that does not exist: say so and stop, rather than run without it.
+        process.stderr.write(`countertop: cannot start the demo stream: ${(err as Error).message}\n`);
+        await server.close();
+        process.exit(2);
+      }
     } else {
       log.warn({ looked: DEMO_DIR }, 'no demo recording found; starting without the demo stream');
     }
@@ -99,6 +106,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`countertop: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  // A message says what is wrong (a missing checkpoint, a port in use); the stack only with COUNTERTOP_DEBUG.
+  process.stderr.write(`countertop: ${err instanceof Error ? (process.env.COUNTERTOP_DEBUG ? err.stack : err.message) : String(err)}\n`);
   process.exit(1);
 });
