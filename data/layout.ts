@@ -1,13 +1,13 @@
 /**
  * File names of an SSv2-layout folder, shared by the writer (generate.ts) and the reader (ssv2.ts).
- * The first five are the real SSv2 names; the last three are countertop's own side files.
+ * The first four are the real SSv2 names; the others are countertop's own side files.
  */
 export const SSV2_FILES = {
   train: 'something-something-v2-train.json',
   validation: 'something-something-v2-validation.json',
   test: 'something-something-v2-test.json',
   labels: 'something-something-v2-labels.json',
-  /** `id;class name` per line for the test split (SSv2 published its test answers this way later). */
+  /** `id;class name` per line: labels of the test split, kept out of the ids-only test list. */
   testAnswers: 'something-something-v2-test-answers.csv',
   /** Class name (template without brackets) → coarse group name. */
   groups: 'template-groups.json',
