@@ -3,7 +3,7 @@
  * session and the default model (untrained until assets/model/ holds one). It must come up, report
  * healthy with the demo stream live, serve the dashboard, and shut down cleanly on SIGTERM.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,5 +55,16 @@ d('npm start', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
       tmp.remove();
     }
+  });
+
+  it('a missing checkpoint or demo file stops it with a one-line reason', () => {
+    const start = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/main.ts'), '--port', '0', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+    const model = start(['--model', '/nonexistent-checkpoint', '--no-demo']);
+    expect(model.status).not.toBe(0);
+    expect(model.stderr).toMatch(/checkpoint \/nonexistent-checkpoint: manifest\.json is missing/);
+    expect(model.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const demo = start(['--demo-file', '/nonexistent.webm']);
+    expect(demo.status).toBe(2);
+    expect(demo.stderr).toMatch(/cannot start the demo stream: .*does not exist/);
   });
 });
