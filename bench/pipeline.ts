@@ -9,7 +9,9 @@
  *  3. the most concurrent real-time streams (16 fps in, stride 4) held with p95 capture → prediction
  *     latency < 250 ms and no window dropped.
  *
- * Env: PIPELINE_BENCH_TRIAL_S (seconds per stream-count trial, default 15),
+ * Env: PIPELINE_BENCH_ENGINE=worker runs the real-time trials with WorkerEngine (model on its own
+ *      thread) instead of the in-thread ModelEngine;
+ *      PIPELINE_BENCH_TRIAL_S (seconds per stream-count trial, default 15),
  *      PIPELINE_BENCH_MAX_STREAMS (default 16), PIPELINE_BENCH_ROUNDS (throughput rounds, default 3).
  */
 import os from 'node:os';
@@ -17,7 +19,7 @@ import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { ignoreElements, lastValueFrom, merge, tap, toArray } from 'rxjs';
-import { CountertopModel, currentBackend, defaultModelConfig, initBackend, parseModelConfig, Vocabulary } from '../model/index.js';
+import { CountertopModel, currentBackend, defaultModelConfig, initBackend, parseModelConfig, saveCheckpoint, Vocabulary } from '../model/index.js';
 import { CATALOGUES } from '../data/catalogue/index.js';
 import { templateKey } from '../data/captions.js';
 import { writeSession } from '../data/session.js';
@@ -25,6 +27,8 @@ import { createLivePipeline } from '../pipelines/livePipeline.js';
 import { InferenceStage } from '../pipelines/inferenceStage.js';
 import { Incremental3dChannel } from '../pipelines/incremental3d.js';
 import { ModelEngine, type ModelEngineOptions } from '../pipelines/modelEngine.js';
+import { WorkerEngine } from '../pipelines/workerEngine.js';
+import type { InferenceEngine } from '../pipelines/engine.js';
 import { openSource } from '../pipelines/sources/openSource.js';
 import { percentile } from '../pipelines/streamStats.js';
 import type { Frame, FrameWindow } from '../pipelines/types.js';
@@ -92,9 +96,19 @@ export async function run(): Promise<void> {
     );
 
     // 3. Concurrent real-time streams.
+    const useWorker = process.env.PIPELINE_BENCH_ENGINE === 'worker';
+    let checkpoint: string | undefined;
+    if (useWorker) {
+      checkpoint = path.join(dir, 'model');
+      await saveCheckpoint(checkpoint, model);
+    }
+    console.log(`real-time trials with ${useWorker ? 'WorkerEngine (model on its own thread)' : 'ModelEngine on the main thread'}`);
     let best = 0;
     for (const n of [1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24].filter((k) => k <= maxStreams)) {
-      const t = await realtimeTrial(model, video, n, trialSeconds);
+      const engine: InferenceEngine & { dispose?(): void; close?(): Promise<void> } = checkpoint ? await WorkerEngine.start({ checkpoint }) : new ModelEngine(model);
+      const t = await realtimeTrial(engine, video, n, trialSeconds);
+      engine.dispose?.();
+      await engine.close?.();
       const ok = t.p95 < LATENCY_BUDGET_MS && t.drops === 0;
       console.log(
         `${String(n).padStart(2)} real-time streams: ${t.windows} windows (${(t.windows / n / trialSeconds).toFixed(2)}/s per stream), p50 ${t.p50.toFixed(0)} ms, p95 ${t.p95.toFixed(0)} ms, max ${t.max.toFixed(0)} ms, drops ${t.drops}, mean batch ${t.meanBatch.toFixed(1)}, this process used ${t.coresUsed.toFixed(2)} cores (load ${t.load.toFixed(1)}) → ${ok ? 'holds' : 'FAILS'}`,
@@ -198,8 +212,7 @@ async function endToEndRate(model: CountertopModel, video: string, options: Mode
   return { windows, ms, rate: (windows * 1000) / ms, framesEncoded: engine.framesEncoded };
 }
 
-async function realtimeTrial(model: CountertopModel, video: string, streams: number, seconds: number) {
-  const engine = new ModelEngine(model);
+async function realtimeTrial(engine: InferenceEngine, video: string, streams: number, seconds: number) {
   const stage = new InferenceStage(engine, { maxBatch: MAX_BATCH, queueCapacity: 2 });
   const warmupMs = 3000;
   const t0 = performance.timeOrigin + performance.now();
@@ -229,7 +242,6 @@ async function realtimeTrial(model: CountertopModel, video: string, streams: num
   const drops = stage.streams.reduce((n, id) => n + stage.dropsFor(id), 0) - dropsAtWarmup;
   const meanBatch = (stage.windowsScored - batchesAtWarmup.windows) / Math.max(1, stage.batches - batchesAtWarmup.batches);
   sub.unsubscribe();
-  engine.dispose();
   const sorted = latencies.sort((a, b) => a - b);
   return {
     windows: sorted.length,

@@ -41,3 +41,4 @@ export { defaultReconnectPolicy, backoffDelay, type ReconnectPolicy } from './so
 export { FfmpegError } from './sources/ffmpegFrames.js';
 export { sessionFrames } from './sources/sessionFrames.js';
 export { Incremental3dChannel } from './incremental3d.js';
+export { WorkerEngine, type WorkerEngineOptions } from './workerEngine.js';

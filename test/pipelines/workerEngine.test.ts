@@ -1,0 +1,78 @@
+/**
+ * WorkerEngine: the real model on its own thread, loaded from a real checkpoint, must answer
+ * exactly as the in-thread ModelEngine, serve a live pipeline, and fail clearly.
+ */
+import path from 'node:path';
+import { lastValueFrom, toArray } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveCheckpoint, type CountertopModel } from '../../model/index.js';
+import { InferenceStage } from '../../pipelines/inferenceStage.js';
+import { createLivePipeline } from '../../pipelines/livePipeline.js';
+import { ModelEngine } from '../../pipelines/modelEngine.js';
+import { openSource } from '../../pipelines/sources/openSource.js';
+import type { Frame, FrameWindow } from '../../pipelines/types.js';
+import { WorkerEngine } from '../../pipelines/workerEngine.js';
+import { smallModel } from './smallModel.js';
+import { tempDir } from './tools.js';
+
+const tmp = tempDir('worker');
+let model: CountertopModel;
+let checkpoint = '';
+let engine: WorkerEngine;
+
+beforeAll(async () => {
+  model = await smallModel();
+  checkpoint = path.join(tmp.dir, 'ckpt');
+  await saveCheckpoint(checkpoint, model);
+  engine = await WorkerEngine.start({ checkpoint });
+});
+afterAll(async () => {
+  await engine?.close();
+  tmp.remove();
+});
+
+function noise(streamId: string, seq: number): Frame {
+  const pixels = new Uint8Array(32 * 32 * 3).map((_, i) => (i * 13 + seq * 101 + ((i >> 5) * seq)) & 255);
+  return { streamId, seq, capturedAt: seq, width: 32, height: 32, pixels };
+}
+
+describe('WorkerEngine (model on its own thread)', () => {
+  it('answers exactly as the in-thread engine, across batches that share frames', async () => {
+    expect(engine.input).toEqual(new ModelEngine(model).input);
+    expect(engine.heads.map((h) => h.name)).toEqual(['action', 'group']);
+    const local = new ModelEngine(model);
+    const frames = Array.from({ length: 20 }, (_, i) => noise('s', i));
+    const windows: FrameWindow[] = [];
+    for (let end = 8; end <= 20; end += 2) windows.push({ streamId: 's', frames: frames.slice(end - 8, end), readyAt: 0 });
+    const remote = [...(await engine.inferBatch(windows.slice(0, 3))), ...(await engine.inferBatch(windows.slice(3)))];
+    const here = await local.inferBatch(windows);
+    expect(remote).toHaveLength(windows.length);
+    remote.forEach((r, i) => {
+      r.probabilities.action!.forEach((p, k) => expect(Math.abs(p - here[i]!.probabilities.action![k]!)).toBeLessThan(1e-5));
+      r.encoding.forEach((e, k) => expect(Math.abs(e - here[i]!.encoding[k]!)).toBeLessThan(1e-5));
+    });
+    expect(await engine.caption!(remote[0]!.encoding)).toBe(await local.caption!(here[0]!.encoding));
+    local.dispose();
+  });
+
+  it('serves a live pipeline: every window of a generated stream comes back scored', async () => {
+    const generate = function* () {
+      for (let i = 0; i < 40; i++) yield noise('g', i);
+    };
+    const stage = new InferenceStage(engine, { queueCapacity: 64 });
+    const outputs = await lastValueFrom(createLivePipeline(openSource({ kind: 'procedural', streamId: 'gen', generate }, engine.input), stage, { stride: 4, statsIntervalMs: 0 }).pipe(toArray()));
+    const predictions = outputs.filter((o) => o.type === 'prediction');
+    expect(predictions).toHaveLength(9); // windows of 8 ending at frames 8, 12, …, 40
+    expect(stage.dropsFor('gen')).toBe(0);
+  });
+
+  it('refuses to start on a missing checkpoint, naming the problem', async () => {
+    await expect(WorkerEngine.start({ checkpoint: path.join(tmp.dir, 'nope') })).rejects.toThrow(/inference worker could not start: .*(missing|not a checkpoint)/);
+  });
+
+  it('after close, calls fail instead of hanging', async () => {
+    const other = await WorkerEngine.start({ checkpoint });
+    await other.close();
+    await expect(other.inferBatch([{ streamId: 'x', frames: Array.from({ length: 8 }, (_, i) => noise('x', i)), readyAt: 0 }])).rejects.toThrow(/closed/);
+  });
+});
