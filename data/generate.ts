@@ -5,12 +5,15 @@
  *
  *   const report = await generateDataset({ domain: 'something', count: 440, out: 'runs/data/ss', seed: '1' });
  *
+ * An interrupted run resumes: rerun the same command and finished clips are kept.
+ *
  * Deterministic from the seed: clip i is rendered from its own forked random stream, so the same
  * options give the same records and the same pixels. Classes are balanced (clip i gets template
  * i mod K before the ids are shuffled) and each class is split 80/10/10 on its own, so splits are
  * disjoint by construction and every class is present in each split when it has ≥ 10 clips.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ssv2Label, templateKey } from './captions.js';
 import { catalogueOf, templateIndex } from './catalogue/index.js';
@@ -36,12 +39,16 @@ export interface GenerateOptions {
   readonly codec?: 'vp9' | 'vp8';
   /** Only these templates (with or without brackets); default all of the domain's. */
   readonly templates?: readonly string[];
+  /** Replace a data set made with other options in `out` instead of refusing. */
+  readonly overwrite?: boolean;
   readonly onClip?: (done: number, total: number) => void;
 }
 
 export interface GenerateReport {
   readonly out: string;
   readonly total: number;
+  /** Clips already in the folder from an interrupted run with the same options, kept as they were. */
+  readonly resumed: number;
   /** Per split, per class name: clip counts. */
   readonly counts: Record<Split, Record<string, number>>;
   readonly seconds: number;
@@ -90,6 +97,17 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateRepor
   const width = o.width ?? 128, height = o.height ?? 128, fps = o.fps ?? 12;
   const out = path.resolve(o.out);
   await mkdir(out, { recursive: true });
+  // The manifest is written first (complete: false): a rerun with the same recipe resumes, keeping
+  // finished clips (they are byte-identical by construction); another recipe in the folder is refused.
+  const recipe = { domain: o.domain, seed: o.seed, count: o.count, width, height, fps, codec: o.codec ?? 'vp9', difficulty, templates: catalogue.templates.map((t) => t.template), split: o.split ?? null };
+  const manifestFile = path.join(out, SSV2_FILES.manifest);
+  let resume = false;
+  if (existsSync(manifestFile)) {
+    const before = JSON.parse(await readFile(manifestFile, 'utf8')) as { recipe?: unknown };
+    resume = JSON.stringify(before.recipe) === JSON.stringify(recipe);
+    if (!resume && !o.overwrite) throw new Error(`${out} holds a data set made with other options (${SSV2_FILES.manifest}); use another folder or overwrite it`);
+  }
+  await writeJson(manifestFile, { generator: 'countertop data/generate.ts', complete: false, recipe });
   const records = assignRecords(o.count, catalogue.templates.length, o.seed, o.split);
   const root = new Prng(o.seed).fork(`domain:${o.domain}`);
 
@@ -100,13 +118,19 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateRepor
   const groupSize = 8;
   let next = 0;
   let done = 0;
+  let resumed = 0;
   const worker = async () => {
     while (next < records.length) {
       const group = records.slice(next, next + groupSize);
       next += group.length;
       const plans = group.map((r) => planClip(catalogue, r.templateIndex, root.fork(`clip:${r.clipSeed}`), difficulty, { fps }));
-      const clips = plans.map((plan, i) => ({ frames: [...renderFrames(plan, { width, height })], out: path.join(out, `${group[i]!.id}.webm`) }));
+      const targets = group.map((r) => path.join(out, `${r.id}.webm`));
+      const todo = plans.map((_, i) => i).filter((i) => !(resume && existsSync(targets[i]!)));
+      resumed += plans.length - todo.length;
+      // Written under a temporary name and renamed, so a killed run never leaves a half clip.
+      const clips = todo.map((i) => ({ frames: [...renderFrames(plans[i]!, { width, height })], out: `${targets[i]!}.part` }));
       await encodeWebmGroup(clips, { width, height, fps, codec: o.codec });
+      for (const c of clips) await rename(c.out, c.out.slice(0, -'.part'.length));
       group.forEach((r, i) => {
         const plan = plans[i]!;
         const name = templateKey(plan.template.template);
@@ -130,17 +154,6 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateRepor
   await writeJson(path.join(out, SSV2_FILES.labels), labels);
   await writeJson(path.join(out, SSV2_FILES.groups), groups);
   await writeJson(path.join(out, SSV2_FILES.captions), captions);
-  await writeJson(path.join(out, SSV2_FILES.manifest), {
-    generator: 'countertop data/generate.ts',
-    domain: o.domain,
-    seed: o.seed,
-    count: o.count,
-    width,
-    height,
-    fps,
-    codec: o.codec ?? 'vp9',
-    difficulty,
-    counts,
-  });
-  return { out, total: records.length, counts, seconds: (performance.now() - t0) / 1000 };
+  await writeJson(manifestFile, { generator: 'countertop data/generate.ts', complete: true, recipe, counts });
+  return { out, total: records.length, resumed, counts, seconds: (performance.now() - t0) / 1000 };
 }

@@ -43,6 +43,7 @@ const program = new Command('data:make')
   .option('--crf <n>', 'encoder quality (lower is better)', num)
   .option('--templates <list>', 'only these templates, separated by "|"', (v: string) => v.split('|').map((t) => t.trim()).filter(Boolean))
   .option('--concurrency <n>', 'encoders at once', num, 2)
+  .option('--overwrite', 'replace a data set made with other options in --out')
   .option('--session', 'write one long session video with segment annotations')
   .option('--actions <n>', 'actions in a session', num, 20)
   .option('--name <name>', 'file name (without extension) of a session', 'session')
@@ -66,6 +67,7 @@ const Args = z.object({
   session: z.boolean().optional(),
   contactSheet: z.boolean().optional(),
   templates: z.array(z.string()).optional(),
+  overwrite: z.boolean().optional(),
 });
 const parsed = Args.safeParse(raw);
 if (!parsed.success) {
@@ -95,10 +97,10 @@ if (args.contactSheet) {
   if (args.count === undefined) program.error('--count is required to make a data set');
   const bar = new SingleBar({ format: 'clips {bar} {value}/{total} {eta_formatted} left', stream: process.stderr }, Presets.shades_classic);
   bar.start(args.count!, 0);
-  const report = await generateDataset({ domain: args.domain, count: args.count!, out: args.out, seed: args.seed, difficulty, width: args.width, height: args.height, fps: args.fps, codec: args.codec, concurrency: args.concurrency, templates: args.templates, onClip: (done) => bar.update(done) });
+  const report = await generateDataset({ domain: args.domain, count: args.count!, out: args.out, seed: args.seed, difficulty, width: args.width, height: args.height, fps: args.fps, codec: args.codec, concurrency: args.concurrency, templates: args.templates, overwrite: args.overwrite, onClip: (done) => bar.update(done) });
   bar.stop();
   const names = Object.keys({ ...report.counts.train, ...report.counts.validation, ...report.counts.test });
-  console.log(`wrote ${report.total} clips to ${report.out} in ${report.seconds.toFixed(1)} s`);
+  console.log(`wrote ${report.total} clips to ${report.out} in ${report.seconds.toFixed(1)} s${report.resumed ? ` (${report.resumed} kept from an interrupted run)` : ''}`);
   console.log('per-class counts (train / validation / test):');
   for (const n of names) console.log(`  ${String(report.counts.train[n] ?? 0).padStart(5)} ${String(report.counts.validation[n] ?? 0).padStart(4)} ${String(report.counts.test[n] ?? 0).padStart(4)}  ${n}`);
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +142,20 @@ describe.skipIf(!HAVE_FFMPEG)('generated data set on disk', () => {
       expect(await readFile(path.join(dir2, f), 'utf8')).toBe(await readFile(path.join(dir, f), 'utf8'));
     }
     expect(Buffer.compare(await readFile(path.join(dir, '7.webm')), await readFile(path.join(dir2, '7.webm')))).toBe(0);
+  });
+
+  it('resumes an interrupted run, keeping finished clips, and refuses to mix recipes in one folder', async () => {
+    const kept = await stat(path.join(dir, '3.webm'));
+    await rm(path.join(dir, '5.webm'));
+    await rm(path.join(dir, '9.webm'));
+    await rm(path.join(dir, SSV2_FILES.train));
+    const again = await generateDataset({ ...opts, out: dir });
+    expect(again.resumed).toBe(28);
+    for (const id of ['5', '9']) expect(Buffer.compare(await readFile(path.join(dir, `${id}.webm`)), await readFile(path.join(dir2, `${id}.webm`)))).toBe(0);
+    expect((await stat(path.join(dir, '3.webm'))).mtimeMs).toBe(kept.mtimeMs);
+    expect(await readFile(path.join(dir, SSV2_FILES.train), 'utf8')).toBe(await readFile(path.join(dir2, SSV2_FILES.train), 'utf8'));
+    expect((await readdir(dir)).filter((f) => f.endsWith('.part'))).toEqual([]);
+    await expect(generateDataset({ ...opts, seed: '12', out: dir })).rejects.toThrow(/holds a data set made with other options/);
   });
 
   it('has disjoint splits covering every id, every class in every split, and reports the counts', async () => {

@@ -72,8 +72,9 @@ describe.skipIf(!HAVE_FFMPEG)('session files and the CLI', () => {
     expect(stdout).toMatch(/\s+1\s+1\s+1\s+Shaking something/);
     const ds = await readSsv2Dataset(out);
     expect(ds.actions).toEqual(['Shaking something', 'Turning something upside down']);
-    const manifest = JSON.parse(await readFile(path.join(out, 'countertop-dataset.json'), 'utf8')) as { difficulty: { distractors: number } };
-    expect(manifest.difficulty.distractors).toBe(3);
+    const manifest = JSON.parse(await readFile(path.join(out, 'countertop-dataset.json'), 'utf8')) as { complete: boolean; recipe: { difficulty: { distractors: number } } };
+    expect(manifest.complete).toBe(true);
+    expect(manifest.recipe.difficulty.distractors).toBe(3);
   });
 
   it('rejects bad command-line input with a message naming the option', async () => {
