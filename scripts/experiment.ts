@@ -34,7 +34,9 @@ const program = new Command()
   .option('--report-only', 'only rewrite the report from the results files', false)
   .option('--commit', 'git-commit the results file after every finished run', false)
   .action(async (o) => {
-    const scale = SCALES[scaleSchema.parse(o.scale)];
+    const parsed = scaleSchema.safeParse(o.scale);
+    if (!parsed.success) throw new Error(`--scale must be one of ${scaleSchema.options.join(', ')} (got ${o.scale})`);
+    const scale = SCALES[parsed.data];
     const resultsFile = path.join(o.resultsDir, `${scale.name}.jsonl`);
     const log = (l: string) => process.stdout.write(l + '\n');
     if (!o.reportOnly) {
