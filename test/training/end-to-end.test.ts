@@ -88,6 +88,17 @@ describe('train → transfer → report', () => {
     expect(confusion.match(/<rect x="\d+" y="\d+" width/g)?.length).toBe(c.classes * c.classes);
   });
 
+  it('evaluates a checkpoint on every labelled clip of a data set, and refuses another label set', async () => {
+    const evalOut = path.join(work, 'runs', 'captions-eval');
+    await runCli('scripts/train.ts', ['--evaluate', run, '--data', data.source, '--out', evalOut]);
+    const report = json(path.join(evalOut, 'report.json'));
+    const preds = readPredictions(path.join(evalOut, 'predictions.jsonl'));
+    const listed = ['train', 'validation'].flatMap((s) => (json(path.join(data.source, `something-something-v2-${s}.json`)) as { id: string }[]).map((e) => e.id));
+    expect(preds.map((p) => p.id).sort()).toEqual([...listed, ...testAnswers(data.source).keys()].sort());
+    expect(report.classification.top1).toBeCloseTo(recomputedTopK(preds, 1), 12);
+    await expect(runCli('scripts/train.ts', ['--evaluate', run, '--data', data.target, '--out', path.join(work, 'runs', 'bad-eval')])).rejects.toThrow(/labels differ/);
+  });
+
   it('transfers to kitchenware with the encoder untouched, and reuses the frozen features', async () => {
     const weightsBefore = sha(path.join(run, 'checkpoint', 'weights.bin'));
     const linearOut = path.join(work, 'runs', 'transfer-linear');
