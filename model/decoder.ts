@@ -94,21 +94,26 @@ export class CaptionDecoder {
   }
 
   /**
-   * Beam search per clip: keeps the `width` most probable partial captions (sum of log-probabilities);
-   * a beam that emits <end> is finished and keeps its score. Returns the best finished caption.
+   * Beam search per clip: keeps the `width` best partial captions; a beam that emits <end> is
+   * finished and keeps its score. Beams are ranked by their summed log-probability divided by
+   * ((5 + words) / 6)^lengthPenalty (GNMT's length normalisation; 0, the default, ranks by plain
+   * probability, which favours short captions).
    */
-  beam(pooled: tf.Tensor2D, width: number, vocabulary: Vocabulary): string[] {
+  beam(pooled: tf.Tensor2D, width: number, vocabulary: Vocabulary, lengthPenalty = 0): string[] {
     if (!Number.isInteger(width) || width < 1) throw new Error(`beam width must be a positive integer, got ${width}`);
+    if (!(lengthPenalty >= 0 && lengthPenalty <= 5)) throw new Error(`lengthPenalty must be in [0, 5], got ${lengthPenalty}`);
     const results: string[] = [];
     for (let b = 0; b < pooled.shape[0]; b++) {
       const row = tf.tidy(() => pooled.slice([b, 0], [1, -1]) as tf.Tensor2D);
-      results.push(vocabulary.decode(this.beamOne(row, width)));
+      results.push(vocabulary.decode(this.beamOne(row, width, lengthPenalty)));
       row.dispose();
     }
     return results;
   }
 
-  private beamOne(pooled: tf.Tensor2D, width: number): number[] {
+  private beamOne(pooled: tf.Tensor2D, width: number, lengthPenalty: number): number[] {
+    const rank = (bm: { tokens: number[]; score: number }): number =>
+      lengthPenalty === 0 ? bm.score : bm.score / ((5 + bm.tokens.length - 1) / 6) ** lengthPenalty;
     interface Beam {
       tokens: number[];
       score: number;
@@ -142,7 +147,7 @@ export class CaptionDecoder {
             candidates.push({ tokens: [...bm.tokens, w], score: bm.score + lp[i]![w]!, done: w === END_ID, row: i });
           }
         });
-        candidates.sort((a, b) => b.score - a.score);
+        candidates.sort((a, b) => rank(b) - rank(a));
         beams = candidates.slice(0, width);
         h.dispose();
         c.dispose();

@@ -373,11 +373,14 @@ export class CountertopModel {
     return decoder.greedy(pooled, vocabulary);
   }
 
-  /** Beam search of the given width (1 = greedy) → the most probable caption per row. */
-  captionBeam(pooled: tf.Tensor2D, width: number): string[] {
+  /**
+   * Beam search of the given width (1 = greedy) → the best caption per row. `lengthPenalty` α ranks
+   * beams by log-probability / ((5 + words) / 6)^α (0, the default: the most probable caption).
+   */
+  captionBeam(pooled: tf.Tensor2D, width: number, opts: { lengthPenalty?: number } = {}): string[] {
     this.check();
     const { decoder, vocabulary } = this.requireDecoder();
-    return decoder.beam(pooled, width, vocabulary);
+    return decoder.beam(pooled, width, vocabulary, opts.lengthPenalty ?? 0);
   }
 
   /** Every variable with its checkpoint name (e.g. "spatial/conv0/kernel"), in a stable order. */

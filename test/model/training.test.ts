@@ -66,6 +66,8 @@ describe('training on a tiny overfit set', () => {
     expect(model.captionGreedy(enc.pooled)).toEqual([CAPTIONS[0]]);
     expect(model.captionBeam(enc.pooled, 3)).toEqual([CAPTIONS[0]]);
     expect(model.captionBeam(enc.pooled, 1)).toEqual([CAPTIONS[0]]);
+    expect(model.captionBeam(enc.pooled, 3, { lengthPenalty: 0.7 })).toEqual([CAPTIONS[0]]);
+    expect(() => model.captionBeam(enc.pooled, 0)).toThrow(/beam width must be a positive integer/);
     tf.dispose([enc.states, enc.pooled]);
     disposeBatch(batch);
     opt.dispose();
