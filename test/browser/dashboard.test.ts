@@ -135,6 +135,16 @@ d('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Live' }).click();
   });
 
+  it('"Replay a recording" plays a file from the recordings folder as a stream', async () => {
+    await page.getByRole('button', { name: 'Refresh list' }).click();
+    await page.getByLabel('Recording', { exact: true }).selectOption('counter-session.webm');
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    const replay = page.locator('article[data-stream-id^="replay-"]');
+    await replay.waitFor({ timeout: 30_000 });
+    await expect(replay.getByRole('heading', { name: 'counter-session.webm' }).count()).resolves.toBe(1);
+    await expect.poll(async () => Number(await replay.getByTestId('prediction-count').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
+  });
+
   it('writes a screenshot of the dashboard and logged no console errors', async () => {
     // Let every card show a prediction, a caption and a preview before the picture is taken.
     for (const id of ['demo']) await expect.poll(() => card(id).getByTestId('caption').textContent(), { timeout: 30_000 }).toMatch(/“/);
