@@ -145,6 +145,18 @@ d('dashboard in Chromium', () => {
     await expect.poll(async () => Number(await replay.getByTestId('prediction-count').textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
   });
 
+  it('"Record" saves the demo stream and the recording becomes replayable', async () => {
+    const demo = card('demo');
+    const count = async () => Number(await demo.getByTestId('prediction-count').textContent());
+    await demo.getByRole('button', { name: 'Record' }).click();
+    await expect.poll(() => demo.getByRole('button', { name: 'Stop recording' }).count()).toBe(1);
+    const before = await count();
+    await expect.poll(count, { timeout: 60_000 }).toBeGreaterThan(before + 2);
+    await demo.getByRole('button', { name: 'Stop recording' }).click();
+    await expect.poll(() => page.locator('.notice').allTextContents(), { timeout: 30_000 }).toContainEqual(expect.stringMatching(/Saved demo-.*\.webm and demo-.*\.events\.json/));
+    await expect.poll(() => page.getByLabel('Recording', { exact: true }).locator('option').allTextContents()).toContainEqual(expect.stringMatching(/^demo-.*\.webm$/));
+  });
+
   it('writes a screenshot of the dashboard and logged no console errors', async () => {
     // Let every card show a prediction, a caption and a preview before the picture is taken.
     for (const id of ['demo']) await expect.poll(() => card(id).getByTestId('caption').textContent(), { timeout: 30_000 }).toMatch(/“/);
