@@ -2,7 +2,8 @@
  * `npm run data:make -- --domain something|kitchenware --count N --out DIR --seed S [difficulty options]`
  *   renders a procedural data set in the SSv2 layout (see docs/DATA.md) and prints per-class counts.
  * `npm run data:make -- --session --domain kitchenware --actions 20 --out DIR [--name session]`
- *   writes one long WebM of consecutive actions and its segment annotation JSON.
+ *   writes one long WebM of consecutive actions and its segment annotation JSON
+ *   (`--templates "A|B|…"` performs those templates in that order instead).
  * `npm run data:make -- --contact-sheet --domain something --out docs/images/contact-sheet.png`
  *   draws one row per action, a few frames each.
  */
@@ -84,23 +85,32 @@ if (!diff.success) {
 }
 const difficulty = diff.data!;
 
-if (args.contactSheet) {
-  const png = await contactSheet(catalogueOf(args.domain), { seed: args.seed, difficulty });
-  await mkdir(path.dirname(path.resolve(args.out)), { recursive: true });
-  await writeFile(args.out, png);
-  console.log(`wrote ${args.out} (${catalogueOf(args.domain).templates.length} actions)`);
-} else if (args.session) {
-  await mkdir(args.out, { recursive: true });
-  const a = await writeSession({ domain: args.domain, seed: args.seed, actions: args.actions, width: args.width, height: args.height, fps: args.fps, difficulty, dir: args.out, name: args.name, codec: args.codec, crf: args.crf });
-  console.log(`wrote ${path.join(args.out, a.video)} (${a.duration.toFixed(1)} s, ${a.frames} frames, ${a.segments.length} segments) and ${args.name}.json`);
-} else {
-  if (args.count === undefined) program.error('--count is required to make a data set');
-  const bar = new SingleBar({ format: 'clips {bar} {value}/{total} {eta_formatted} left', stream: process.stderr }, Presets.shades_classic);
-  bar.start(args.count!, 0);
-  const report = await generateDataset({ domain: args.domain, count: args.count!, out: args.out, seed: args.seed, difficulty, width: args.width, height: args.height, fps: args.fps, codec: args.codec, concurrency: args.concurrency, templates: args.templates, overwrite: args.overwrite, onClip: (done) => bar.update(done) });
-  bar.stop();
-  const names = Object.keys({ ...report.counts.train, ...report.counts.validation, ...report.counts.test });
-  console.log(`wrote ${report.total} clips to ${report.out} in ${report.seconds.toFixed(1)} s${report.resumed ? ` (${report.resumed} kept from an interrupted run)` : ''}`);
-  console.log('per-class counts (train / validation / test):');
-  for (const n of names) console.log(`  ${String(report.counts.train[n] ?? 0).padStart(5)} ${String(report.counts.validation[n] ?? 0).padStart(4)} ${String(report.counts.test[n] ?? 0).padStart(4)}  ${n}`);
+async function main() {
+  if (args.contactSheet) {
+    const png = await contactSheet(catalogueOf(args.domain), { seed: args.seed, difficulty });
+    await mkdir(path.dirname(path.resolve(args.out)), { recursive: true });
+    await writeFile(args.out, png);
+    console.log(`wrote ${args.out} (${catalogueOf(args.domain).templates.length} actions)`);
+  } else if (args.session) {
+    await mkdir(args.out, { recursive: true });
+    const a = await writeSession({ domain: args.domain, seed: args.seed, actions: args.templates ?? args.actions, width: args.width, height: args.height, fps: args.fps, difficulty, dir: args.out, name: args.name, codec: args.codec, crf: args.crf });
+    console.log(`wrote ${path.join(args.out, a.video)} (${a.duration.toFixed(1)} s, ${a.frames} frames, ${a.segments.length} segments) and ${args.name}.json`);
+  } else {
+    if (args.count === undefined) program.error('--count is required to make a data set');
+    const bar = new SingleBar({ format: 'clips {bar} {value}/{total} {eta_formatted} left', stream: process.stderr }, Presets.shades_classic);
+    bar.start(args.count!, 0);
+    const report = await generateDataset({ domain: args.domain, count: args.count!, out: args.out, seed: args.seed, difficulty, width: args.width, height: args.height, fps: args.fps, codec: args.codec, concurrency: args.concurrency, templates: args.templates, overwrite: args.overwrite, onClip: (done) => bar.update(done) });
+    bar.stop();
+    const names = Object.keys({ ...report.counts.train, ...report.counts.validation, ...report.counts.test });
+    console.log(`wrote ${report.total} clips to ${report.out} in ${report.seconds.toFixed(1)} s${report.resumed ? ` (${report.resumed} kept from an interrupted run)` : ''}`);
+    console.log('per-class counts (train / validation / test):');
+    for (const n of names) console.log(`  ${String(report.counts.train[n] ?? 0).padStart(5)} ${String(report.counts.validation[n] ?? 0).padStart(4)} ${String(report.counts.test[n] ?? 0).padStart(4)}  ${n}`);
+  }
 }
+
+// Bad input (an unknown template, a folder holding another recipe, ffmpeg failing) ends with one
+// clear line, not a stack trace.
+main().catch((err: unknown) => {
+  console.error(`data:make: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -80,5 +80,6 @@ describe.skipIf(!HAVE_FFMPEG)('session files and the CLI', () => {
   it('rejects bad command-line input with a message naming the option', async () => {
     await expect(run('npx', ['tsx', 'scripts/data-make.ts', '--domain', 'bakery', '--count', '2', '--out', path.join(dir, 'x')], { cwd: ROOT })).rejects.toMatchObject({ stderr: expect.stringMatching(/--domain.*bakery/) });
     await expect(run('npx', ['tsx', 'scripts/data-make.ts', '--domain', 'something', '--count', '2', '--shake', '3', '--out', path.join(dir, 'x')], { cwd: ROOT })).rejects.toMatchObject({ stderr: expect.stringMatching(/--shake/) });
+    await expect(run('npx', ['tsx', 'scripts/data-make.ts', '--session', '--domain', 'kitchenware', '--templates', 'Juggling [something]', '--out', path.join(dir, 'x')], { cwd: ROOT })).rejects.toMatchObject({ stderr: expect.stringMatching(/^data:make: unknown template "Juggling \[something\]" in domain kitchenware$/m) });
   });
 });
