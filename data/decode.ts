@@ -15,6 +15,7 @@
  * that caused it.
  */
 import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import { FFMPEG, safeMediaPath } from './ffmpegPath.js';
 
@@ -44,7 +45,33 @@ export function decodeVideo(file: string, size: { width: number; height: number 
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let stderr = '';
-    const cmd = ffmpeg(src)
+    let exited = false;
+    let drained = false;
+    // Settles once ffmpeg has exited AND its stdout is drained into `sink`, whichever comes last.
+    const settle = () => {
+      if (!exited || !drained) return;
+      const bytes = Buffer.concat(chunks);
+      const frames = Math.floor(bytes.length / frameBytes);
+      if (frames === 0) return reject(new DecodeError(src, 'empty', 'no frames decoded'));
+      if (DAMAGE.test(stderr) || bytes.length % frameBytes !== 0) return reject(new DecodeError(src, 'truncated', `${frames} frames decoded; ffmpeg: ${stderr.trim().split('\n')[0] ?? 'partial frame'}`));
+      resolve({ frames, width, height, data: new Uint8Array(bytes.buffer, bytes.byteOffset, frames * frameBytes) });
+    };
+    // fluent-ffmpeg kills ffmpeg 20 ms after its output stream emits 'close' and reports
+    // "Output stream closed" if the process has not exited by then, which under load it often has
+    // not. A sink that never emits 'close' avoids that race; `final` says stdout is fully drained.
+    const sink = new Writable({
+      emitClose: false,
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk);
+        done();
+      },
+      final(done) {
+        drained = true;
+        done();
+        settle();
+      },
+    });
+    ffmpeg(src)
       .inputOptions(['-v', 'error'])
       .noAudio()
       .videoFilters(coverFilter(width, height))
@@ -55,15 +82,10 @@ export function decodeVideo(file: string, size: { width: number; height: number 
       })
       .on('error', (err: Error) => reject(new DecodeError(src, 'unreadable', (stderr.trim() || err.message).split('\n').slice(-2).join(' | '))))
       .on('end', () => {
-        const bytes = Buffer.concat(chunks);
-        const frames = Math.floor(bytes.length / frameBytes);
-        if (frames === 0) return reject(new DecodeError(src, 'empty', 'no frames decoded'));
-        if (DAMAGE.test(stderr) || bytes.length % frameBytes !== 0) return reject(new DecodeError(src, 'truncated', `${frames} frames decoded; ffmpeg: ${stderr.trim().split('\n')[0] ?? 'partial frame'}`));
-        resolve({ frames, width, height, data: new Uint8Array(bytes.buffer, bytes.byteOffset, frames * frameBytes) });
-      });
-    const out = cmd.pipe();
-    out.on('data', (c: Buffer) => chunks.push(c));
-    out.on('error', () => undefined); // the command's 'error' handler reports it
+        exited = true;
+        settle();
+      })
+      .pipe(sink);
   });
 }
 

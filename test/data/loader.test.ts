@@ -56,6 +56,15 @@ describe.skipIf(!HAVE_FFMPEG)('clipBatches', () => {
     expect(Math.max(...values) - Math.min(...values)).toBeGreaterThan(1); // a real picture, not a flat field
   });
 
+  it('decodes many clips at once without losing any (fluent-ffmpeg\'s output-close race)', async () => {
+    // Before the sink fix, 7 of 192 concurrent decodes in a loaded training run failed with "Output stream closed".
+    const files = Array.from({ length: 96 }, (_, i) => ds.videoPath(['101', '102', '103', '104'][i % 4]!));
+    const results = await Promise.allSettled(files.map((f) => decodeVideo(f, { width: W, height: H })));
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+    expect(failed).toEqual([]);
+    for (const r of results) expect(r.status === 'fulfilled' && r.value.frames).toBe(24);
+  });
+
   it('decodes a group of clips in one process to exactly what one-by-one decoding gives, and pins failures on their file', async () => {
     const files = ['101', '102', '103', '104'].map((id) => ds.videoPath(id));
     const grouped = await decodeVideos(files, { width: 20, height: 20 });
