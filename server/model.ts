@@ -1,6 +1,6 @@
 /**
  * The model the server runs: a checkpoint named by the config, else the bundled default model in
- * assets/model/, else — until a trained default exists — a freshly built default-config model with
+ * assets/model/default/, else — until a trained default exists — a freshly built default-config model with
  * the kitchenware label set. The last case is said loudly (log line and dashboard banner):
  * its predictions are noise.
  */
@@ -13,7 +13,7 @@ import { CountertopModel, Vocabulary, initBackend, loadCheckpoint, parseModelCon
 import type { ModelInfo } from './protocol.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const BUNDLED_MODEL_DIR = path.join(repoRoot, 'assets', 'model');
+export const BUNDLED_MODEL_DIR = path.join(repoRoot, 'assets', 'model', 'default');
 
 export interface ServingModel {
   readonly model: CountertopModel;
@@ -49,7 +49,7 @@ export async function loadServingModel(checkpoint: string | undefined, log: Logg
   }
   const model = untrainedKitchenModel(fallbackConfig);
   const note =
-    'No trained model found (assets/model/ is empty and no --model was given): running an UNTRAINED default-config model with the kitchenware labels. Its actions and captions are random until a trained checkpoint is supplied.';
+    'No trained model found (assets/model/default/ is missing and no --model was given): running an UNTRAINED default-config model with the kitchenware labels. Its actions and captions are random until a trained checkpoint is supplied.';
   log.warn({ labels: model.heads[0]?.labels.length }, note);
   return { model, info: { name: 'untrained default', trained: false, backend: backend.name, labels: model.heads[0]?.labels.length ?? 0, note } };
 }

@@ -1,7 +1,7 @@
 /**
  * `npm start` as a user runs it: the real entry point in its own process, with the bundled demo
- * session and the default model (untrained until assets/model/ holds one). It must come up, report
- * healthy with the demo stream live, serve the dashboard, and shut down cleanly on SIGTERM.
+ * session and the bundled default model (assets/model/default). It must come up with the trained model,
+ * report healthy with the demo stream live, serve the dashboard, and shut down cleanly on SIGTERM.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -42,6 +42,7 @@ d('npm start', () => {
       }
       expect(health?.streams).toEqual([{ id: 'demo', state: 'live' }]);
       expect(health?.model.note.length).toBeGreaterThan(0);
+      expect(health?.model.trained).toBe(true);
       const page = await fetch(url);
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/<title>countertop/);
