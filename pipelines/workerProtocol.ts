@@ -1,6 +1,7 @@
 /** Messages between WorkerEngine (main thread) and engineWorker.ts (the inference thread). */
 import type { EngineHead, EngineInput, WindowInference } from './engine.js';
 import type { ModelEngineOptions } from './modelEngine.js';
+import type { Frame } from './types.js';
 
 export interface WorkerSetup {
   /** Checkpoint folder the worker loads the model from (model/checkpoint.ts format). */
@@ -10,14 +11,9 @@ export interface WorkerSetup {
   readonly frameCapacity: number;
 }
 
-export interface WireFrame {
+/** A Frame as sent to the worker, with the id that windows use to refer to it. */
+export interface WireFrame extends Frame {
   readonly id: number;
-  readonly streamId: string;
-  readonly seq: number;
-  readonly capturedAt: number;
-  readonly width: number;
-  readonly height: number;
-  readonly pixels: Uint8Array;
 }
 
 export type ToWorker =
