@@ -43,12 +43,11 @@ const program = new Command()
       const runs = planRuns(scale, o.seeds ?? scale.seeds);
       await runStudy(scale, runs, { workDir: o.workDir ?? path.join('runs', `experiment-${scale.name}`), resultsFile }, {
         log,
-        onResult: (r) => {
+        onResult: async (r) => {
           writeExperimentReport(o.resultsDir, o.report);
           if (o.commit) {
             const files = [resultsFile, path.join(o.resultsDir, `${scale.name}-transfer.svg`), o.report];
-            execFileSync('git', ['add', ...files]);
-            execFileSync('git', ['commit', '-q', '-m', `experiment ${scale.name}: ${r.key}`, '--', ...files]);
+            await commitResults(files, `experiment ${scale.name}: ${r.key}`, log);
           }
         },
       }, { maxRuns: o.maxRuns });
@@ -56,6 +55,26 @@ const program = new Command()
     const scales = writeExperimentReport(o.resultsDir, o.report);
     log(`wrote ${o.report} (${scales.join(', ') || 'no results yet'})`);
   });
+
+/**
+ * Commits the results; retries while another git process (a second study runner, an editor) holds
+ * the index lock. A commit that still fails loses nothing: the run is already in the results file.
+ */
+async function commitResults(files: string[], message: string, log: (l: string) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      execFileSync('git', ['add', ...files]);
+      execFileSync('git', ['commit', '-q', '-m', message, '--', ...files]);
+      return;
+    } catch (e) {
+      if (attempt >= 5) {
+        log(`  commit failed, results kept in ${files[0]}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2000 * attempt));
+    }
+  }
+}
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`experiment: ${e instanceof Error ? e.message : String(e)}\n`);
