@@ -138,10 +138,11 @@ export async function runStudy(scale: Scale, runs: readonly PlannedRun[], paths:
   hooks.log(`${scale.name}: ${runs.length} runs planned, ${runs.length - pending.length} already recorded in ${paths.resultsFile}`);
   if (pending.length === 0) return 0;
   await ensureData(scale, paths, hooks.log);
+  const recorded = runs.length - pending.length;
   let ran = 0;
   for (const run of pending) {
     if (opts.maxRuns !== undefined && ran >= opts.maxRuns) break;
-    hooks.log(`[${done.size + ran + 1}/${runs.length}] ${run.key}`);
+    hooks.log(`[${recorded + ran + 1}/${runs.length}] ${run.key}`);
     const result = await executeRun(scale, run, paths, hooks.log);
     appendResult(paths.resultsFile, result);
     hooks.log(`  → top-1 ${(result.top1 * 100).toFixed(1)}% (${result.seconds} s)`);
