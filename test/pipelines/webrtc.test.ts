@@ -26,7 +26,23 @@ function solidI420(width: number, height: number, [y, u, v]: [number, number, nu
   return data;
 }
 
-async function connect(sender: RTCPeerConnection, receiver: RTCPeerConnection): Promise<void> {
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+
+/**
+ * Two connected in-process peers: `send` pushes I420 frames through the sender's video track,
+ * `track` is what the receiver got. Everything is closed after the test.
+ */
+async function loopbackPeers(): Promise<{ receiver: RTCPeerConnection; track: MediaStreamTrack; send: (frame: { width: number; height: number; data: Uint8Array }) => void }> {
+  const sender = new RTCPeerConnection();
+  const receiver = new RTCPeerConnection();
+  const video = new RTCVideoSource();
+  const outgoing = video.createTrack();
+  sender.addTrack(outgoing);
+  cleanups.push(() => outgoing.stop(), () => sender.close(), () => receiver.close());
+  const incoming = new Promise<MediaStreamTrack>((resolve) => (receiver.ontrack = (e) => resolve(e.track)));
   sender.onicecandidate = (e) => e.candidate && receiver.addIceCandidate(e.candidate);
   receiver.onicecandidate = (e) => e.candidate && sender.addIceCandidate(e.candidate);
   const offer = await sender.createOffer();
@@ -35,28 +51,17 @@ async function connect(sender: RTCPeerConnection, receiver: RTCPeerConnection): 
   const answer = await receiver.createAnswer();
   await receiver.setLocalDescription(answer);
   await sender.setRemoteDescription(answer);
+  return { receiver, track: await incoming, send: (frame) => video.onFrame(frame) };
 }
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!();
-});
 
 describe('WebRTC source (real @roamhq/wrtc peers)', () => {
   it('receives frames a second peer sends, as RGB at the model size, and closes its peer on unsubscribe', async () => {
-    const sender = new RTCPeerConnection();
-    const receiver = new RTCPeerConnection();
-    const video = new RTCVideoSource();
-    const outgoing = video.createTrack();
-    sender.addTrack(outgoing);
-    const incoming = new Promise<MediaStreamTrack>((resolve) => (receiver.ontrack = (e) => resolve(e.track)));
+    const { receiver, track, send } = await loopbackPeers();
     // Red in BT.601 limited range: Y 81, U 90, V 240.
     const red = solidI420(320, 240, [81, 90, 240]);
-    const pump = setInterval(() => video.onFrame({ width: 320, height: 240, data: red }), 33);
-    cleanups.push(() => clearInterval(pump), () => outgoing.stop(), () => sender.close(), () => receiver.close());
-
-    await connect(sender, receiver);
-    const track = await incoming;
+    const pump = setInterval(() => send({ width: 320, height: 240, data: red }), 33);
+    cleanups.push(() => clearInterval(pump));
     const source = openSource({ kind: 'webrtc', streamId: 'browser', track, peer: receiver }, { width: 32, height: 24, fps: 12 });
     const statuses: StreamStatus[] = [];
     source.status!.subscribe((s) => statuses.push(s));
@@ -94,17 +99,12 @@ describe('WebRTC into the live pipeline (real peers, real small model)', () => {
   it('frames from the browser peer are resampled to the model fps, windowed and scored; unsubscribe closes the peer', async () => {
     const model = await smallModel();
     const engine = new ModelEngine(model);
-    const sender = new RTCPeerConnection();
-    const receiver = new RTCPeerConnection();
-    const video = new RTCVideoSource();
-    const outgoing = video.createTrack();
-    sender.addTrack(outgoing);
-    const incoming = new Promise<MediaStreamTrack>((resolve) => (receiver.ontrack = (e) => resolve(e.track)));
+    cleanups.push(() => engine.dispose());
+    const { receiver, track, send } = await loopbackPeers();
     let n = 0;
-    const pump = setInterval(() => video.onFrame({ width: 320, height: 240, data: solidI420(320, 240, [(n++ * 7) % 200 + 16, 128, 128]) }), 33);
-    cleanups.push(() => clearInterval(pump), () => outgoing.stop(), () => sender.close(), () => receiver.close(), () => engine.dispose());
-    await connect(sender, receiver);
-    const source = openSource({ kind: 'webrtc', streamId: 'cam', track: await incoming, peer: receiver }, engine.input);
+    const pump = setInterval(() => send({ width: 320, height: 240, data: solidI420(320, 240, [(n++ * 7) % 200 + 16, 128, 128]) }), 33);
+    cleanups.push(() => clearInterval(pump));
+    const source = openSource({ kind: 'webrtc', streamId: 'cam', track, peer: receiver }, engine.input);
     const predictions: WindowPrediction[] = [];
     const sub = createLivePipeline(source, new InferenceStage(engine), { stride: 2, statsIntervalMs: 0 }).subscribe((o) => {
       if (o.type === 'prediction') predictions.push(o.prediction);
