@@ -2,7 +2,9 @@
  * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a real
  * server: the demo stream's caption appears and changes; "Use my webcam" sends Chromium's fake
  * camera (a generated kitchen clip in .y4m) over WebRTC and its predictions show up; an RTSP camera
- * added from the form (a GStreamer RTSP server) goes live. Writes docs/images/dashboard.png.
+ * added from the form (a GStreamer RTSP server) goes live. Screenshots go to runs/test-artifacts/
+ * (ignored by git) so that a test run leaves the tree clean; COUNTERTOP_UPDATE_DOC_IMAGES=1 writes
+ * them to docs/images/ instead, to refresh the pictures the docs show.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -18,8 +20,9 @@ const hasChromium = existsSync(CHROMIUM);
 const hasDashboard = existsSync(path.join(repoRoot, 'client/dist/index.html'));
 const run = need(hasChromium, 'Chromium (/usr/bin/chromium)') && need(hasFfmpeg, 'ffmpeg') && need(hasRtspServer, 'GStreamer RTSP server') && need(hasDashboard, 'the built dashboard (npm run build)');
 const d = run ? describe : describe.skip;
-const SCREENSHOT = path.join(repoRoot, 'docs/images/dashboard.png');
-const EVAL_SCREENSHOT = path.join(repoRoot, 'docs/images/evaluation.png');
+const SCREENSHOT_DIR = path.join(repoRoot, process.env.COUNTERTOP_UPDATE_DOC_IMAGES === '1' ? 'docs/images' : 'runs/test-artifacts');
+const SCREENSHOT = path.join(SCREENSHOT_DIR, 'dashboard.png');
+const EVAL_SCREENSHOT = path.join(SCREENSHOT_DIR, 'evaluation.png');
 
 /** The flags verified in shared/STACK.md, plus the fake camera. */
 function chromiumArgs(y4m: string): string[] {
