@@ -16,21 +16,12 @@ import { untrainedKitchenModel } from '../../server/model.js';
 import type { ClientMessage, ServerMessage } from '../../server/protocol.js';
 import { pipelineSources } from '../../server/sources.js';
 import { initBackend } from '../../model/index.js';
+import { SMALL_TEST_NET } from '../pipelines/smallModel.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Small enough to run many windows a second on one core; the shape of the real thing. */
-export const SMALL_MODEL = {
-  frames: 8,
-  height: 32,
-  width: 32,
-  fps: 8,
-  spatial: { filters: [8, 16], features: 32 },
-  spatiotemporal: { filters: [8, 16], temporalKernel: 3, features: 16 },
-  encoder: { units: 32, bidirectional: false },
-  caption: { length: 14, embedding: 16, units: 32 },
-  dropout: 0,
-};
+/** The pipeline tests' network at 8 fps (windows of one second), without dropout. */
+export const SMALL_MODEL = { ...SMALL_TEST_NET, fps: 8, dropout: 0 };
 
 let enginePromise: Promise<InferenceEngine> | undefined;
 
