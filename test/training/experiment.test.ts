@@ -50,6 +50,17 @@ describe('experiment plan and report', () => {
     expect(md).toContain('captions λ=0.5 vs captions λ=0 (captioning only): not measured yet.');
   });
 
+  it('gives the median time per kind of run and copies a scale\'s hand-written notes', () => {
+    const results = [
+      result('source/groups/l1/s1', 0.4, { seconds: 300 }), result('source/groups/l1/s2', 0.4, { seconds: 360 }), result('source/actions/l1/s1', 0.4, { seconds: 900 }),
+      result('transfer/groups/l1/s1', 0.4, { seconds: 12 }),
+    ];
+    const md = scaleSection(SCALES.tiny, results, 'chart.svg', 'Captions were degenerate.\n');
+    expect(md).toContain('(median per run: source 6.0 min, transfer 0.2 min)');
+    expect(md).toContain('### Observations\n\nCaptions were degenerate.\n');
+    expect(scaleSection(SCALES.tiny, results, 'chart.svg')).not.toContain('### Observations');
+  });
+
   it('skips every run already recorded without touching data', async () => {
     const scale = SCALES.tiny;
     const runs = planRuns(scale, [7]);

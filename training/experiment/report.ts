@@ -4,7 +4,7 @@
  * from scratch (RQ4), each as mean ± sample standard deviation over seeds, with a bar chart. The
  * sentences answering each question are derived from the numbers, so they cannot drift from them.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { barChartSvg, type BarGroup } from '../../eval/charts.js';
 import { type Scale, type ScaleName, SCALES, configLabel, sourceConfigs } from './plan.js';
@@ -41,7 +41,19 @@ function compare(nameA: string, a: Stat, nameB: string, b: Stat, unit: { scale: 
   return `${nameA} − ${nameB} = ${diff >= 0 ? '+' : ''}${diff.toFixed(unit.scale === 100 ? 1 : 3)} ${unit.name} (${verdict}).`;
 }
 
-export function scaleSection(scale: Scale, results: readonly RunResult[], chartFile: string): string {
+/** ", median per run: source 5.1 min, transfer 0.2 min, …" for the kinds recorded. */
+function runTimes(results: readonly RunResult[]): string {
+  const parts = (['source', 'transfer', 'scratch'] as const).flatMap((kind) => {
+    const seconds = results.filter((r) => r.kind === kind).map((r) => r.seconds).sort((a, b) => a - b);
+    if (seconds.length === 0) return [];
+    const mid = seconds.length / 2;
+    const median = seconds.length % 2 ? seconds[Math.floor(mid)]! : (seconds[mid - 1]! + seconds[mid]!) / 2;
+    return [`${kind} ${(median / 60).toFixed(1)} min`];
+  });
+  return parts.length ? ` (median per run: ${parts.join(', ')})` : '';
+}
+
+export function scaleSection(scale: Scale, results: readonly RunResult[], chartFile: string, notes?: string): string {
   const configs = sourceConfigs(scale);
   const lines: string[] = [];
   const transferStats = configs.map(([t, l]) => ({ task: t, lambda: l, label: configLabel(t, l), s: stat(pick(results, 'transfer', t, l).map((r) => r.top1)) }));
@@ -54,7 +66,7 @@ export function scaleSection(scale: Scale, results: readonly RunResult[], chartF
     `${scale.sourceClips} generated source clips (something domain) and ${scale.targetClips} kitchenware clips; source training ${scale.sourceEpochs} epochs, ` +
       `transfer head ${scale.transferEpochs} epochs on frozen features, from-scratch ${scale.scratchEpochs} epochs; batch ${scale.batchSize}; seeds ${scale.seeds.join(', ')} ` +
       `(${results.length} runs recorded, ${seedsDone} seed(s) with results); model overrides \`${JSON.stringify(scale.config)}\`. ` +
-      `Total compute of the recorded runs: ${(results.reduce((s, r) => s + r.seconds, 0) / 60).toFixed(1)} min.`,
+      `Total compute of the recorded runs: ${(results.reduce((s, r) => s + r.seconds, 0) / 60).toFixed(1)} min${runTimes(results)}.`,
     '',
   );
 
@@ -106,6 +118,7 @@ export function scaleSection(scale: Scale, results: readonly RunResult[], chartF
   const best = [...transferStats].filter((t) => t.s.n > 0).sort((a, b) => b.s.mean - a.s.mean)[0];
   lines.push(`- **RQ4 (transfer vs from scratch on kitchenware)** ${best ? compare(`best transfer (${best.label})`, best.s, 'from scratch', scratch) : 'not measured yet.'}`);
   lines.push('');
+  if (notes) lines.push('### Observations', '', notes.trim(), '');
   return lines.join('\n');
 }
 
@@ -150,11 +163,21 @@ npm run experiment -- --scale small --max-runs 5 --commit   # time-boxed: 5 runs
 npm run experiment -- --scale small --report-only           # rewrite this file from experiments/small.jsonl
 \`\`\`
 
-Cost on the 2-vCPU machine: \`tiny\` took 5.9 min of run time for its 39 runs (plus ~1 min of data generation),
-measured while other sessions loaded the CPU. \`small\` is estimated from the step times in docs/TRAINING.md (narrow
-network, ~6 clips/s): ~16 min per source run × 18, ~8 min per from-scratch run × 3, transfers under a minute each —
-about 5–6 hours, so two sessions; it has not been run yet. \`full\` uses the default network on 6,000 clips and would
-take days on this machine; it is there for a faster machine (tfjs-node or a GPU).
+Cost on the 2-vCPU machine: each scale's section gives the measured compute of its recorded runs and the median time
+per kind of run; data generation adds about a minute (\`tiny\`) or five (\`small\`) once. A runner uses one core (the
+wasm backend is single-threaded in Node), so two runners with disjoint seeds use both cores and halve the wall time:
+
+\`\`\`sh
+npm run experiment -- --scale small --seeds 2 --commit &
+npm run experiment -- --scale small --seeds 3 --commit &
+\`\`\`
+
+Both append to the same results file (one short line per run, appended atomically) and retry their commits while the
+other holds git's lock. \`full\` uses the default network on 6,000 clips and would take days on this machine; it is
+there for a faster machine (tfjs-node or a GPU).
+
+Hand-written observations about a scale (what the tables cannot show, each with the command that measured it) live in
+\`experiments/<scale>-notes.md\` and are copied into its section.
 
 Each finished run appends one line to \`experiments/<scale>.jsonl\` (committed); a rerun skips every key in it and
 resumes an interrupted training run from its checkpoint. Data sets are generated with fixed seeds (source 1001,
@@ -171,7 +194,9 @@ export function writeExperimentReport(resultsDir: string, reportFile: string): S
     const results = readResults(file);
     const chart = path.join(resultsDir, `${name}-transfer.svg`);
     writeFileSync(chart, transferChart(SCALES[name], results));
-    sections.push(scaleSection(SCALES[name], results, path.relative(path.dirname(reportFile), chart)));
+    const notesFile = path.join(resultsDir, `${name}-notes.md`);
+    const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : undefined;
+    sections.push(scaleSection(SCALES[name], results, path.relative(path.dirname(reportFile), chart), notes));
     written.push(name);
   }
   if (written.length === 0) sections.push('No results recorded yet.\n');
