@@ -4,7 +4,7 @@
  *   source frames
  *     → resizeFrames(model size)           (no-op when the source already decoded at that size)
  *     → adaptFrameRate(model fps)
- *     → slidingWindow(T, stride)
+ *     → slidingWindow(T, stride)         (starts over after a gap in capture time: a reconnection)
  *     → stage.infer(streamId)              (shared across streams: batched, bounded, drop-oldest)
  *     → smoothScores(…)                    (EMA / running mean of probabilities)
  *     → segmentActions(…)                  (start/end events with hysteresis)
@@ -44,6 +44,12 @@ export interface LivePipelineOptions {
   readonly captions?: { readonly intervalMs?: number } | false;
   /** Labels per head in each prediction (default 5). */
   readonly topK?: number;
+  /**
+   * A capture-time gap longer than this between frames (an RTSP reconnection, a frozen peer) starts
+   * the window over instead of joining both sides (default 1000 ms: several frame intervals at any
+   * model rate, shorter than the quickest reconnection).
+   */
+  readonly maxFrameGapMs?: number;
   /** Period of the stats output (default 1000 ms); 0 turns stats off. */
   readonly statsIntervalMs?: number;
   readonly clock?: () => number;
@@ -104,7 +110,7 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
     };
 
     const main$ = frames$.pipe(
-      slidingWindow(T, stride, clock),
+      slidingWindow(T, stride, { clock, maxGapMs: options.maxFrameGapMs ?? 1000 }),
       stage.infer(streamId),
       smoothScores(options.smoothing ?? defaultSmoothing),
       segmentActions(segmentLabels, segmenter, clock),

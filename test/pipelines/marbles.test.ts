@@ -36,21 +36,33 @@ describe('slidingWindow', () => {
   it('cuts overlapping windows of size T every stride frames, once T frames have arrived', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const frames = cold('abcdefg|', Object.fromEntries([...'abcdefg'].map((c, i) => [c, frame(i)])));
-      expectObservable(frames.pipe(slidingWindow(3, 2, () => 0), seqs)).toBe('--x-y-z|', { x: '0,1,2', y: '2,3,4', z: '4,5,6' });
+      expectObservable(frames.pipe(slidingWindow(3, 2, { clock: () => 0 }), seqs)).toBe('--x-y-z|', { x: '0,1,2', y: '2,3,4', z: '4,5,6' });
     });
   });
 
   it('with stride 1 emits a window per frame after warm-up, and with stride > T skips frames', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const values = Object.fromEntries([...'abcde'].map((c, i) => [c, frame(i)]));
-      expectObservable(cold('abcde|', values).pipe(slidingWindow(2, 1, () => 0), seqs)).toBe('-wxyz|', { w: '0,1', x: '1,2', y: '2,3', z: '3,4' });
-      expectObservable(cold('abcde|', values).pipe(slidingWindow(2, 3, () => 0), seqs)).toBe('--x--|', { x: '1,2' });
+      expectObservable(cold('abcde|', values).pipe(slidingWindow(2, 1, { clock: () => 0 }), seqs)).toBe('-wxyz|', { w: '0,1', x: '1,2', y: '2,3', z: '3,4' });
+      expectObservable(cold('abcde|', values).pipe(slidingWindow(2, 3, { clock: () => 0 }), seqs)).toBe('--x--|', { x: '1,2' });
     });
+  });
+
+  it('starts over after a capture-time gap, so no window joins frames from both sides of it', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      // Frames 100 ms apart, then a 2 s hole (a reconnection) before frame 3.
+      const at = [0, 100, 200, 2200, 2300, 2400, 2500];
+      const values = Object.fromEntries([...'abcdefg'].map((c, i) => [c, frame(i, 's', at[i])]));
+      expectObservable(cold('abcdefg|', values).pipe(slidingWindow(3, 1, { clock: () => 0, maxGapMs: 1000 }), seqs)).toBe('--x--yz|', { x: '0,1,2', y: '3,4,5', z: '4,5,6' });
+      // Without a limit the window runs across the hole.
+      expectObservable(cold('abcdefg|', values).pipe(slidingWindow(3, 1, { clock: () => 0 }), seqs)).toBe('--vwxyz|', { v: '0,1,2', w: '1,2,3', x: '2,3,4', y: '3,4,5', z: '4,5,6' });
+    });
+    expect(() => slidingWindow(3, 1, { maxGapMs: 0 })).toThrow(/maxGapMs/);
   });
 
   it('passes errors through and rejects bad sizes', () => {
     scheduler().run(({ cold, expectObservable }) => {
-      expectObservable(cold('ab#', { a: frame(0), b: frame(1) }).pipe(slidingWindow(2, 1, () => 0), seqs)).toBe('-x#', { x: '0,1' });
+      expectObservable(cold('ab#', { a: frame(0), b: frame(1) }).pipe(slidingWindow(2, 1, { clock: () => 0 }), seqs)).toBe('-x#', { x: '0,1' });
     });
     expect(() => slidingWindow(0, 1)).toThrow(/positive integer/);
     expect(() => slidingWindow(4, 1.5)).toThrow(/positive integer/);
