@@ -15,6 +15,11 @@ export interface SegmenterOptions {
   readonly minEndWindows: number;
   /** Labels that never start an action (e.g. a background class). */
   readonly ignoreLabels: readonly string[];
+  /**
+   * A window starting more than this much capture time after the previous one ended (a
+   * reconnection) closes the open action at the previous window's end and forgets any streak.
+   */
+  readonly maxGapMs: number;
 }
 
 export const defaultSegmenterOptions: SegmenterOptions = {
@@ -24,6 +29,7 @@ export const defaultSegmenterOptions: SegmenterOptions = {
   minStartWindows: 2,
   minEndWindows: 2,
   ignoreLabels: [],
+  maxGapMs: Number.POSITIVE_INFINITY,
 };
 
 /** One window's input to the segmenter. */
@@ -60,6 +66,12 @@ export class ActionSegmenter {
 
   /** Feeds one window; returns the events it causes (an end, a start, both, or none). */
   update(input: SegmenterInput): ActionEvent[] {
+    const events: ActionEvent[] = [];
+    if (this.last && input.firstCapturedAt - this.last.lastCapturedAt > this.options.maxGapMs) {
+      // What happened in the hole is unknown: the action ends where the stream was last seen.
+      if (this.active) events.push(this.end(input, this.last.lastCapturedAt));
+      this.streak = undefined;
+    }
     this.last = input;
     const { scores, labels } = input;
     const top = argmax(scores);
@@ -68,7 +80,6 @@ export class ActionSegmenter {
     if (qualifies && this.streak?.index === top) this.streak.count++;
     else this.streak = qualifies ? { index: top, count: 1, since: input.firstCapturedAt } : undefined;
 
-    const events: ActionEvent[] = [];
     if (this.active) {
       const own = scores[this.active.index]!;
       const challenged = this.streak !== undefined && this.streak.index !== this.active.index && this.streak.count >= this.options.minStartWindows;
@@ -95,7 +106,7 @@ export class ActionSegmenter {
     return this.active && this.last ? [this.end(this.last)] : [];
   }
 
-  private end(input: SegmenterInput): ActionEvent {
+  private end(input: SegmenterInput, end = input.lastCapturedAt): ActionEvent {
     const a = this.active!;
     this.active = undefined;
     this.endVotes = 0;
@@ -105,7 +116,7 @@ export class ActionSegmenter {
       label: a.label,
       confidence: a.scoreSum / a.windows,
       start: a.start,
-      end: input.lastCapturedAt,
+      end,
       stamps: input.stamps,
     };
   }

@@ -6,8 +6,8 @@
  *     → adaptFrameRate(model fps)
  *     → slidingWindow(T, stride)         (starts over after a gap in capture time: a reconnection)
  *     → stage.infer(streamId)              (shared across streams: batched, bounded, drop-oldest)
- *     → smoothScores(…)                    (EMA / running mean of probabilities)
- *     → segmentActions(…)                  (start/end events with hysteresis)
+ *     → smoothScores(…)                    (EMA / running mean of probabilities; restarts after a gap)
+ *     → segmentActions(…)                  (start/end events with hysteresis; a gap ends the action)
  *     ├→ prediction + action outputs
  *     └→ selectCaptionWindows → decodeCaptions → caption outputs
  *   + status (from the source, or derived: connecting → live → ended/failed)
@@ -46,8 +46,8 @@ export interface LivePipelineOptions {
   readonly topK?: number;
   /**
    * A capture-time gap longer than this between frames (an RTSP reconnection, a frozen peer) starts
-   * the window over instead of joining both sides (default 1000 ms: several frame intervals at any
-   * model rate, shorter than the quickest reconnection).
+   * the window and the smoothing over and ends an open action where the stream was last seen
+   * (default 1000 ms: several frame intervals at any model rate).
    */
   readonly maxFrameGapMs?: number;
   /** Period of the stats output (default 1000 ms); 0 turns stats off. */
@@ -62,7 +62,8 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
   const stride = options.stride ?? 4;
   const topK = options.topK ?? 5;
   const statsIntervalMs = options.statsIntervalMs ?? 1000;
-  const segmenter = { head: engine.heads[0]?.name ?? 'action', ...options.segmenter };
+  const maxGapMs = options.maxFrameGapMs ?? 1000;
+  const segmenter = { head: engine.heads[0]?.name ?? 'action', maxGapMs, ...options.segmenter };
   const headLabels = Object.fromEntries(engine.heads.map((h) => [h.name, h.labels]));
   const segmentLabels = headLabels[segmenter.head];
   if (!segmentLabels) throw new Error(`segmenter head "${segmenter.head}" is not a model head (${Object.keys(headLabels).join(', ')})`);
@@ -110,9 +111,9 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
     };
 
     const main$ = frames$.pipe(
-      slidingWindow(T, stride, { clock, maxGapMs: options.maxFrameGapMs ?? 1000 }),
+      slidingWindow(T, stride, { clock, maxGapMs }),
       stage.infer(streamId),
-      smoothScores(options.smoothing ?? defaultSmoothing),
+      smoothScores(options.smoothing ?? defaultSmoothing, { maxGapMs }),
       segmentActions(segmentLabels, segmenter, clock),
       connect((segmented$) =>
         merge(

@@ -17,6 +17,12 @@ export class ScoreSmoother {
     }
   }
 
+  /** Forgets the stream so far (after a gap in it): the next window starts the average afresh. */
+  reset(): void {
+    this.ema = undefined;
+    this.history.length = 0;
+  }
+
   /** Adds one window's probabilities and returns the smoothed ones (new arrays; inputs are not modified). */
   insert(probabilities: Readonly<Record<string, Float32Array>>): Record<string, Float32Array> {
     return this.options.method === 'ema' ? this.insertEma(probabilities, this.options.alpha) : this.insertMean(probabilities, this.options.windows);

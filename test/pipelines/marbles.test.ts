@@ -98,6 +98,16 @@ describe('smoothScores', () => {
     });
     expect(() => smoothScores({ method: 'ema', alpha: 0 })).toThrow(/alpha/);
   });
+
+  it('starts afresh after a gap in capture time instead of averaging across it', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      // Windows end at 50 and 150 ms; the third starts at 3000 ms, after a reconnection.
+      const input = cold('abc|', { a: scored(0, [1, 0]), b: scored(1, [0, 1]), c: scored(30, [0, 1]) });
+      const smoothed = (gap?: number) => input.pipe(smoothScores({ method: 'ema', alpha: 0.5 }, gap ? { maxGapMs: gap } : {}), map((w) => Array.from(w.probabilities.action!)));
+      expectObservable(smoothed(1000)).toBe('xyz|', { x: [1, 0], y: [0.5, 0.5], z: [0, 1] });
+      expectObservable(smoothed()).toBe('xyz|', { x: [1, 0], y: [0.5, 0.5], z: [0.25, 0.75] });
+    });
+  });
 });
 
 describe('segmentActions', () => {
@@ -142,6 +152,20 @@ describe('segmentActions', () => {
       flush();
     });
     expect(out).toEqual(['start a 100- 0.80', 'end a 100-950 0.80']);
+  });
+
+  it('ends an open action where the stream was last seen when a gap follows, and starts over after it', () => {
+    const out: string[] = [];
+    scheduler().run(({ cold, flush }) => {
+      const a = [0.9, 0.05, 0.05];
+      // Windows ending at 150 and 250 ms, then a hole until 4000 ms.
+      cold('pqrs|', { p: scored(1, a), q: scored(2, a), r: scored(40, a), s: scored(41, a) })
+        .pipe(segmentActions(labels, { maxGapMs: 1000 }), mergeMap((w) => w.events))
+        .subscribe((e) => out.push(`${e.kind} ${e.label} ${e.start}-${e.end ?? ''}`));
+      flush();
+    });
+    // The streak before the hole does not count after it: r alone does not restart a, r + s do.
+    expect(out).toEqual(['start a 100-', 'end a 100-250', 'start a 4000-', 'end a 4000-4150']);
   });
 
   it('never starts on an ignored label', () => {
