@@ -22,6 +22,11 @@ export const configSchema = z
     tlsKey: z.string().optional(),
     /** Checkpoint folder; when absent the bundled default model, else a fresh default-config model. */
     model: z.string().optional(),
+    /**
+     * Where the model runs: `worker`, a worker thread, so that a batch being scored never holds up
+     * reading frames or serving clients; `inline`, on the main thread (no copy of frames, one core).
+     */
+    engine: z.enum(['worker', 'inline']).default('worker'),
     recordingsDir: z.string().default(path.join(repoRoot, 'recordings')),
     staticDir: z.string().default(path.join(repoRoot, 'client', 'dist')),
     /** The demo stream: a bundled kitchen session played on loop; `false` to start without it. */
@@ -59,6 +64,7 @@ const ENV_KEYS: Record<string, keyof z.input<typeof configSchema>> = {
   COUNTERTOP_PORT: 'port',
   COUNTERTOP_TOKEN: 'token',
   COUNTERTOP_MODEL: 'model',
+  COUNTERTOP_ENGINE: 'engine',
   COUNTERTOP_TLS_CERT: 'tlsCert',
   COUNTERTOP_TLS_KEY: 'tlsKey',
   COUNTERTOP_RECORDINGS_DIR: 'recordingsDir',
@@ -86,6 +92,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (needed for "Use my webcam" from another machine)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--model <dir>', 'checkpoint folder (default: the bundled model, else an untrained default-config model)')
+    .addOption(new Option('--engine <where>', 'run the model on a worker thread or inline on the main thread').choices(['worker', 'inline']))
     .option('--recordings-dir <dir>', 'folder of recordings that can be replayed and where recordings are saved')
     .option('--static-dir <dir>', 'built dashboard (npm run build)')
     .option('--demo-file <file>', 'video played on loop as the demo stream')

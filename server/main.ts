@@ -45,15 +45,16 @@ async function main(): Promise<void> {
   const log = pino({ level: config.logLevel, base: { app: 'countertop' } });
   await ensureDashboardBuilt(config.staticDir, log);
   // Loaded only after the config is valid, so --help and configuration errors answer at once.
-  const [{ InferenceStage, ModelEngine }, { startServer }, { evaluator }, { loadServingModel }, { pipelineSources }] = await Promise.all([
+  const [{ InferenceStage }, { startServer }, { evaluator }, { loadServingModel, servingEngine }, { pipelineSources }] = await Promise.all([
     import('../pipelines/index.js'),
     import('./app.js'),
     import('./evaluation.js'),
     import('./model.js'),
     import('./sources.js'),
   ]);
-  const { model, info } = await loadServingModel(config.model, log);
-  const engine = new ModelEngine(model);
+  const served = await loadServingModel(config.model, log);
+  const { info } = served;
+  const engine = await servingEngine(config.engine, served, log);
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
   stage.drops$.subscribe(({ streamId, drops }) => {
     if (drops === 1 || drops % 100 === 0) log.warn({ stream: streamId, drops }, 'inference stage dropping windows (overloaded)');
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     server
       .close()
+      .then(() => engine.close())
       .then(() => process.exit(0))
       .catch((err: unknown) => {
         log.error({ err }, 'shutdown failed');

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { KITCHENWARE } from '../data/catalogue/kitchenware.js';
 import { CountertopModel, Vocabulary, initBackend, loadCheckpoint, parseModelConfig, type ModelConfigInput } from '../model/index.js';
+import { ModelEngine, WorkerEngine, type InferenceEngine } from '../pipelines/index.js';
 import type { ModelInfo } from './protocol.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,6 +19,8 @@ export const BUNDLED_MODEL_DIR = path.join(repoRoot, 'assets', 'model', 'default
 export interface ServingModel {
   readonly model: CountertopModel;
   readonly info: ModelInfo;
+  /** The folder it was loaded from (absent for the untrained fallback). */
+  readonly checkpoint?: string;
 }
 
 /** Captions an untrained model can at least spell: the kitchen templates and object words. */
@@ -45,6 +48,7 @@ export async function loadServingModel(checkpoint: string | undefined, log: Logg
     return {
       model: loaded.model,
       info: { name, trained: true, backend: backend.name, labels, note: `Checkpoint ${name}` },
+      checkpoint: dir,
     };
   }
   const model = untrainedKitchenModel(fallbackConfig);
@@ -52,4 +56,30 @@ export async function loadServingModel(checkpoint: string | undefined, log: Logg
     'No trained model found (assets/model/default/ is missing and no --model was given): running an UNTRAINED default-config model with the kitchenware labels. Its actions and captions are random until a trained checkpoint is supplied.';
   log.warn({ labels: model.heads[0]?.labels.length }, note);
   return { model, info: { name: 'untrained default', trained: false, backend: backend.name, labels: model.heads[0]?.labels.length ?? 0, note } };
+}
+
+/** An engine the server owns: `close` releases the worker thread or the inline model's tensors. */
+export type ServingEngine = InferenceEngine & { close(): Promise<void> };
+
+/**
+ * The engine that scores windows for the served model. `worker` loads the checkpoint again on a
+ * worker thread (and frees the main thread's copy); the untrained fallback has no checkpoint to
+ * load there, so it runs inline, and says so.
+ */
+export async function servingEngine(where: 'worker' | 'inline', served: ServingModel, log: Logger): Promise<ServingEngine> {
+  if (where === 'worker' && served.checkpoint) {
+    const engine = await WorkerEngine.start({ checkpoint: served.checkpoint });
+    served.model.dispose();
+    log.info({ engine: 'worker' }, 'model runs on a worker thread');
+    return engine;
+  }
+  if (where === 'worker') log.warn({ engine: 'inline' }, 'the untrained fallback model has no checkpoint for a worker thread: running it inline');
+  else log.info({ engine: 'inline' }, 'model runs on the main thread');
+  const engine = new ModelEngine(served.model);
+  return Object.assign(engine, {
+    close: async () => {
+      engine.dispose();
+      served.model.dispose();
+    },
+  });
 }

@@ -33,6 +33,9 @@ describe('configuration', () => {
     expect(loadConfig(['--camera', '/dev/video0', '/dev/video2'], {}).cameras).toEqual(['/dev/video0', '/dev/video2']);
     expect(loadConfig([], { COUNTERTOP_CAMERAS: '/dev/video1' }).cameras).toEqual(['/dev/video1']);
     expect(() => loadConfig(['--camera', '/dev/sda'], {})).toThrow(/V4L2 device/);
+    expect(loadConfig([], {}).engine).toBe('worker');
+    expect(loadConfig(['--engine', 'inline'], { COUNTERTOP_ENGINE: 'worker' }).engine).toBe('inline');
+    expect(() => loadConfig([], { COUNTERTOP_ENGINE: 'gpu' })).toThrow(/engine/);
   });
 
   it('reads a JSON config file under the environment and flags, and names a bad key', () => {

@@ -1,14 +1,16 @@
 /**
  * `npm start` as a user runs it: the real entry point in its own process, with the bundled demo
  * session and the bundled default model (assets/model/default). It must come up with the trained model,
- * report healthy with the demo stream live, serve the dashboard, and shut down cleanly on SIGTERM.
+ * report healthy with the demo stream live, deliver predictions and captions scored on its worker
+ * thread, serve the dashboard, and shut down cleanly on SIGTERM.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasFfmpeg, need, tempDir } from '../pipelines/tools.js';
-import { repoRoot } from './harness.js';
+import type { ServerMessage } from '../../server/protocol.js';
+import { repoRoot, TestClient } from './harness.js';
 
 const run = need(hasFfmpeg, 'ffmpeg') && need(existsSync(path.join(repoRoot, 'assets/demo')), 'the bundled demo session (assets/demo)');
 const d = run ? describe : describe.skip;
@@ -43,6 +45,14 @@ d('npm start', () => {
       expect(health?.streams).toEqual([{ id: 'demo', state: 'live' }]);
       expect(health?.model.note.length).toBeGreaterThan(0);
       expect(health?.model.trained).toBe(true);
+      // The model runs on a worker thread (the default) and its predictions and captions reach a client.
+      expect(out).toMatch(/"engine":"worker".*model runs on a worker thread/);
+      const client = await TestClient.connect(`${url.replace(/^http/, 'ws')}/ws`);
+      client.send({ type: 'subscribe', streams: ['demo'], preview: false });
+      const prediction = await client.waitFor<Extract<ServerMessage, { type: 'prediction' }>>((m) => m.type === 'prediction', 60_000, 'a prediction');
+      expect(prediction.heads.action!.length).toBeGreaterThan(0);
+      await client.waitFor((m) => m.type === 'caption', 60_000, 'a caption');
+      await client.close();
       const page = await fetch(url);
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/<title>countertop/);
