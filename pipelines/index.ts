@@ -42,3 +42,4 @@ export { FfmpegError } from './sources/ffmpegFrames.js';
 export { sessionFrames } from './sources/sessionFrames.js';
 export { Incremental3dChannel } from './incremental3d.js';
 export { WorkerEngine, type WorkerEngineOptions } from './workerEngine.js';
+export { RestartingEngine, type RestartingEngineOptions } from './restartingEngine.js';

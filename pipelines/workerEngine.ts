@@ -56,6 +56,11 @@ export class WorkerEngine implements InferenceEngine {
     if (captions) this.caption = (encoding) => this.request<string>({ type: 'caption', id: this.nextId++, encoding });
   }
 
+  /** False once the worker has exited, crashed or been closed: every call fails from then on. */
+  get alive(): boolean {
+    return this.failure === undefined;
+  }
+
   /** Starts the worker and resolves once the model is loaded. */
   static start(options: WorkerEngineOptions): Promise<WorkerEngine> {
     const frameCapacity = options.frameCapacity ?? 0;

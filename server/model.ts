@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { KITCHENWARE } from '../data/catalogue/kitchenware.js';
 import { CountertopModel, Vocabulary, initBackend, loadCheckpoint, parseModelConfig, type ModelConfigInput } from '../model/index.js';
-import { ModelEngine, WorkerEngine, type InferenceEngine } from '../pipelines/index.js';
+import { ModelEngine, RestartingEngine, WorkerEngine, type InferenceEngine } from '../pipelines/index.js';
 import type { ModelInfo } from './protocol.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,12 +63,15 @@ export type ServingEngine = InferenceEngine & { close(): Promise<void> };
 
 /**
  * The engine that scores windows for the served model. `worker` loads the checkpoint again on a
- * worker thread (and frees the main thread's copy); the untrained fallback has no checkpoint to
- * load there, so it runs inline, and says so.
+ * worker thread (and frees the main thread's copy), restarted if it dies; the untrained fallback
+ * has no checkpoint to load there, so it runs inline, and says so.
  */
 export async function servingEngine(where: 'worker' | 'inline', served: ServingModel, log: Logger): Promise<ServingEngine> {
-  if (where === 'worker' && served.checkpoint) {
-    const engine = await WorkerEngine.start({ checkpoint: served.checkpoint });
+  const checkpoint = served.checkpoint;
+  if (where === 'worker' && checkpoint) {
+    const engine = await RestartingEngine.start(() => WorkerEngine.start({ checkpoint }), {
+      onRestart: (reason, restarts) => log.error({ engine: 'worker', restarts, reason: reason.message }, 'inference worker died; started a new one and retried its batch'),
+    });
     served.model.dispose();
     log.info({ engine: 'worker' }, 'model runs on a worker thread');
     return engine;

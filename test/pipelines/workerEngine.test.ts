@@ -12,6 +12,7 @@ import { ModelEngine } from '../../pipelines/modelEngine.js';
 import { openSource } from '../../pipelines/sources/openSource.js';
 import type { Frame, FrameWindow } from '../../pipelines/types.js';
 import { WorkerEngine } from '../../pipelines/workerEngine.js';
+import { RestartingEngine } from '../../pipelines/restartingEngine.js';
 import { smallModel } from './smallModel.js';
 import { tempDir } from './tools.js';
 
@@ -74,5 +75,62 @@ describe('WorkerEngine (model on its own thread)', () => {
     const other = await WorkerEngine.start({ checkpoint });
     await other.close();
     await expect(other.inferBatch([{ streamId: 'x', frames: Array.from({ length: 8 }, (_, i) => noise('x', i)), readyAt: 0 }])).rejects.toThrow(/closed/);
+  });
+});
+
+describe('RestartingEngine (a worker that dies is replaced)', () => {
+  const windowOf = (streamId: string, end: number): FrameWindow => ({ streamId, frames: Array.from({ length: 8 }, (_, i) => noise(streamId, end - 8 + i)), readyAt: 0 });
+  /** What a crash or an OOM kill does: the thread is gone. Reaches into the engine on purpose. */
+  const killWorker = (e: WorkerEngine) => (e as unknown as { worker: import('node:worker_threads').Worker }).worker.terminate();
+
+  it('retries the batch that met a dead worker on a fresh one, with the same answers', async () => {
+    const started: WorkerEngine[] = [];
+    const restarts: string[] = [];
+    const supervised = await RestartingEngine.start(
+      async () => {
+        const e = await WorkerEngine.start({ checkpoint });
+        started.push(e);
+        return e;
+      },
+      { onRestart: (reason, n) => restarts.push(`${n}: ${reason.message}`) },
+    );
+    try {
+      const before = await supervised.inferBatch([windowOf('r', 8), windowOf('r', 10)]);
+      await killWorker(started[0]!);
+      expect(started[0]!.alive).toBe(false);
+      // Concurrent calls that meet the dead worker share one restart.
+      const [after, again] = await Promise.all([supervised.inferBatch([windowOf('r', 8), windowOf('r', 10)]), supervised.inferBatch([windowOf('q', 12)])]);
+      expect(started).toHaveLength(2);
+      expect(restarts).toEqual(['1: inference worker exited (1)']);
+      after.forEach((r, i) => r.probabilities.action!.forEach((p, k) => expect(Math.abs(p - before[i]!.probabilities.action![k]!)).toBeLessThan(1e-5)));
+      expect(again).toHaveLength(1);
+      expect(typeof (await supervised.caption!(after[0]!.encoding))).toBe('string');
+    } finally {
+      await supervised.close();
+    }
+  });
+
+  it('passes a model error on without restarting, and gives up after maxRestarts', async () => {
+    const started: WorkerEngine[] = [];
+    const supervised = await RestartingEngine.start(
+      async () => {
+        const e = await WorkerEngine.start({ checkpoint });
+        started.push(e);
+        return e;
+      },
+      { maxRestarts: 1 },
+    );
+    try {
+      // A window of the wrong length is the model's error: the worker lives and is kept.
+      await expect(supervised.inferBatch([{ ...windowOf('m', 8), frames: windowOf('m', 8).frames.slice(0, 3) }])).rejects.toThrow(/frames/);
+      expect(started).toHaveLength(1);
+      await killWorker(started[0]!);
+      await expect(supervised.inferBatch([windowOf('m', 8)])).resolves.toHaveLength(1);
+      await killWorker(started[1]!);
+      await expect(supervised.inferBatch([windowOf('m', 8)])).rejects.toThrow(/died 2 times within 600 s; not restarting it again/);
+      expect(started).toHaveLength(2);
+    } finally {
+      await supervised.close();
+    }
   });
 });
