@@ -15,7 +15,7 @@ import { TOKEN_COOKIE, authorize } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { ClientHub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
-import { MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, type ModelInfo } from './protocol.js';
+import { MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, type ModelInfo, type WebRtcSettings } from './protocol.js';
 import { RecordingsFolder } from './recordings.js';
 import { Session, type SessionContext } from './session.js';
 import type { SourceFactory } from './sources.js';
@@ -76,7 +76,8 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     pipeline: deps.pipeline,
   });
   streams.changed$.subscribe((list) => hub.broadcast({ type: 'streams', streams: list }));
-  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate, evaluations: { running: 0 } };
+  const webrtc: WebRtcSettings = { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy };
+  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate, evaluations: { running: 0 }, webrtc };
 
   const tls = config.tlsCert && config.tlsKey ? readTls(config.tlsCert, config.tlsKey) : undefined;
 
@@ -135,7 +136,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     const client = hub.add(ws);
     const session = new Session(ctx, client);
     log.debug({ client: client.id, addr: req.socket.remoteAddress }, 'client connected');
-    hub.send(client, { type: 'welcome', protocol: PROTOCOL_VERSION, server: SERVER_NAME, model: deps.model, streams: streams.list() });
+    hub.send(client, { type: 'welcome', protocol: PROTOCOL_VERSION, server: SERVER_NAME, model: deps.model, streams: streams.list(), webrtc });
     ws.on('message', (data, isBinary) => void session.onRaw(data, isBinary));
     ws.on('error', (err) => log.debug({ client: client.id, err }, 'client socket error'));
     ws.on('close', () => {

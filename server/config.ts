@@ -11,6 +11,20 @@ import { z } from 'zod';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * A STUN or TURN server for "Use my webcam" across NAT, as RTCPeerConnection takes it. Only
+ * stun:/turn:/turns: URLs of a host (name, IPv4 or bracketed IPv6), an optional port and transport.
+ */
+const iceUrl = z
+  .string()
+  .regex(/^(stun|turns?):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:\d{1,5})?(\?transport=(udp|tcp))?$/, 'expected stun:HOST[:PORT] or turn(s):HOST[:PORT][?transport=udp|tcp]');
+export const iceServerSchema = z.strictObject({
+  urls: z.union([iceUrl, z.array(iceUrl).min(1)]),
+  username: z.string().max(256).optional(),
+  credential: z.string().max(256).optional(),
+});
+export type IceServer = z.infer<typeof iceServerSchema>;
+
 export const configSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
@@ -34,6 +48,14 @@ export const configSchema = z
     demoFile: z.string().optional(),
     /** V4L2 cameras on this machine to start with the server, e.g. ["/dev/video0"]. */
     cameras: z.array(z.string().regex(/^\/dev\/video\d{1,3}$/, 'expected a V4L2 device such as /dev/video0')).default([]),
+    /**
+     * STUN/TURN servers for the webcam's WebRTC connection, used by the server's peer and sent to
+     * the dashboard (TURN credentials included: they reach only clients that passed the token).
+     * Empty: host candidates only, which covers loopback and a LAN.
+     */
+    iceServers: z.array(iceServerSchema).max(8).default([]),
+    /** `relay`: connect through TURN only (no direct path; hides addresses). */
+    iceTransportPolicy: z.enum(['all', 'relay']).default('all'),
     maxStreams: z.coerce.number().int().min(1).max(64).default(8),
     maxClients: z.coerce.number().int().min(1).max(10_000).default(200),
     previewFps: z.coerce.number().min(0).max(15).default(3),
@@ -43,6 +65,9 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {
       ctx.addIssue({ code: 'custom', path: [c.tlsCert ? 'tlsKey' : 'tlsCert'], message: 'HTTPS needs both --tls-cert and --tls-key' });
+    }
+    if (c.iceTransportPolicy === 'relay' && !c.iceServers.some((server) => [server.urls].flat().some((u) => u.startsWith('turn')))) {
+      ctx.addIssue({ code: 'custom', path: ['iceTransportPolicy'], message: 'relay-only WebRTC needs a TURN server in iceServers' });
     }
     if (!isLoopback(c.host) && !c.token) {
       ctx.addIssue({
@@ -72,6 +97,8 @@ const ENV_KEYS: Record<string, keyof z.input<typeof configSchema>> = {
   COUNTERTOP_DEMO: 'demo',
   COUNTERTOP_DEMO_FILE: 'demoFile',
   COUNTERTOP_CAMERAS: 'cameras',
+  COUNTERTOP_ICE_SERVERS: 'iceServers',
+  COUNTERTOP_ICE_TRANSPORT_POLICY: 'iceTransportPolicy',
   COUNTERTOP_MAX_STREAMS: 'maxStreams',
   COUNTERTOP_MAX_CLIENTS: 'maxClients',
   COUNTERTOP_PREVIEW_FPS: 'previewFps',
@@ -98,6 +125,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .option('--demo-file <file>', 'video played on loop as the demo stream')
     .addOption(new Option('--no-demo', 'do not start the demo stream'))
     .option('--camera <device...>', 'V4L2 camera(s) on this machine to start with the server, e.g. /dev/video0')
+    .option('--ice-server <url...>', 'STUN/TURN server(s) for the webcam over WebRTC, e.g. stun:stun.example.org:3478 (TURN credentials: config file or COUNTERTOP_ICE_SERVERS)')
+    .addOption(new Option('--ice-transport-policy <policy>', 'relay: WebRTC through TURN only').choices(['all', 'relay']))
     .option('--max-streams <n>', 'most concurrent streams')
     .option('--max-clients <n>', 'most concurrent WebSocket clients')
     .option('--preview-fps <n>', 'preview JPEGs per second per stream (0 = none)')
@@ -123,6 +152,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
+    if (key === 'iceServers') {
+      try {
+        envValues[key] = JSON.parse(v);
+      } catch {
+        throw new ConfigError(`${name} must be a JSON array of {urls, username?, credential?}`);
+      }
+      continue;
+    }
     envValues[key] = key === 'demo' ? v !== '0' && v !== 'false' : key === 'cameras' ? v.split(',').map((d) => d.trim()) : v;
   }
   const flagValues: Record<string, unknown> = {};
@@ -130,7 +167,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (k === 'config' || v === undefined) continue;
     // commander sets demo=true unless --no-demo was given; only an explicit --no-demo overrides.
     if (k === 'demo' && v === true) continue;
-    flagValues[k === 'camera' ? 'cameras' : k] = v;
+    if (k === 'iceServer') flagValues.iceServers = (v as string[]).map((urls) => ({ urls }));
+    else flagValues[k === 'camera' ? 'cameras' : k] = v;
   }
   const parsed = configSchema.safeParse({ ...fileValues, ...envValues, ...flagValues });
   if (!parsed.success) {

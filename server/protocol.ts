@@ -147,8 +147,14 @@ export interface EvaluationSummary {
   duration: number;
 }
 
+/** What the browser's RTCPeerConnection needs to reach the server's peer (empty list: host candidates only). */
+export interface WebRtcSettings {
+  iceServers: { urls: string | string[]; username?: string; credential?: string }[];
+  iceTransportPolicy: 'all' | 'relay';
+}
+
 export type ServerMessage =
-  | { type: 'welcome'; protocol: number; server: string; model: ModelInfo; streams: StreamInfo[] }
+  | { type: 'welcome'; protocol: number; server: string; model: ModelInfo; streams: StreamInfo[]; webrtc: WebRtcSettings }
   | { type: 'ack'; id?: string; of: ClientMessageType; streamId?: string }
   | { type: 'error'; id?: string; code: ErrorCode; message: string }
   | { type: 'pong'; id?: string; at: number }

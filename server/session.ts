@@ -7,7 +7,7 @@ import { SourceConfigError } from '../pipelines/sources/openSource.js';
 import type { RawData } from 'ws';
 import type { Client, ClientHub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
-import { PROTOCOL_VERSION, parseClientMessage, type ParsedClientMessage, type ErrorCode, type EvaluationSummary, type ServerMessage } from './protocol.js';
+import { PROTOCOL_VERSION, parseClientMessage, type ParsedClientMessage, type ErrorCode, type EvaluationSummary, type ServerMessage, type WebRtcSettings } from './protocol.js';
 import { RecordingNotFound, type RecordingsFolder } from './recordings.js';
 import type { SourceFactory } from './sources.js';
 import { StreamLimitError, UnknownStreamError, type StreamManager } from './streams.js';
@@ -24,6 +24,8 @@ export interface SessionContext {
   readonly evaluate?: (video: string, annotations: string, onProgress: (fraction: number) => void) => Promise<EvaluationSummary>;
   /** Evaluations running now, server-wide: each holds a whole recording in memory, so one at a time. */
   readonly evaluations: { running: number };
+  /** ICE servers and policy for the server's WebRTC peers (the same ones the dashboard is sent). */
+  readonly webrtc: WebRtcSettings;
 }
 
 /** An error whose message is safe and useful to show the user. */
@@ -157,7 +159,7 @@ export class Session {
         return;
       }
       case 'webrtc-offer': {
-        const accepted = await acceptOffer(m.sdp);
+        const accepted = await acceptOffer(m.sdp, this.ctx.webrtc);
         let info;
         try {
           info = streams.add({

@@ -1,10 +1,12 @@
 /**
  * WebRTC signalling for "Use my webcam": the browser sends a complete offer (ICE candidates
  * gathered, no trickle) over the WebSocket; the server answers from a @roamhq/wrtc peer and hands
- * the first incoming video track to the pipelines' WebRTC source. Host candidates only (no STUN/TURN:
- * nothing may reach the internet), which covers loopback and a LAN.
+ * the first incoming video track to the pipelines' WebRTC source. Without ICE servers only host
+ * candidates are offered, which covers loopback and a LAN; configured STUN/TURN servers (the same
+ * the browser is told to use) reach across NAT, and the `relay` policy forces TURN.
  */
 import wrtc from '@roamhq/wrtc';
+import type { WebRtcSettings } from './protocol.js';
 
 export interface AcceptedOffer {
   readonly answerSdp: string;
@@ -28,9 +30,11 @@ function iceGatheringComplete(peer: RTCPeerConnection, timeoutMs: number): Promi
   });
 }
 
-export async function acceptOffer(offerSdp: string, trackTimeoutMs = 15_000): Promise<AcceptedOffer> {
+const HOST_ONLY: WebRtcSettings = { iceServers: [], iceTransportPolicy: 'all' };
+
+export async function acceptOffer(offerSdp: string, settings: WebRtcSettings = HOST_ONLY, trackTimeoutMs = 15_000): Promise<AcceptedOffer> {
   if (!/^v=0\r?\n/.test(offerSdp) || !/\nm=video /.test(offerSdp)) throw new WebRtcError('the offer is not an SDP offer with a video section');
-  const peer = new wrtc.RTCPeerConnection({ iceServers: [] }) as unknown as RTCPeerConnection;
+  const peer = new wrtc.RTCPeerConnection({ iceServers: settings.iceServers, iceTransportPolicy: settings.iceTransportPolicy }) as unknown as RTCPeerConnection;
   const track = new Promise<MediaStreamTrack>((resolve, reject) => {
     const timer = setTimeout(() => reject(new WebRtcError('no video track arrived from the browser')), trackTimeoutMs);
     peer.addEventListener('track', (ev) => {
@@ -44,7 +48,8 @@ export async function acceptOffer(offerSdp: string, trackTimeoutMs = 15_000): Pr
     await peer.setRemoteDescription({ type: 'offer', sdp: offerSdp });
     const answer = await peer.createAnswer();
     await peer.setLocalDescription(answer);
-    await iceGatheringComplete(peer, 2000);
+    // TURN allocations take a round trip or two to a possibly distant server: allow them longer.
+    await iceGatheringComplete(peer, settings.iceServers.length > 0 ? 5000 : 2000);
   } catch (err) {
     peer.close();
     throw new WebRtcError(`cannot answer the offer: ${(err as Error).message}`);

@@ -38,6 +38,23 @@ describe('configuration', () => {
     expect(() => loadConfig([], { COUNTERTOP_ENGINE: 'gpu' })).toThrow(/engine/);
   });
 
+  it('takes STUN/TURN servers from flags or JSON in the environment, and refuses anything but stun/turn URLs', () => {
+    expect(loadConfig([], {}).iceServers).toEqual([]);
+    expect(loadConfig(['--ice-server', 'stun:stun.example.org:3478', 'turn:[::1]:3478?transport=tcp'], {}).iceServers).toEqual([
+      { urls: 'stun:stun.example.org:3478' },
+      { urls: 'turn:[::1]:3478?transport=tcp' },
+    ]);
+    const turn = [{ urls: ['turn:turn.example.org'], username: 'u', credential: 'p' }];
+    const c = loadConfig([], { COUNTERTOP_ICE_SERVERS: JSON.stringify(turn), COUNTERTOP_ICE_TRANSPORT_POLICY: 'relay' });
+    expect([c.iceServers, c.iceTransportPolicy]).toEqual([turn, 'relay']);
+    expect(() => loadConfig([], { COUNTERTOP_ICE_SERVERS: '[{"urls": ' })).toThrow(/COUNTERTOP_ICE_SERVERS must be a JSON array/);
+    for (const bad of ['http://stun.example.org', 'stun:host;rm -rf /', 'stun:-host', 'turn:host:3478?transport=sctp', 'stun:']) {
+      expect(() => loadConfig(['--ice-server', bad], {}), bad).toThrow(/expected stun:HOST/);
+    }
+    expect(() => loadConfig([], { COUNTERTOP_ICE_SERVERS: '[{"urls": "stun:a.org", "extra": 1}]' })).toThrow(/extra/);
+    expect(() => loadConfig(['--ice-server', 'stun:a.org', '--ice-transport-policy', 'relay'], {})).toThrow(/relay-only WebRTC needs a TURN server/);
+  });
+
   it('reads a JSON config file under the environment and flags, and names a bad key', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'countertop-config-'));
     const file = path.join(dir, 'countertop.json');

@@ -12,6 +12,7 @@ import type {
   ServerMessage,
   StreamInfo,
   StreamStatsPayload,
+  WebRtcSettings,
 } from '../../../server/protocol.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -47,6 +48,8 @@ function emptyView(): StreamView {
 export class Connection {
   state = $state<'connecting' | 'open' | 'closed'>('connecting');
   model = $state<ModelInfo | null>(null);
+  /** ICE servers and policy for "Use my webcam", as the server's own peer uses them. */
+  webrtc: WebRtcSettings = { iceServers: [], iceTransportPolicy: 'all' };
   streams = $state<StreamInfo[]>([]);
   views = $state<Record<string, StreamView>>({});
   recordings = $state<RecordingInfo[]>([]);
@@ -140,6 +143,7 @@ export class Connection {
       case 'welcome':
         this.model = m.model;
         this.streams = m.streams;
+        this.webrtc = m.webrtc;
         break;
       case 'streams':
         this.streams = m.streams;

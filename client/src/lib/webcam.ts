@@ -10,7 +10,7 @@ export interface WebcamSession {
   stop(): void;
 }
 
-function gatheringComplete(pc: RTCPeerConnection, timeoutMs = 3000): Promise<void> {
+function gatheringComplete(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);
@@ -25,11 +25,12 @@ function gatheringComplete(pc: RTCPeerConnection, timeoutMs = 3000): Promise<voi
 
 export async function startWebcam(conn: Connection): Promise<WebcamSession> {
   const media = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15 } }, audio: false });
-  const pc = new RTCPeerConnection({ iceServers: [] });
+  const pc = new RTCPeerConnection({ iceServers: conn.webrtc.iceServers, iceTransportPolicy: conn.webrtc.iceTransportPolicy });
   try {
     for (const track of media.getVideoTracks()) pc.addTrack(track, media);
     await pc.setLocalDescription(await pc.createOffer());
-    await gatheringComplete(pc);
+    // Without ICE servers gathering is local and quick; a TURN allocation needs round trips.
+    await gatheringComplete(pc, conn.webrtc.iceServers.length > 0 ? 5000 : 3000);
     const reply = await conn.request({ type: 'webrtc-offer', sdp: pc.localDescription!.sdp, name: 'My webcam' });
     if (reply.type !== 'webrtc-answer') throw new Error(`unexpected reply ${reply.type}`);
     await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
