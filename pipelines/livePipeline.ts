@@ -4,7 +4,7 @@
  *   source frames
  *     → resizeFrames(model size)           (no-op when the source already decoded at that size)
  *     → adaptFrameRate(model fps)
- *     → slidingWindow(T, stride)         (starts over after a gap in capture time: a reconnection)
+ *     → slidingWindow(T, stride)           (starts over after a gap in capture time: a reconnection)
  *     → stage.infer(streamId)              (shared across streams: batched, bounded, drop-oldest)
  *     → smoothScores(…)                    (EMA / running mean of probabilities; restarts after a gap)
  *     → segmentActions(…)                  (start/end events with hysteresis; a gap ends the action)

@@ -18,12 +18,11 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const iceUrl = z
   .string()
   .regex(/^(stun|turns?):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:\d{1,5})?(\?transport=(udp|tcp))?$/, 'expected stun:HOST[:PORT] or turn(s):HOST[:PORT][?transport=udp|tcp]');
-export const iceServerSchema = z.strictObject({
+const iceServerSchema = z.strictObject({
   urls: z.union([iceUrl, z.array(iceUrl).min(1)]),
   username: z.string().max(256).optional(),
   credential: z.string().max(256).optional(),
 });
-export type IceServer = z.infer<typeof iceServerSchema>;
 
 export const configSchema = z
   .object({
