@@ -34,6 +34,8 @@ export class StreamRecorder {
   private finished: Promise<void> | undefined;
   frames = 0;
   droppedFrames = 0;
+  /** Pipeline outputs not kept once `maxEntries` were (the events file says how many). */
+  droppedEntries = 0;
   readonly video: string;
   readonly eventsFile: string;
 
@@ -79,7 +81,11 @@ export class StreamRecorder {
   }
 
   private onOutput(o: PipelineOutput): void {
-    if (this.firstAt === undefined || this.entries.length >= this.maxEntries) return;
+    if (this.firstAt === undefined) return;
+    if (this.entries.length >= this.maxEntries) {
+      this.droppedEntries++;
+      return;
+    }
     const data = o.type === 'prediction' ? o.prediction : o.type === 'status' ? o.status : o.type === 'stats' ? o.stats : o.event;
     this.entries.push({ t: (Date.now() - this.firstAt) / 1000, type: o.type, data });
   }
@@ -91,7 +97,7 @@ export class StreamRecorder {
     if (this.finished) await this.finished;
     await writeFile(
       this.eventsFile,
-      JSON.stringify({ video: this.video.split('/').pop(), fps: this.fps, frames: this.frames, droppedFrames: this.droppedFrames, entries: this.entries }, null, 1),
+      JSON.stringify({ video: this.video.split('/').pop(), fps: this.fps, frames: this.frames, droppedFrames: this.droppedFrames, droppedEntries: this.droppedEntries, entries: this.entries }, null, 1),
     );
     return { video: this.video, events: this.eventsFile, frames: this.frames, droppedFrames: this.droppedFrames };
   }
