@@ -22,12 +22,16 @@ export interface SegmenterOptions {
   readonly maxGapMs: number;
 }
 
+/**
+ * Thresholds and streaks picked with `npm run tune` (docs/PIPELINES.md): a start needs three
+ * confident windows in a row (≈1 s at stride 4, 12 fps), an end one window below 0.4.
+ */
 export const defaultSegmenterOptions: SegmenterOptions = {
   head: 'action',
   startThreshold: 0.5,
-  endThreshold: 0.3,
-  minStartWindows: 2,
-  minEndWindows: 2,
+  endThreshold: 0.4,
+  minStartWindows: 3,
+  minEndWindows: 1,
   ignoreLabels: [],
   maxGapMs: Number.POSITIVE_INFINITY,
 };

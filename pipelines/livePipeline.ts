@@ -35,7 +35,7 @@ export interface LivePipelineOptions {
   /** Frames between consecutive windows (default 4). The window length is the model's T. */
   readonly stride?: number;
   readonly smoothing?: SmoothingOptions;
-  /** Defaults: head 'action', start ≥ 0.5, end < 0.3, 2 windows each way. */
+  /** Defaults (defaultSegmenterOptions): head 'action', start ≥ 0.5 for 3 windows, end < 0.4 for 1. */
   readonly segmenter?: Partial<SegmenterOptions>;
   /**
    * Caption on action start and otherwise every intervalMs of capture time (default 4000); false turns

@@ -4,7 +4,8 @@
  */
 export type SmoothingOptions = { readonly method: 'ema'; readonly alpha: number } | { readonly method: 'mean'; readonly windows: number };
 
-export const defaultSmoothing: SmoothingOptions = { method: 'ema', alpha: 0.5 };
+/** Picked with `npm run tune` on a generated 40-action session and checked on the demo (docs/PIPELINES.md). */
+export const defaultSmoothing: SmoothingOptions = { method: 'ema', alpha: 0.3 };
 
 export class ScoreSmoother {
   private ema: Record<string, Float32Array> | undefined;

@@ -112,6 +112,8 @@ describe('smoothScores', () => {
 
 describe('segmentActions', () => {
   const labels = ['a', 'b', 'c'];
+  /** Streaks of two windows to start and to end: the mechanics, independent of the tuned defaults. */
+  const TWO_EACH_WAY = { startThreshold: 0.5, endThreshold: 0.3, minStartWindows: 2, minEndWindows: 2 };
   const events = mergeMap((w: SegmentedWindow) => w.events.map((e) => `${e.kind}:${e.label}`));
 
   it('starts after minStartWindows above the start threshold and ends with hysteresis, ignoring one-window blips', () => {
@@ -147,7 +149,7 @@ describe('segmentActions', () => {
       const v = { a: scored(1, [0.8, 0.1, 0.1]), z: scored(9, [0.1, 0.1, 0.1]) };
       // Times: first window's first frame 100; ending window's last frame 950.
       cold('aazz|', { a: v.a, z: v.z })
-        .pipe(segmentActions(labels, {}), mergeMap((w) => w.events))
+        .pipe(segmentActions(labels, TWO_EACH_WAY), mergeMap((w) => w.events))
         .subscribe((e) => out.push(`${e.kind} ${e.label} ${e.start}-${e.end ?? ''} ${e.confidence.toFixed(2)}`));
       flush();
     });
@@ -160,7 +162,7 @@ describe('segmentActions', () => {
       const a = [0.9, 0.05, 0.05];
       // Windows ending at 150 and 250 ms, then a hole until 4000 ms.
       cold('pqrs|', { p: scored(1, a), q: scored(2, a), r: scored(40, a), s: scored(41, a) })
-        .pipe(segmentActions(labels, { maxGapMs: 1000 }), mergeMap((w) => w.events))
+        .pipe(segmentActions(labels, { ...TWO_EACH_WAY, maxGapMs: 1000 }), mergeMap((w) => w.events))
         .subscribe((e) => out.push(`${e.kind} ${e.label} ${e.start}-${e.end ?? ''}`));
       flush();
     });

@@ -1,0 +1,63 @@
+/**
+ * `npm run tune`'s shortcut must be exact: replaying stored window scores through the pipeline's
+ * smoother and segmenter (eval/tune.ts) gives the same figures as running the whole recording
+ * through the live pipeline with that setting (`runReplay`). Checked with the bundled default model
+ * on a generated kitchen session, so that there are real action events to compare.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSession } from '../../data/session.js';
+import { runReplay } from '../../eval/replay-run.js';
+import type { AnnotatedSegment } from '../../eval/replay.js';
+import { recordingWindows, scoreSettings, settingsGrid, type LiveSettings, type RecordedWindows } from '../../eval/tune.js';
+import { initBackend, loadCheckpoint } from '../../model/index.js';
+import { ModelEngine } from '../../pipelines/index.js';
+import { hasFfmpeg, need, tempDir } from '../pipelines/tools.js';
+import { repoRoot } from './harness.js';
+
+const d = need(hasFfmpeg, 'ffmpeg') ? describe : describe.skip;
+
+d('tuning the live settings on stored window scores', () => {
+  const tmp = tempDir('tune');
+  let engine: ModelEngine;
+  let video: string;
+  let annotations: AnnotatedSegment[];
+  let recorded: RecordedWindows;
+
+  beforeAll(async () => {
+    await initBackend({ log: () => {} });
+    engine = new ModelEngine((await loadCheckpoint(path.join(repoRoot, 'assets/model/default'))).model);
+    const { fps, width, height } = engine.input;
+    const session = await writeSession({ domain: 'kitchenware', seed: 'tune-test', actions: 5, width: width * 2, height: height * 2, fps, dir: tmp.dir, name: 'session', codec: 'vp8' });
+    video = path.join(tmp.dir, 'session.webm');
+    annotations = [...session.segments];
+    recorded = await recordingWindows(video, engine);
+  });
+  afterAll(() => {
+    engine?.dispose();
+    tmp.remove();
+  });
+
+  it('scores a setting exactly as a full replay through the live pipeline does', async () => {
+    const grid = settingsGrid();
+    const picks: LiveSettings[] = [
+      { smoothing: { method: 'ema', alpha: 0.5 }, segmenter: { startThreshold: 0.5, endThreshold: 0.3, minStartWindows: 2, minEndWindows: 2 } },
+      grid.find((s) => s.smoothing.method === 'mean' && s.segmenter.minStartWindows === 1)!,
+      grid.at(-1)!,
+    ];
+    let events = 0;
+    for (const settings of picks) {
+      const fast = await scoreSettings(recorded, annotations, settings);
+      const full = (await runReplay({ video, annotations, engine, pace: 'max', pipeline: { smoothing: settings.smoothing, segmenter: settings.segmenter, captions: false } })).report;
+      expect([fast.frameAccuracy, fast.scoredFrames, fast.event, fast.predictions]).toEqual([full.frameAccuracy, full.scoredFrames, full.event, full.predictions]);
+      events += fast.event.predicted;
+    }
+    expect(events).toBeGreaterThan(0); // the comparison covered real action events
+  });
+
+  it('searches every smoothing × threshold × streak combination, end never above start', () => {
+    const grid = settingsGrid();
+    expect(grid).toHaveLength(9 * 17 * 9);
+    for (const s of grid) expect(s.segmenter.endThreshold).toBeLessThanOrEqual(s.segmenter.startThreshold);
+  });
+});
