@@ -82,16 +82,18 @@ describe('RestartingEngine (a worker that dies is replaced)', () => {
   const windowOf = (streamId: string, end: number): FrameWindow => ({ streamId, frames: Array.from({ length: 8 }, (_, i) => noise(streamId, end - 8 + i)), readyAt: 0 });
   /** What a crash or an OOM kill does: the thread is gone. Reaches into the engine on purpose. */
   const killWorker = (e: WorkerEngine) => (e as unknown as { worker: import('node:worker_threads').Worker }).worker.terminate();
+  /** Starts workers on the test checkpoint, keeping each in `started`. */
+  const startTracked = (started: WorkerEngine[]) => async () => {
+    const e = await WorkerEngine.start({ checkpoint });
+    started.push(e);
+    return e;
+  };
 
   it('retries the batch that met a dead worker on a fresh one, with the same answers', async () => {
     const started: WorkerEngine[] = [];
     const restarts: string[] = [];
     const supervised = await RestartingEngine.start(
-      async () => {
-        const e = await WorkerEngine.start({ checkpoint });
-        started.push(e);
-        return e;
-      },
+      startTracked(started),
       { onRestart: (reason, n) => restarts.push(`${n}: ${reason.message}`) },
     );
     try {
@@ -113,11 +115,7 @@ describe('RestartingEngine (a worker that dies is replaced)', () => {
   it('passes a model error on without restarting, and gives up after maxRestarts', async () => {
     const started: WorkerEngine[] = [];
     const supervised = await RestartingEngine.start(
-      async () => {
-        const e = await WorkerEngine.start({ checkpoint });
-        started.push(e);
-        return e;
-      },
+      startTracked(started),
       { maxRestarts: 1 },
     );
     try {

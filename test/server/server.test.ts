@@ -6,11 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import wrtc from '@roamhq/wrtc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerMessage } from '../../server/protocol.js';
 import { hasFfmpeg, makeVideo, need, tempDir } from '../pipelines/tools.js';
 import { startTestServer, TestClient, type TestServer } from './harness.js';
+import { webcamPeer } from './webcamPeer.js';
 
 const run = need(hasFfmpeg, 'ffmpeg');
 const d = run ? describe : describe.skip;
@@ -194,33 +194,15 @@ d('countertop server', () => {
   });
 
   it('WebRTC signalling: an offer from a second peer becomes a webcam stream with predictions, removed when its client leaves', async () => {
-    const { RTCPeerConnection } = wrtc;
-    const source = new wrtc.nonstandard.RTCVideoSource();
-    const track = source.createTrack();
-    const peer = new RTCPeerConnection({ iceServers: [] });
-    peer.addTrack(track);
     // A moving bar, so consecutive frames differ.
-    const W = 160;
-    const H = 120;
-    let n = 0;
-    const pump = setInterval(() => {
-      const data = new Uint8Array(W * H * 1.5).fill(128);
-      for (let y = 0; y < H; y++) for (let x = 0; x < 20; x++) data[y * W + ((x + n * 4) % W)] = 235;
-      n++;
-      source.onFrame({ width: W, height: H, data });
-    }, 66);
+    const cam = await webcamPeer();
     try {
-      await peer.setLocalDescription(await peer.createOffer());
-      await new Promise<void>((resolve) => {
-        if (peer.iceGatheringState === 'complete') return resolve();
-        peer.addEventListener('icegatheringstatechange', () => peer.iceGatheringState === 'complete' && resolve());
-      });
       const c = await TestClient.connect(t.wsUrl);
       const watcher = await TestClient.connect(t.wsUrl);
-      const answer = await c.request<Extract<ServerMessage, { type: 'webrtc-answer' }>>({ type: 'webrtc-offer', sdp: peer.localDescription!.sdp, name: 'Node peer' }, 'offer');
+      const answer = await c.request<Extract<ServerMessage, { type: 'webrtc-answer' }>>({ type: 'webrtc-offer', sdp: cam.offer, name: 'Node peer' }, 'offer');
       expect(answer.type).toBe('webrtc-answer');
       expect(answer.sdp).toMatch(/^v=0/);
-      await peer.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+      await cam.peer.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
       watcher.send({ type: 'subscribe', streams: [answer.streamId], preview: false });
       const p = await watcher.waitFor<Extract<ServerMessage, { type: 'prediction' }>>((m) => m.type === 'prediction' && m.streamId === answer.streamId, 60_000, 'webcam prediction');
       expect(p.heads.action!.length).toBe(5);
@@ -229,9 +211,7 @@ d('countertop server', () => {
       await watcher.waitFor((m) => m.type === 'streams' && !m.streams.some((s) => s.id === answer.streamId), 30_000, 'webcam removal');
       await watcher.close();
     } finally {
-      clearInterval(pump);
-      track.stop();
-      peer.close();
+      cam.stop();
     }
   });
 

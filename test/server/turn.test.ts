@@ -6,45 +6,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import wrtc from '@roamhq/wrtc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerMessage } from '../../server/protocol.js';
 import { need, tempDir } from '../pipelines/tools.js';
 import { startTestServer, TestClient, type TestServer } from './harness.js';
 import { hasTurnServer, startTurnServer, type TurnServer } from './turnServer.js';
+import { webcamPeer } from './webcamPeer.js';
 
 const d = need(hasTurnServer, 'coturn (turnserver)') ? describe : describe.skip;
-
-/** A second peer in this process sending a moving bar, with a complete (non-trickle) offer. */
-async function webcamPeer(): Promise<{ peer: RTCPeerConnection; offer: string; stop: () => void }> {
-  const source = new wrtc.nonstandard.RTCVideoSource();
-  const track = source.createTrack();
-  const peer = new wrtc.RTCPeerConnection({ iceServers: [] }) as unknown as RTCPeerConnection;
-  peer.addTrack(track);
-  const W = 160;
-  const H = 120;
-  let n = 0;
-  const pump = setInterval(() => {
-    const data = new Uint8Array(W * H * 1.5).fill(128);
-    for (let y = 0; y < H; y++) for (let x = 0; x < 20; x++) data[y * W + ((x + n * 4) % W)] = 235;
-    n++;
-    source.onFrame({ width: W, height: H, data });
-  }, 66);
-  await peer.setLocalDescription(await peer.createOffer());
-  await new Promise<void>((resolve) => {
-    if (peer.iceGatheringState === 'complete') return resolve();
-    peer.addEventListener('icegatheringstatechange', () => peer.iceGatheringState === 'complete' && resolve());
-  });
-  return {
-    peer,
-    offer: peer.localDescription!.sdp,
-    stop: () => {
-      clearInterval(pump);
-      track.stop();
-      peer.close();
-    },
-  };
-}
 
 const candidates = (sdp: string) => sdp.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:'));
 
