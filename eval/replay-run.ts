@@ -8,7 +8,7 @@
  * its own inference stage whose queue holds the whole recording (nothing is dropped; memory grows
  * with the recording's length: a 5-minute 64×64 session is about 45 MB of frames).
  */
-import { lastValueFrom, map, tap, toArray } from 'rxjs';
+import { lastValueFrom, map, tap, toArray, type OperatorFunction } from 'rxjs';
 import { now } from '../pipelines/clock.js';
 import { InferenceStage, createLivePipeline, type InferenceEngine, type LivePipelineOptions } from '../pipelines/index.js';
 import { openSource } from '../pipelines/sources/openSource.js';
@@ -38,6 +38,11 @@ export interface ReplayRun {
   readonly windowsDropped: number;
 }
 
+/** Restamps frames with the recording's own clock (seq / fps), whatever pace they were decoded at. */
+export function inVideoTime(fps: number): OperatorFunction<Frame, Frame> {
+  return map((f) => ({ ...f, capturedAt: (f.seq * 1000) / fps }));
+}
+
 let runCounter = 0;
 
 export async function runReplay(opts: ReplayRunOptions): Promise<ReplayRun> {
@@ -57,7 +62,7 @@ export async function runReplay(opts: ReplayRunOptions): Promise<ReplayRun> {
         frames++;
         if (annotatedEnd > 0 && f.seq % fps === 0) opts.onProgress?.(Math.min(1, f.seq / fps / annotatedEnd));
       }),
-      map((f): Frame => ({ ...f, capturedAt: (f.seq * 1000) / fps })),
+      inVideoTime(fps),
     ),
   };
   const windowsInRecording = Math.ceil(((annotatedEnd + 60) * fps) / (opts.pipeline?.stride ?? 4)) + 16;

@@ -8,15 +8,16 @@
  * that they agree). Tune on one recording and check on another: a setting picked on the check
  * recording itself would flatter it.
  */
-import { from, lastValueFrom, map, toArray } from 'rxjs';
-import type { SegmenterOptions } from '../pipelines/actionSegmenter.js';
+import { from, lastValueFrom, tap, toArray } from 'rxjs';
+import { argmax, type SegmenterOptions } from '../pipelines/actionSegmenter.js';
 import { InferenceStage, type InferenceEngine } from '../pipelines/index.js';
 import { segmentActions } from '../pipelines/operators/segmentActions.js';
 import { slidingWindow } from '../pipelines/operators/slidingWindow.js';
 import { smoothScores } from '../pipelines/operators/smoothScores.js';
 import type { SmoothingOptions } from '../pipelines/scoreSmoother.js';
 import { openSource } from '../pipelines/sources/openSource.js';
-import type { Frame, ScoredWindow } from '../pipelines/types.js';
+import type { ScoredWindow } from '../pipelines/types.js';
+import { inVideoTime } from './replay-run.js';
 import { scoreReplay, type AnnotatedSegment, type ReplayReport, type TimedPrediction, type TimedSegment } from './replay.js';
 
 /** What a candidate changes: the smoother, and the segmenter's thresholds and streak lengths. */
@@ -46,10 +47,8 @@ export async function recordingWindows(video: string, engine: InferenceEngine, s
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 1_000_000 });
   const windows = await lastValueFrom(
     source.frames.pipe(
-      map((f): Frame => {
-        frames++;
-        return { ...f, capturedAt: (f.seq * 1000) / fps };
-      }),
+      tap(() => frames++),
+      inVideoTime(fps),
       slidingWindow(T, stride),
       stage.infer('tune'),
       toArray(),
@@ -103,10 +102,4 @@ export function describeSettings(s: LiveSettings): string {
   const smooth = s.smoothing.method === 'ema' ? `EMA α=${s.smoothing.alpha}` : `mean of ${s.smoothing.windows}`;
   const g = s.segmenter;
   return `${smooth}, start ≥ ${g.startThreshold} for ${g.minStartWindows}, end < ${g.endThreshold} for ${g.minEndWindows}`;
-}
-
-function argmax(values: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
-  return best;
 }

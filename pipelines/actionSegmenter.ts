@@ -126,7 +126,8 @@ export class ActionSegmenter {
   }
 }
 
-function argmax(values: Float32Array): number {
+/** Index of the highest score; the lowest index wins a tie (as in the live top-k ranking). */
+export function argmax(values: Float32Array): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
   return best;
