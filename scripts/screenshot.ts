@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { chromium } from 'playwright-core';
 import { z } from 'zod';
+import { CHROMIUM, HEADLESS_CHROMIUM_ARGS } from './chromium.js';
 
 const program = new Command()
   .argument('<url>', 'dashboard address, e.g. http://127.0.0.1:8080')
@@ -18,8 +19,8 @@ if (!/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(url.endsWith('/') ? ur
 }
 
 const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  executablePath: CHROMIUM,
+  args: [...HEADLESS_CHROMIUM_ARGS],
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });

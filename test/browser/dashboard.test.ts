@@ -14,8 +14,8 @@ import { hasFfmpeg, hasRtspServer, need, startRtspServer, freePort, tempDir, typ
 import { repoRoot, startTestServer, type TestServer } from '../server/harness.js';
 import { writeSession } from '../../data/session.js';
 import { writeKitchenClip } from './kitchenClip.js';
+import { CHROMIUM, HEADLESS_CHROMIUM_ARGS } from '../../scripts/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const hasDashboard = existsSync(path.join(repoRoot, 'client/dist/index.html'));
 const run = need(hasChromium, 'Chromium (/usr/bin/chromium)') && need(hasFfmpeg, 'ffmpeg') && need(hasRtspServer, 'GStreamer RTSP server') && need(hasDashboard, 'the built dashboard (npm run build)');
@@ -24,13 +24,9 @@ const SCREENSHOT_DIR = path.join(repoRoot, process.env.COUNTERTOP_UPDATE_DOC_IMA
 const SCREENSHOT = path.join(SCREENSHOT_DIR, 'dashboard.png');
 const EVAL_SCREENSHOT = path.join(SCREENSHOT_DIR, 'evaluation.png');
 
-/** The flags verified in shared/STACK.md, plus the fake camera. */
+/** The headless flags verified in shared/STACK.md, plus the fake camera. */
 function chromiumArgs(y4m: string): string[] {
-  return [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`,
-  ];
+  return [...HEADLESS_CHROMIUM_ARGS, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`];
 }
 
 d('dashboard in Chromium', () => {
