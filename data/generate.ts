@@ -19,9 +19,10 @@ import { ssv2Label, templateKey } from './captions.js';
 import { catalogueOf, templateIndex } from './catalogue/index.js';
 import type { Domain } from './catalogue/types.js';
 import { encodeWebmGroup } from './encode.js';
-import { SSV2_FILES, SPLITS, type CaptionEntry, type Split, type Ssv2Entry } from './layout.js';
+import { perceptionFileName, SSV2_FILES, SPLITS, type CaptionEntry, type Split, type Ssv2Entry } from './layout.js';
 import { Prng } from './prng.js';
-import { DIFFICULTY, planClip, renderFrames, type Difficulty } from './render/clip.js';
+import { DIFFICULTY, perceiveFrames, planClip, renderFrames, type Difficulty } from './render/clip.js';
+import type { FramePerception } from '../perception/types.js';
 
 export interface GenerateOptions {
   readonly domain: Domain;
@@ -82,6 +83,9 @@ export function assignRecords(count: number, classes: number, seed: string, spli
   return records.sort((a, b) => Number(a.id) - Number(b.id));
 }
 
+/** Four decimals (a tenth of a pixel at 1000 px) keep the side files small. */
+const roundState = (frames: FramePerception[]): unknown => JSON.parse(JSON.stringify(frames, (_, v) => (typeof v === 'number' ? Math.round(v * 1e4) / 1e4 : v)));
+
 async function writeJson(file: string, value: unknown) {
   const tmp = `${file}.tmp`;
   await writeFile(tmp, JSON.stringify(value, null, 1));
@@ -131,6 +135,11 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateRepor
       const clips = todo.map((i) => ({ frames: [...renderFrames(plans[i]!, { width, height })], out: `${targets[i]!}.part` }));
       await encodeWebmGroup(clips, { width, height, fps, codec: o.codec });
       for (const c of clips) await rename(c.out, c.out.slice(0, -'.part'.length));
+      // The hand–object state is read off the scene (cheap: nothing is painted), also for resumed clips.
+      for (const [i, r] of group.entries()) {
+        const file = path.join(out, perceptionFileName(r.id));
+        if (!(resume && existsSync(file))) await writeJson(file, roundState(perceiveFrames(plans[i]!, { width, height })));
+      }
       group.forEach((r, i) => {
         const plan = plans[i]!;
         const name = templateKey(plan.template.template);

@@ -17,6 +17,12 @@ export const SSV2_FILES = {
   manifest: 'countertop-dataset.json',
 } as const;
 
+/**
+ * Per clip, beside `<id>.webm`: the hand–object state of every frame (perception/types.ts
+ * FramePerception[]), noiseless for procedural clips, measured by the detectors for real ones.
+ */
+export const perceptionFileName = (id: string) => `${id}.perception.json`;
+
 export const SPLITS = ['train', 'validation', 'test'] as const;
 export type Split = (typeof SPLITS)[number];
 

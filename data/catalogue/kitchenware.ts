@@ -4,7 +4,7 @@
  * (slow, wide) / whisking (fast, small); lid on / lid off / pretending to put a lid on; cutting /
  * pretending to cut; sliding left / right.
  */
-import type { Catalogue, ObjectKind, TemplateSpec } from './types.js';
+import { NO_ACTION, type Catalogue, type ObjectKind, type TemplateSpec } from './types.js';
 
 const objects: readonly ObjectKind[] = [
   { noun: 'cup', shape: 'cup', size: [0.15, 0.17], roles: ['item', 'container', 'oriented'] },
@@ -68,6 +68,8 @@ const templates: readonly TemplateSpec[] = [
   t('Flipping [something] in [something]', 'Handling', 'flip', ['food', 'pan']),
   t('Tapping [something] on [something]', 'Handling', 'tap', ['stirrer', 'container']),
   t('Turning [something] upside down', 'Handling', 'upsideDown', ['oriented']),
+  // Nothing happening: the objects are scenery (extras), so no caption names them.
+  t(NO_ACTION, 'Idle', 'idle', [], ['container', 'item']),
 ];
 
 export const KITCHENWARE: Catalogue = { domain: 'kitchenware', objects, templates };

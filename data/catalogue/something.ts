@@ -4,7 +4,7 @@
  * detail are deliberate: pushing / pretending to push / pushing so that it slightly moves;
  * closer / away; putting into / pretending to put into; spinning that stops / continues.
  */
-import type { Catalogue, ObjectKind, TemplateSpec } from './types.js';
+import { NO_ACTION, type Catalogue, type ObjectKind, type TemplateSpec } from './types.js';
 
 const objects: readonly ObjectKind[] = [
   { noun: 'box', shape: 'box', size: [0.26, 0.2], roles: ['item', 'container', 'flat'] },
@@ -78,6 +78,8 @@ const templates: readonly TemplateSpec[] = [
   t('Moving away from [something] with your camera', 'Moving the camera', 'cameraAway', ['item']),
   t('Tilting [something] with [something] on it until it falls off', 'Tilting something', 'tiltFall', ['flat', 'item']),
   t('Tilting [something] with [something] on it slightly so it doesn\'t fall down', 'Tilting something', 'tiltSlight', ['flat', 'item']),
+  // Nothing happening: the objects are scenery (extras), so no caption names them.
+  t(NO_ACTION, 'Idle', 'idle', [], ['container', 'item']),
 ];
 
 export const SOMETHING: Catalogue = { domain: 'something', objects, templates };

@@ -87,3 +87,6 @@ export const COLOURS: readonly NamedColour[] = [
 
 export const TEXTURES = ['plain', 'striped', 'dotted', 'checked'] as const;
 export type Texture = (typeof TEXTURES)[number];
+
+/** The template of the "no action" class: a counter where nothing is being done. */
+export const NO_ACTION = 'No action';

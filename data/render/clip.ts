@@ -12,7 +12,9 @@ import { fillTemplate, withArticle } from '../captions.js';
 import { COLOURS, TEXTURES, type Catalogue, type NamedColour, type ObjectKind, type Role, type TemplateSpec, type Texture } from '../catalogue/types.js';
 import type { Prng } from '../prng.js';
 import { drawActor, drawHand, drawParticle, drawStream, css, shade, type ActorStyle, type HandLook, type Rgb } from './draw.js';
+import type { FramePerception } from '../../perception/types.js';
 import { MOTIONS, type ActorBox, type SceneState } from './motions.js';
+import { perceiveScene } from './perceive.js';
 
 /** Nuisance strengths, each 0…1 unless stated; see docs/DATA.md. */
 export const DifficultySchema = z.object({
@@ -174,6 +176,15 @@ export interface FrameSize {
   readonly height: number;
 }
 
+/** How world coordinates map to the frame's pixels. */
+export interface View {
+  readonly scale: number;
+  readonly offsetX: number;
+  readonly offsetY: number;
+  readonly width: number;
+  readonly height: number;
+}
+
 /** A reusable canvas that draws scene states of one plan. */
 export class ClipPainter {
   private readonly canvas;
@@ -201,12 +212,8 @@ export class ClipPainter {
     const { ctx, plan, size } = this;
     const look = plan.look;
     const s = this.state(p);
-    const S = Math.max(size.width, size.height);
-    const zoom = s.camera.zoom * (look.zoom.base + look.zoom.drift * Math.sin(0.7 * t + look.zoom.phase));
-    const shakeX = look.shake.amp * (Math.sin(look.shake.f1 * t + look.shake.p1) + 0.5 * Math.sin(look.shake.f2 * t + look.shake.p2));
-    const shakeY = look.shake.amp * (Math.sin(look.shake.f1 * 1.3 * t + look.shake.p2) + 0.5 * Math.sin(look.shake.f2 * 0.8 * t + look.shake.p1));
-    const cx = 0.5 + s.camera.dx + shakeX, cy = 0.5 + s.camera.dy + shakeY;
-    ctx.setTransform(S * zoom, 0, 0, S * zoom, size.width / 2 - S * zoom * cx, size.height / 2 - S * zoom * cy);
+    const v = this.view(s, t);
+    ctx.setTransform(v.scale, 0, 0, v.scale, v.offsetX, v.offsetY);
     this.background();
     for (const d of plan.distractors) {
       drawActor(ctx, d.choice.style, { x: d.x, y: look.table - d.choice.style.h / 2, rot: 0, scale: 1, visible: true, z: 0 }, { fill: 0, split: 0, dirt: 0, drape: 0, drapeHeight: 0 });
@@ -227,6 +234,24 @@ export class ClipPainter {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     this.lighting(t);
     return this.readRgb(out);
+  }
+
+  /** The scene at action progress p and time t, and the world → pixel transform it is drawn with. */
+  sceneAt(p: number, t: number): { scene: SceneState; view: View } {
+    const scene = this.state(p);
+    return { scene, view: this.view(scene, t) };
+  }
+
+  /** World → pixel: pixel = world × scale + offset (camera zoom, pan and shake included). */
+  private view(s: SceneState, t: number): View {
+    const { plan, size } = this;
+    const look = plan.look;
+    const S = Math.max(size.width, size.height);
+    const zoom = s.camera.zoom * (look.zoom.base + look.zoom.drift * Math.sin(0.7 * t + look.zoom.phase));
+    const shakeX = look.shake.amp * (Math.sin(look.shake.f1 * t + look.shake.p1) + 0.5 * Math.sin(look.shake.f2 * t + look.shake.p2));
+    const shakeY = look.shake.amp * (Math.sin(look.shake.f1 * 1.3 * t + look.shake.p2) + 0.5 * Math.sin(look.shake.f2 * 0.8 * t + look.shake.p1));
+    const cx = 0.5 + s.camera.dx + shakeX, cy = 0.5 + s.camera.dy + shakeY;
+    return { scale: S * zoom, offsetX: size.width / 2 - S * zoom * cx, offsetY: size.height / 2 - S * zoom * cy, width: size.width, height: size.height };
   }
 
   private background() {
@@ -303,6 +328,15 @@ export class ClipPainter {
 
 const NOISE_SLACK = 4096;
 const clampByte = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v | 0);
+
+/** The noiseless hand–object state of every frame of a planned clip (data/render/perceive.ts). */
+export function perceiveFrames(plan: ClipPlan, size: FrameSize): FramePerception[] {
+  const painter = new ClipPainter(plan, size);
+  return Array.from({ length: plan.frames }, (_, i) => {
+    const { scene, view } = painter.sceneAt(progressAt(plan, i), i / plan.fps);
+    return perceiveScene(plan, scene, view);
+  });
+}
 
 /** All frames of a planned clip, RGB24, one fresh buffer each. */
 export function* renderFrames(plan: ClipPlan, size: FrameSize): Generator<Uint8Array> {

@@ -832,7 +832,47 @@ const tap: Motion = ({ rng, boxes, table }) => {
   };
 };
 
+// ---------------------------------------------------------------------------------------------
+// No action: what a counter shows most of the time. The objects stay where they are; one of an
+// empty counter, a hand resting or hovering, a hand passing through, or the camera nudged.
+
+export const IDLE_KINDS = ['empty', 'rest', 'hover', 'pass', 'nudge'] as const;
+
+const idle: Motion = ({ rng, boxes, table }) => {
+  const kind = rng.pick(IDLE_KINDS);
+  const xs = boxes.map((_, i) => 0.5 + (i - (boxes.length - 1) / 2) * 0.3 + rng.range(-0.05, 0.05));
+  const actors = () => boxes.map((b, i) => rest(xs[i]!, b, table));
+  const side = rng.sign();
+  const spot = { x: 0.5 + rng.range(-0.3, 0.3), y: table - HAND * rng.range(0.6, 0.9) };
+  const hoverY = table - rng.range(0.2, 0.35);
+  const arm = sideArm(side, rng);
+  const above = topArm(rng);
+  const nudge = { dx: rng.range(0.03, 0.06) * rng.sign(), dy: rng.range(-0.02, 0.02), at: rng.range(0.3, 0.7) };
+  const wobble = rng.range(0.004, 0.01), freq = rng.range(1, 3);
+  return (p) => {
+    const still = { x: spot.x + wobble * Math.sin(freq * 6.3 * p), y: spot.y };
+    switch (kind) {
+      case 'empty':
+        return scene(actors(), []);
+      case 'rest':
+        return scene(actors(), [{ x: still.x, y: still.y, angle: arm, grip: 0.2 }]);
+      case 'hover':
+        return scene(actors(), [{ x: still.x, y: hoverY + wobble * Math.cos(freq * 6.3 * p), angle: above, grip: 0.1 }]);
+      case 'pass': {
+        // Across the frame above the objects, touching nothing.
+        const x = mix(0.5 - side * 0.75, 0.5 + side * 0.75, p);
+        return scene(actors(), [{ x, y: hoverY, angle: side > 0 ? Math.PI - 0.3 : 0.3, grip: 0 }]);
+      }
+      case 'nudge': {
+        const k = ph(p, nudge.at, nudge.at + 0.1);
+        return scene(actors(), [], { camera: { dx: nudge.dx * k, dy: nudge.dy * k, zoom: 1 } });
+      }
+    }
+  };
+};
+
 export const MOTIONS = {
+  idle,
   pushRight: sideways(1, 'push'),
   pushLeft: sideways(-1, 'push'),
   pushSlightly: sideways(0, 'slight'),
