@@ -132,7 +132,27 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
+  // Heartbeat as the ws README does it: ping every interval, count the pings left unanswered, and
+  // terminate a peer at two (a TCP connection to a vanished peer can otherwise stay open for hours).
+  const missedPongs = new WeakMap<WebSocket, number>();
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      const missed = missedPongs.get(ws) ?? 0;
+      if (missed >= 2) {
+        metrics.deadPeers.inc();
+        log.info({ missedPings: missed }, 'client did not answer pings; dropping it');
+        ws.terminate(); // emits 'close', which removes the client from the hub
+        continue;
+      }
+      missedPongs.set(ws, missed + 1);
+      ws.ping();
+    }
+  }, config.heartbeatMs);
+  heartbeat.unref();
+
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    missedPongs.set(ws, 0);
+    ws.on('pong', () => missedPongs.set(ws, 0));
     const client = hub.add(ws);
     const session = new Session(ctx, client);
     log.debug({ client: client.id, addr: req.socket.remoteAddress }, 'client connected');
@@ -166,6 +186,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     metrics,
     recordings,
     async close() {
+      clearInterval(heartbeat);
       hub.closeAll(1001, 'server shutting down');
       wss.close();
       await streams.closeAll();

@@ -57,6 +57,11 @@ export const configSchema = z
     iceTransportPolicy: z.enum(['all', 'relay']).default('all'),
     maxStreams: z.coerce.number().int().min(1).max(64).default(8),
     maxClients: z.coerce.number().int().min(1).max(10_000).default(200),
+    /**
+     * WebSocket heartbeat: a ping every this many ms; a client that leaves two in a row unanswered
+     * (a suspended laptop, a dropped network) is terminated so that it stops holding a client slot.
+     */
+    heartbeatMs: z.coerce.number().int().min(50).max(600_000).default(15_000),
     previewFps: z.coerce.number().min(0).max(15).default(3),
     previewWidth: z.coerce.number().int().min(32).max(640).default(240),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -100,6 +105,7 @@ const ENV_KEYS: Record<string, keyof z.input<typeof configSchema>> = {
   COUNTERTOP_ICE_TRANSPORT_POLICY: 'iceTransportPolicy',
   COUNTERTOP_MAX_STREAMS: 'maxStreams',
   COUNTERTOP_MAX_CLIENTS: 'maxClients',
+  COUNTERTOP_HEARTBEAT_MS: 'heartbeatMs',
   COUNTERTOP_PREVIEW_FPS: 'previewFps',
   COUNTERTOP_LOG_LEVEL: 'logLevel',
 };
@@ -128,6 +134,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .addOption(new Option('--ice-transport-policy <policy>', 'relay: WebRTC through TURN only').choices(['all', 'relay']))
     .option('--max-streams <n>', 'most concurrent streams')
     .option('--max-clients <n>', 'most concurrent WebSocket clients')
+    .option('--heartbeat-ms <ms>', 'WebSocket ping interval; a client missing two pongs is dropped (default 15000)')
     .option('--preview-fps <n>', 'preview JPEGs per second per stream (0 = none)')
     .addOption(new Option('--log-level <level>', 'pino log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .exitOverride()

@@ -24,6 +24,7 @@ export class ServerMetrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  readonly deadPeers = new Counter({ name: 'countertop_ws_dead_peers_terminated_total', help: 'WebSocket clients dropped for leaving two heartbeat pings unanswered', registers: [this.registry] });
   readonly invalidMessages = new Counter({ name: 'countertop_ws_invalid_messages_total', help: 'Client messages rejected by validation', labelNames: ['code'], registers: [this.registry] });
   readonly previewFrames = new Counter({ name: 'countertop_preview_frames_total', help: 'Preview JPEGs encoded', labelNames: ['stream'], registers: [this.registry] });
 
