@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { InferenceStage } from '../pipelines/index.js';
-import { TOKEN_COOKIE, authorize } from './auth.js';
+import { TOKEN_COOKIE, authorize, hostAllowed } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { ClientHub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
@@ -81,7 +81,15 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
 
   const tls = config.tlsCert && config.tlsKey ? readTls(config.tlsCert, config.tlsKey) : undefined;
 
+  // With a token, the token is the guard (a rebinding page does not have it); without one, the Host header is.
+  const hostRefused = (req: IncomingMessage): boolean => !config.token && !hostAllowed(req.headers.host, config.host);
+  const HOST_REFUSED_TEXT = `This server answers only requests addressed to localhost, 127.0.0.1, [::1] or ${config.host}; set --token to reach it under another name.\n`;
+
   const handleHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (hostRefused(req)) {
+      res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8' }).end(HOST_REFUSED_TEXT);
+      return;
+    }
     const auth = authorize(config.token, req);
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!auth.ok) {
@@ -120,11 +128,12 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   // Frames up to 1 MB are read and answered with a `too-large` error (the connection stays); larger
   // ones close the connection (code 1009) so a client cannot make the server buffer without limit.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * MAX_CLIENT_MESSAGE_BYTES });
-  const refuseUpgrade = (socket: Duplex, status: string): void => {
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  const refuseUpgrade = (socket: Duplex, status: string, text = ''): void => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
   };
   http.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (hostRefused(req)) return refuseUpgrade(socket, '421 Misdirected Request', HOST_REFUSED_TEXT);
     if (url.pathname !== '/ws') return refuseUpgrade(socket, '404 Not Found');
     if (!authorize(config.token, req).ok) return refuseUpgrade(socket, '401 Unauthorized');
     if (!sameOrigin(req)) return refuseUpgrade(socket, '403 Forbidden');

@@ -39,3 +39,26 @@ export function authorize(expected: string | undefined, req: IncomingMessage): {
   const { token, via } = tokenFromRequest(req);
   return tokenMatches(expected, token) ? { ok: true, via } : { ok: false };
 }
+
+/**
+ * The host name a request was addressed to (lowercase, no port, no IPv6 brackets, no trailing
+ * dot), or undefined when the Host header is missing or not a plain host[:port].
+ */
+export function requestHostname(hostHeader: string | undefined): string | undefined {
+  if (!hostHeader) return undefined;
+  const m = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9.-]+))(?::\d{1,5})?$/i.exec(hostHeader);
+  if (!m) return undefined;
+  return (m[1] ?? m[2]!).toLowerCase().replace(/\.$/, '');
+}
+
+/**
+ * DNS rebinding guard for a server without a token: a page on `rebind.attacker.test` whose name
+ * the attacker re-points at 127.0.0.1 reaches this server as a same-origin request, so the Host
+ * header (which the browser sets to the attacker's name) must be a loopback name or the bound host.
+ */
+export function hostAllowed(hostHeader: string | undefined, boundHost: string): boolean {
+  const name = requestHostname(hostHeader);
+  if (name === undefined) return false;
+  const bound = boundHost.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return name === bound || name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
