@@ -7,14 +7,32 @@ import { normalisePixels } from '../model/preprocess.js';
 import type { DecodedVideo } from './decode.js';
 import type { Prng } from './prng.js';
 
-export type TemporalSampling = 'uniform' | 'random';
+/**
+ * `uniform` / `random`: T frames spread over the whole clip (the 'spread' sampling of older models);
+ * `window` / `window-random`: T consecutive frames `step` apart (the model config's 'window'
+ * sampling, what the live pipeline feeds), from the middle of the clip or from a random start.
+ */
+export type TemporalSampling = 'uniform' | 'random' | 'window' | 'window-random';
+
+/**
+ * Indices of a window of T frames `step` apart in a clip of `total` frames: from the middle, or
+ * from a random start when `rng` is given. A clip shorter than the window repeats its last frame.
+ */
+export function sampleWindow(total: number, T: number, step: number, rng?: Prng): number[] {
+  if (total < 1) throw new Error('a clip needs at least one frame');
+  const span = (T - 1) * step + 1;
+  const room = Math.max(0, total - span);
+  const start = rng ? rng.int(0, room) : Math.floor(room / 2);
+  return Array.from({ length: T }, (_, k) => Math.min(total - 1, start + k * step));
+}
 
 /**
  * T frame indices of a clip of `total` frames: `uniform` spreads them evenly from the first to the
  * last frame; `random` keeps the same stride but starts at a random offset within the first stride
  * (and wraps to the end), so each epoch sees other frames. Short clips repeat frames.
  */
-export function sampleFrameIndices(total: number, T: number, mode: TemporalSampling, rng?: Prng): number[] {
+export function sampleFrameIndices(total: number, T: number, mode: TemporalSampling, rng?: Prng, step = 1): number[] {
+  if (mode === 'window' || mode === 'window-random') return sampleWindow(total, T, step, mode === 'window-random' ? rng : undefined);
   if (total < 1) throw new Error('a clip needs at least one frame');
   if (T === 1) return [mode === 'random' && rng ? rng.int(0, total - 1) : Math.floor((total - 1) / 2)];
   if (mode === 'uniform' || !rng) return Array.from({ length: T }, (_, k) => Math.round((k * (total - 1)) / (T - 1)));

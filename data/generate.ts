@@ -138,7 +138,7 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateRepor
       // The hand–object state is read off the scene (cheap: nothing is painted), also for resumed clips.
       for (const [i, r] of group.entries()) {
         const file = path.join(out, perceptionFileName(r.id));
-        if (!(resume && existsSync(file))) await writeJson(file, roundState(perceiveFrames(plans[i]!, { width, height })));
+        if (!(resume && existsSync(file))) await writeJson(file, { source: 'scene', frames: roundState(perceiveFrames(plans[i]!, { width, height })) });
       }
       group.forEach((r, i) => {
         const plan = plans[i]!;

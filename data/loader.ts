@@ -15,12 +15,18 @@
  * right") becomes its mirror class; a class with a side but no mirror class is never mirrored.
  * Augmentation randomness comes from (seed, epoch, id), so a batch does not depend on timing.
  */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
+import { mirrorPerception, HAND_OBJECT_WIDTH, handObjectVectors } from '../perception/features.js';
+import { parseClipPerception, type ClipPerception } from '../perception/clipPerception.js';
+import { simulateDetections } from '../perception/simulate.js';
 import { sampleFrameIndices, clipToTensorData } from './augment.js';
 import { swapLeftRight } from './captions.js';
 import { ClipCache } from './clipCache.js';
 import { DecodeError, decodeVideos, type DecodedVideo } from './decode.js';
-import type { Split } from './layout.js';
+import { perceptionFileName, type Split } from './layout.js';
 import { Prng } from './prng.js';
 import type { Ssv2Dataset, VideoRecord } from './ssv2.js';
 
@@ -32,7 +38,15 @@ export const ClipBatchOptionsSchema = z.object({
   shuffle: z.boolean().default(true),
   seed: z.union([z.string(), z.number()]).default(0),
   epoch: z.number().int().min(0).default(0),
-  sampling: z.enum(['uniform', 'random']).default('uniform'),
+  sampling: z.enum(['uniform', 'random', 'window', 'window-random']).default('uniform'),
+  /** Source frames between two sampled frames of a window (model/config.ts frameStep). */
+  step: z.number().int().min(1).max(64).default(1),
+  /**
+   * Also yield each clip's per-frame hand–object vectors (perception/features.ts) for the sampled
+   * frames: read from `<id>.perception.json`, or measured by `perceive` when a clip has none.
+   * Procedural (scene) states get simulated detector noise, fresh each epoch in training.
+   */
+  handObject: z.boolean().default(false),
   crop: z.enum(['center', 'random']).default('center'),
   /** Decode this much larger than the crop (0.125 → 72 px for a 64 px crop). */
   cropMargin: z.number().min(0).max(1).default(0.125),
@@ -62,7 +76,12 @@ export interface ClipBatch {
   readonly simplified: string[];
   readonly captions: string[];
   readonly mirrored: boolean[];
+  /** [B, T, HAND_OBJECT_WIDTH] when `handObject` was asked for. */
+  readonly perception?: Float32Array;
 }
+
+/** Measures the hand–object state of a clip that has no side file (perception/clipPerception.ts). */
+export type PerceiveClip = (videoFile: string) => Promise<ClipPerception>;
 
 export interface SkippedVideo {
   readonly id: string;
@@ -86,6 +105,7 @@ export interface ClipBatchStream extends AsyncIterable<ClipBatch> {
 interface Sample {
   record: VideoRecord;
   data: Float32Array;
+  perception?: Float32Array;
   action: number;
   group: number;
   simplified: string;
@@ -111,7 +131,7 @@ class Slots {
   }
 }
 
-export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBatchOptions = {}): ClipBatchStream {
+export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBatchOptions = {}, perceive?: PerceiveClip): ClipBatchStream {
   const o = ClipBatchOptionsSchema.parse(options);
   const report: LoaderReport = { clips: 0, decoded: 0, cacheHits: 0, cacheWriteErrors: 0, skipped: [] };
   const decodeW = Math.round(o.width * (1 + o.cropMargin));
@@ -152,10 +172,11 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
       return out as (DecodedVideo | DecodeError)[];
     };
 
-    const toSample = (r: VideoRecord, clip: DecodedVideo | DecodeError): Sample | SkippedVideo => {
+    const toSample = (r: VideoRecord, clip: DecodedVideo | DecodeError, state: ClipPerception | Error | undefined): Sample | SkippedVideo => {
       if (clip instanceof DecodeError) return { id: r.id, reason: /No such file/.test(clip.message) ? 'missing' : clip.reason, detail: clip.message };
+      if (state instanceof Error) return { id: r.id, reason: 'unreadable', detail: state.message };
       const rng = new Prng(`${o.seed}`).fork(`aug:${o.epoch}:${r.id}`);
-      const indices = sampleFrameIndices(clip.frames, o.frames, o.sampling, rng);
+      const indices = sampleFrameIndices(clip.frames, o.frames, o.sampling, rng, o.step);
       const mx = clip.width - o.width, my = clip.height - o.height;
       const x = o.crop === 'random' ? rng.int(0, mx) : Math.floor(mx / 2);
       const y = o.crop === 'random' ? rng.int(0, my) : Math.floor(my / 2);
@@ -167,6 +188,7 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
       return {
         record: r,
         data,
+        ...(state ? { perception: perceptionOf(state, indices, mirror, new Prng(`${o.seed}`).fork(`detect:${o.epoch}:${r.id}`)) } : {}),
         action,
         group: action >= 0 ? dataset.actionGroup[action]! : -1,
         simplified: mirror ? swapLeftRight(r.simplified) : r.simplified,
@@ -176,14 +198,31 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
     };
 
     const loadChunk = async (chunk: readonly VideoRecord[]) => {
-      const clips = await decodeChunk(chunk);
-      return chunk.map((r, i) => toSample(r, clips[i]!));
+      const [clips, states] = await Promise.all([decodeChunk(chunk), o.handObject ? Promise.all(chunk.map(stateOf)) : []]);
+      return chunk.map((r, i) => toSample(r, clips[i]!, states[i]));
+    };
+
+    /** The clip's side file, else its measurement; an error skips the clip like a broken video. */
+    const stateOf = async (r: VideoRecord): Promise<ClipPerception | Error> => {
+      try {
+        const file = path.join(dataset.dir, perceptionFileName(r.id));
+        if (existsSync(file)) return parseClipPerception(JSON.parse(await readFile(file, 'utf8')), file);
+        if (!perceive) throw new Error(`${file} is missing and no detectors were given to measure it`);
+        return await perceive(dataset.videoPath(r.id));
+      } catch (e) {
+        return e instanceof Error ? e : new Error(String(e));
+      }
     };
 
     const assemble = (samples: Sample[]): ClipBatch => {
       const B = samples.length;
       const clips = new Float32Array(B * clipFloats);
       samples.forEach((s, i) => clips.set(s.data, i * clipFloats));
+      let perception: Float32Array | undefined;
+      if (o.handObject) {
+        perception = new Float32Array(B * o.frames * HAND_OBJECT_WIDTH);
+        samples.forEach((s, i) => perception!.set(s.perception!, i * o.frames * HAND_OBJECT_WIDTH));
+      }
       return {
         ids: samples.map((s) => s.record.id),
         clips,
@@ -193,6 +232,7 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
         simplified: samples.map((s) => s.simplified),
         captions: samples.map((s) => s.caption),
         mirrored: samples.map((s) => s.mirrored),
+        ...(perception ? { perception } : {}),
       };
     };
 
@@ -229,4 +269,15 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
   }
 
   return { report, [Symbol.asyncIterator]: () => run() };
+}
+
+/**
+ * The sampled frames' hand–object vectors: a procedural clip's noiseless scene state gets detector
+ * noise first (over all its frames, so misses and wrong classes persist as they do live).
+ */
+function perceptionOf(state: ClipPerception, indices: readonly number[], mirror: boolean, rng: Prng): Float32Array {
+  const frames = state.source === 'scene' ? simulateDetections(state.frames, rng) : state.frames;
+  const last = frames.length - 1;
+  const picked = indices.map((i) => frames[Math.min(i, last)]!);
+  return handObjectVectors(mirror ? picked.map(mirrorPerception) : picked);
 }

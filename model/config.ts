@@ -4,6 +4,8 @@
  * (figures in docs/MODEL.md).
  */
 import { z } from 'zod';
+import { BACKBONE_WIDTH } from '../perception/constants.js';
+import { HAND_OBJECT_WIDTH } from '../perception/features.js';
 
 const width = z.number().int().min(1).max(1024);
 
@@ -25,6 +27,26 @@ const spatiotemporalSchema = z.strictObject({
   features: z.number().int().min(0).max(4096),
 });
 
+/**
+ * Per-frame inputs from the pretrained detectors (perception/): the hand–object state and the
+ * frozen COCO backbone feature, projected by one dense layer and concatenated per timestep with the
+ * two channels. Absent in checkpoints made before it existed: off.
+ */
+const perceptionSchema = z.strictObject({
+  handObject: z.boolean(),
+  backbone: z.boolean(),
+  /** Width of the projection; 0 switches the channel off. */
+  features: z.number().int().min(0).max(4096),
+});
+
+/**
+ * How a window's frames are taken from a clip, the same in training, evaluation, replay and live:
+ * 'window' = T consecutive frames at `fps` (a random start in training, the middle otherwise), as
+ * the live pipeline sees them; 'spread' = T frames spread over the whole clip (how models before
+ * this setting were trained; live they see actions faster than they learned them).
+ */
+export const SAMPLINGS = ['window', 'spread'] as const;
+
 export const modelConfigSchema = z
   .strictObject({
     /** T, frames per clip. */
@@ -33,8 +55,15 @@ export const modelConfigSchema = z
     width: z.number().int().min(8).max(512),
     /** The frame rate clips are sampled at (SSv2 videos are 12 fps); the live pipeline resamples to it. */
     fps: z.number().positive().max(120),
+    sampling: z.enum(SAMPLINGS).default('spread'),
     spatial: spatialSchema,
     spatiotemporal: spatiotemporalSchema,
+    perception: perceptionSchema.default({ handObject: false, backbone: false, features: 0 }),
+    /**
+     * Training only: the chance that a clip's pixel channels (2D and 3D) are zeroed as a whole, so
+     * that the model cannot lean on cartoon pixels alone when the perception channel is on.
+     */
+    channelDropout: z.number().min(0).max(0.9).default(0),
     /** The shared LSTM over the per-timestep concatenation of both channels. */
     encoder: z.strictObject({
       units: z.number().int().min(1).max(4096),
@@ -52,8 +81,11 @@ export const modelConfigSchema = z
     dropout: z.number().min(0).max(0.9),
   })
   .superRefine((c, ctx) => {
-    if (c.spatial.features === 0 && c.spatiotemporal.features === 0) {
-      ctx.addIssue({ code: 'custom', message: 'at least one of spatial.features and spatiotemporal.features must be > 0', path: ['spatial', 'features'] });
+    if (c.spatial.features === 0 && c.spatiotemporal.features === 0 && c.perception.features === 0) {
+      ctx.addIssue({ code: 'custom', message: 'at least one of spatial.features, spatiotemporal.features and perception.features must be > 0', path: ['spatial', 'features'] });
+    }
+    if (c.perception.features > 0 && !c.perception.handObject && !c.perception.backbone) {
+      ctx.addIssue({ code: 'custom', message: 'perception.features > 0 needs perception.handObject or perception.backbone', path: ['perception'] });
     }
     for (const [name, ch] of [['spatial', c.spatial], ['spatiotemporal', c.spatiotemporal]] as const) {
       if (ch.features === 0) continue;
@@ -80,8 +112,11 @@ export const defaultModelConfig: ModelConfig = Object.freeze({
   height: 64,
   width: 64,
   fps: 12,
+  sampling: 'window',
   spatial: { filters: [16, 32, 48, 64], features: 128 },
   spatiotemporal: { filters: [8, 16, 32, 32], temporalKernel: 3, features: 64 },
+  perception: { handObject: false, backbone: false, features: 0 },
+  channelDropout: 0,
   encoder: { units: 256, bidirectional: false },
   caption: { length: 14, embedding: 64, units: 256 },
   dropout: 0.2,
@@ -109,7 +144,18 @@ export function parseModelConfig(partial: ModelConfigInput | unknown = {}): Mode
 
 /** Feature width the LSTM sees per timestep. */
 export function channelFeatureWidth(c: ModelConfig): number {
-  return c.spatial.features + c.spatiotemporal.features;
+  return c.spatial.features + c.spatiotemporal.features + c.perception.features;
+}
+
+/** Width of the raw per-frame perception input [B, T, P] the perception channel projects (0 when off). */
+export function perceptionInputWidth(c: ModelConfig): number {
+  if (c.perception.features === 0) return 0;
+  return (c.perception.handObject ? HAND_OBJECT_WIDTH : 0) + (c.perception.backbone ? BACKBONE_WIDTH : 0);
+}
+
+/** Source frames between two sampled frames for clips stored at `sourceFps` (SSv2 and procedural clips: 12). */
+export function frameStep(c: ModelConfig, sourceFps = 12): number {
+  return Math.max(1, Math.round(sourceFps / c.fps));
 }
 
 /** Width of the encoding (states and pooled). */

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Encoding, HeadSpec, LossParts, TrainingBatch } from './types.js';
-import { channelFeatureWidth, encodingWidth, modelConfigSchema, type ModelConfig } from './config.js';
+import { channelFeatureWidth, encodingWidth, modelConfigSchema, perceptionInputWidth, type ModelConfig } from './config.js';
 import type { Vocabulary } from './vocabulary.js';
 import { CaptionDecoder } from './decoder.js';
 import {
@@ -28,6 +28,8 @@ export interface EncodeOptions {
   readonly spatial?: tf.Tensor3D;
   /** Precomputed spatiotemporal features [B, T, F3] (e.g. from an incremental 3D channel); skips the 3D channel. */
   readonly spatiotemporal?: tf.Tensor3D;
+  /** The raw per-frame perception input [B, T, P] (perception/); required when the perception channel is on. */
+  readonly perception?: tf.Tensor3D;
   /** Dropout on (default false). */
   readonly training?: boolean;
 }
@@ -59,7 +61,7 @@ interface Head {
   readonly out: Dense;
 }
 
-const ENCODER_PREFIXES = ['spatial/', 'spatiotemporal/', 'encoder/'];
+const ENCODER_PREFIXES = ['spatial/', 'spatiotemporal/', 'perception/', 'encoder/'];
 
 /** Spatial size after n stride-2 'same' convs. */
 function pooledSize(size: number, blocks: number): number {
@@ -94,6 +96,7 @@ export class CountertopModel {
     private readonly store: ParamStore,
     private readonly spatial: Channel | null,
     private readonly spatiotemporal: Channel | null,
+    private readonly perception: Dense | null,
     private readonly lstm: { forward: LstmWeights; backward: LstmWeights | null },
     private readonly headLayers: ReadonlyMap<string, Head>,
     private readonly decoder: CaptionDecoder | null,
@@ -142,6 +145,8 @@ export class CountertopModel {
       config.spatiotemporal.features,
       config.spatiotemporal.temporalKernel,
     );
+    const P = perceptionInputWidth(config);
+    const perception = P > 0 ? makeDense(store, 'perception/dense', P, config.perception.features) : null;
     const D = channelFeatureWidth(config);
     const lstm = {
       forward: makeLstm(store, 'encoder/forward', D, config.encoder.units),
@@ -163,7 +168,7 @@ export class CountertopModel {
         })
       : null;
     const frozen = shared !== null;
-    return new CountertopModel(config, heads, vocabulary, frozen, headHidden, store, spatial, spatiotemporal, lstm, headLayers, decoder);
+    return new CountertopModel(config, heads, vocabulary, frozen, headHidden, store, spatial, spatiotemporal, perception, lstm, headLayers, decoder);
   }
 
   /**
@@ -175,7 +180,7 @@ export class CountertopModel {
     if (!frozenEncoder) return model;
     // A loaded transfer model owns its (frozen) encoder but still trains only its heads.
     return new CountertopModel(
-      model.config, model.heads, model.vocabulary, true, headHidden, model.store, model.spatial, model.spatiotemporal, model.lstm, model.headLayers, model.decoder,
+      model.config, model.heads, model.vocabulary, true, headHidden, model.store, model.spatial, model.spatiotemporal, model.perception, model.lstm, model.headLayers, model.decoder,
     );
   }
 
@@ -242,8 +247,15 @@ export class CountertopModel {
     if (clips && (clips.rank !== 5 || clips.shape[1] !== T || clips.shape[2] !== H || clips.shape[3] !== W || clips.shape[4] !== 3)) {
       throw new Error(`encode expects clips [B, ${T}, ${H}, ${W}, 3], got [${clips.shape}]`);
     }
-    const B = clips?.shape[0] ?? opts.spatial?.shape[0] ?? opts.spatiotemporal?.shape[0];
+    const B = clips?.shape[0] ?? opts.spatial?.shape[0] ?? opts.spatiotemporal?.shape[0] ?? opts.perception?.shape[0];
     if (B === undefined) throw new Error('encode needs clips or precomputed spatial features');
+    const P = perceptionInputWidth(this.config);
+    if (this.perception) {
+      const p = opts.perception;
+      if (!p || p.rank !== 3 || p.shape[0] !== B || p.shape[1] !== T || p.shape[2] !== P) {
+        throw new Error(`this model's perception channel needs per-frame perception input [${B}, ${T}, ${P}], got ${p ? `[${p.shape}]` : 'none'}`);
+      }
+    }
     const training = (opts.training ?? false) && this.config.dropout > 0;
     return tf.tidy(() => {
       const parts: tf.Tensor3D[] = [];
@@ -271,6 +283,16 @@ export class CountertopModel {
           if (!clips) throw new Error('the spatiotemporal channel needs the clip itself (or precomputed spatiotemporal features)');
           parts.push(this.spatiotemporalFeatures(clips));
         }
+      }
+      if (training && this.config.channelDropout > 0 && parts.length > 0) {
+        // The pixel channels of a clip are dropped together (inverted scaling keeps their mean).
+        const keep = 1 - this.config.channelDropout;
+        const mask = tf.div(tf.floor(tf.add(tf.randomUniform([B, 1, 1]), keep)), keep);
+        for (let i = 0; i < parts.length; i++) parts[i] = tf.mul(parts[i]!, mask) as tf.Tensor3D;
+      }
+      if (this.perception) {
+        const p = opts.perception!;
+        parts.push(dense(p.reshape([B * T, P]) as tf.Tensor2D, this.perception, 'relu').reshape([B, T, -1]) as tf.Tensor3D);
       }
       let features = parts.length > 1 ? (tf.concat(parts, 2) as tf.Tensor3D) : parts[0]!;
       // A frozen encoder extracts fixed features: no dropout inside it.
@@ -321,7 +343,7 @@ export class CountertopModel {
     if (lambda < 1 && !this.decoder) throw new Error('this model has no caption decoder: use λ = 1');
     if (lambda < 1 && !batch.captions) throw new Error('λ < 1 needs captions in the batch');
     return tf.tidy(() => {
-      const enc = this.encode(batch.clips, { training: true });
+      const enc = this.encode(batch.clips, { training: true, ...(batch.perception ? { perception: batch.perception } : {}) });
       let classification = tf.scalar(0);
       if (lambda > 0) {
         const logits = this.classLogits(enc);
@@ -431,6 +453,7 @@ export class CountertopModel {
     };
     channel(c.spatial.filters, c.spatial.features, 1);
     channel(c.spatiotemporal.filters, c.spatiotemporal.features, c.spatiotemporal.temporalKernel);
+    flops += 2 * T * perceptionInputWidth(c) * c.perception.features;
     const D = channelFeatureWidth(c);
     const U = c.encoder.units;
     flops += (c.encoder.bidirectional ? 2 : 1) * 2 * T * (D + U) * 4 * U;

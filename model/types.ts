@@ -19,6 +19,8 @@ export interface TrainingBatch {
   readonly labels: Readonly<Record<string, tf.Tensor1D>>;
   /** [B, 14] int32 token ids: <go> words… <end> <pad>…; absent when λ = 1. */
   readonly captions?: tf.Tensor2D;
+  /** [B, T, P] per-frame perception input, for a model whose perception channel is on. */
+  readonly perception?: tf.Tensor3D;
 }
 
 /** The shared LSTM encoder's output. */

@@ -47,7 +47,7 @@ export class HandModels {
     const b = boxes.dataSync();
     tf.dispose([input, ...outs, scores, boxes]);
     const found: { box: Box2; score: number; yx: number[] }[] = [];
-    const order = Array.from(s.keys()).filter((i) => s[i]! >= minScore).sort((i, j) => s[j]! - s[i]!);
+    const order = Array.from({ length: s.length }, (_, i) => i).filter((i) => s[i]! >= minScore).sort((i, j) => s[j]! - s[i]!);
     for (const i of order) {
       const yx = [b[4 * i]!, b[4 * i + 1]!, b[4 * i + 2]!, b[4 * i + 3]!];
       if (found.some((f) => iouYx(f.yx, yx) > 0.3)) continue;

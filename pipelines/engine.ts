@@ -9,6 +9,12 @@ import type { FrameFormat, FrameWindow } from './types.js';
 export interface EngineInput extends FrameFormat {
   /** T, frames per window. */
   readonly frames: number;
+  /**
+   * Set when the engine runs the pretrained detectors: the side of the square it resizes each
+   * frame's `detail` copy to. Sources should then decode at least this large; frames without a
+   * detail copy are read at model size (poorly).
+   */
+  readonly detailSize?: number;
 }
 
 export interface EngineHead {

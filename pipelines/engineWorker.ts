@@ -16,7 +16,7 @@ const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m
 try {
   await initBackend({ log: () => {} });
   const { model } = await loadCheckpoint(setup.checkpoint);
-  const engine = new ModelEngine(model, setup.engine);
+  const engine = await ModelEngine.create(model, setup.engine);
   const frames = new Map<string, Map<number, Frame>>();
 
   port.on('message', async (msg: ToWorker) => {
@@ -30,7 +30,7 @@ try {
         for (const f of msg.frames) {
           let stream = frames.get(f.streamId);
           if (!stream) frames.set(f.streamId, (stream = new Map()));
-          stream.set(f.id, { streamId: f.streamId, seq: f.seq, capturedAt: f.capturedAt, width: f.width, height: f.height, pixels: f.pixels });
+          stream.set(f.id, { streamId: f.streamId, seq: f.seq, capturedAt: f.capturedAt, width: f.width, height: f.height, pixels: f.pixels, ...(f.detail ? { detail: f.detail } : {}) });
           for (const id of stream.keys()) {
             if (stream.size <= setup.frameCapacity) break;
             stream.delete(id);

@@ -2,8 +2,9 @@
  * createLivePipeline: one stream's frames in, a tagged stream of outputs out.
  *
  *   source frames
- *     → resizeFrames(model size)           (no-op when the source already decoded at that size)
  *     → adaptFrameRate(model fps)
+ *     → resizeFrames(model size)           (no-op when the source already decoded at that size; keeps
+ *                                           the larger copy when the engine runs the detectors)
  *     → slidingWindow(T, stride)           (starts over after a gap in capture time: a reconnection)
  *     → stage.infer(streamId)              (shared across streams: batched, bounded, drop-oldest)
  *     → smoothScores(…)                    (EMA / running mean of probabilities; restarts after a gap)
@@ -88,8 +89,9 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
         },
         complete: () => source.status || derivedStatus.next(status('ended')),
       }),
-      resizeFrames(width, height),
+      // Thin to the model's rate first, so that frames dropped here are never resized.
       source.frameRate === fps ? identity : adaptFrameRate(fps),
+      resizeFrames(width, height, { keepDetail: engine.input.detailSize !== undefined }),
       catchError((err: unknown) => {
         if (!source.status) derivedStatus.next(status('failed', err instanceof Error ? err.message : String(err)));
         return EMPTY;

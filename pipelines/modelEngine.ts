@@ -11,6 +11,8 @@ import { normalisePixels } from '../model/preprocess.js';
 import type { EngineHead, EngineInput, InferenceEngine, WindowInference } from './engine.js';
 import { FrameFeatureCache, type FrameEntry } from './frameFeatureCache.js';
 import { Incremental3dChannel } from './incremental3d.js';
+import { FramePerceptionStage, type FramePerceptionOptions } from './framePerception.js';
+import { PerceptionRunner } from '../perception/runner.js';
 import type { Frame, FrameWindow } from './types.js';
 
 export interface ModelEngineOptions {
@@ -23,6 +25,8 @@ export interface ModelEngineOptions {
    * across overlapping windows). Default true; needs cacheFrames.
    */
   readonly incremental3d?: boolean;
+  /** How the pretrained detectors run, for a model whose perception channel is on. */
+  readonly perception?: FramePerceptionOptions;
 }
 
 export class ModelEngine implements InferenceEngine {
@@ -34,12 +38,27 @@ export class ModelEngine implements InferenceEngine {
   /** Frames run through the spatial channel so far (the cost the cache saves). */
   framesEncoded = 0;
 
+  /** The detectors' stage, for a model whose perception channel is on. */
+  readonly perception: FramePerceptionStage | undefined;
+
+  /**
+   * An engine for `model`, loading the pretrained detectors (from the installed package) when the
+   * model's perception channel needs them.
+   */
+  static async create(model: CountertopModel, options: ModelEngineOptions = {}): Promise<ModelEngine> {
+    const runner = needsPerception(model) ? await PerceptionRunner.load() : undefined;
+    return new ModelEngine(model, options, runner);
+  }
+
   constructor(
     readonly model: CountertopModel,
     options: ModelEngineOptions = {},
+    runner?: PerceptionRunner,
   ) {
     const { frames, height, width, fps } = model.config;
-    this.input = { frames, height, width, fps };
+    if (needsPerception(model) && !runner) throw new Error('this model reads the pretrained detectors: build its engine with ModelEngine.create');
+    this.perception = runner && needsPerception(model) ? new FramePerceptionStage(runner, options.perception) : undefined;
+    this.input = { frames, height, width, fps, ...(this.perception ? { detailSize: this.perception.size } : {}) };
     this.heads = model.heads.map((h) => ({ name: h.name, labels: [...h.labels] }));
     this.cacheFrames = options.cacheFrames ?? true;
     this.cache = new FrameFeatureCache(options.cacheCapacity ?? 4 * frames);
@@ -50,6 +69,7 @@ export class ModelEngine implements InferenceEngine {
 
   async inferBatch(windows: readonly FrameWindow[]): Promise<readonly WindowInference[]> {
     for (const w of windows) this.checkWindow(w);
+    await this.perception?.perceive(windows.flatMap((w) => w.frames));
     return this.cacheFrames ? this.inferCached(windows) : this.inferUncached(windows);
   }
 
@@ -65,11 +85,24 @@ export class ModelEngine implements InferenceEngine {
   forgetStream(streamId: string): void {
     this.cache.forget(streamId);
     this.incremental?.forget(streamId);
+    this.perception?.forget(streamId);
   }
 
   dispose(): void {
     this.cache.clear();
     this.incremental?.dispose();
+    this.perception?.dispose();
+  }
+
+  /** [B, T, P] perception input of the windows, or nothing when the model has no perception channel. */
+  private perceptionInput(windows: readonly FrameWindow[]): { perception?: tf.Tensor3D } {
+    const stage = this.perception;
+    if (!stage) return {};
+    const rows = windows.map((w) => stage.vectors(w.frames));
+    const P = rows[0]!.length / this.input.frames;
+    const data = new Float32Array(rows.length * rows[0]!.length);
+    rows.forEach((r, i) => data.set(r, i * r.length));
+    return { perception: tf.tensor3d(data, [windows.length, this.input.frames, P]) };
   }
 
   private checkWindow(w: FrameWindow): void {
@@ -122,7 +155,7 @@ export class ModelEngine implements InferenceEngine {
       const spatiotemporal = this.incremental?.features(windows.map((w) => ({ frames: w.frames, pixels: pixelsOf(w) })));
       const needClips = this.model.config.spatiotemporal.features > 0 && !spatiotemporal;
       const clips = needClips ? (tf.stack(windows.map((w) => tf.stack(pixelsOf(w)))) as tf.Tensor5D) : null;
-      results = this.readOut(this.model.encode(clips, { spatial, spatiotemporal }), windows.length);
+      results = this.readOut(this.model.encode(clips, { spatial, spatiotemporal, ...this.perceptionInput(windows) }), windows.length);
     });
     // Only now, with the batch done, may old entries go.
     this.cache.trim();
@@ -135,7 +168,7 @@ export class ModelEngine implements InferenceEngine {
       const { frames: T, height, width } = this.input;
       const clips = this.normalise(windows.flatMap((w) => w.frames)).reshape([windows.length, T, height, width, 3]) as tf.Tensor5D;
       this.framesEncoded += windows.length * T;
-      results = this.readOut(this.model.encode(clips), windows.length);
+      results = this.readOut(this.model.encode(clips, this.perceptionInput(windows)), windows.length);
     });
     return results;
   }
@@ -151,4 +184,9 @@ export class ModelEngine implements InferenceEngine {
       encoding: pooled.slice(b * U, (b + 1) * U),
     }));
   }
+}
+
+function needsPerception(model: CountertopModel): boolean {
+  const p = model.config.perception;
+  return p.features > 0 && p.handObject;
 }

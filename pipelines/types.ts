@@ -13,6 +13,18 @@ export interface Frame {
   readonly height: number;
   /** RGB24, row-major, width * height * 3 bytes. */
   readonly pixels: Uint8Array;
+  /**
+   * The same picture before it was shrunk to the model's size, kept when the engine runs the
+   * pretrained detectors (they need 200+ px; the model reads 48): decoded once, resized twice.
+   */
+  readonly detail?: FrameDetail;
+}
+
+/** A larger copy of a frame's picture, RGB24. */
+export interface FrameDetail {
+  readonly width: number;
+  readonly height: number;
+  readonly pixels: Uint8Array;
 }
 
 /** T consecutive frames of one stream, ready for the model. */

@@ -93,7 +93,7 @@ export class WorkerEngine implements InferenceEngine {
         let held = this.held.get(f.streamId);
         if (!held) this.held.set(f.streamId, (held = new Set()));
         if (!held.has(id)) {
-          frames.push({ id, streamId: f.streamId, seq: f.seq, capturedAt: f.capturedAt, width: f.width, height: f.height, pixels: f.pixels });
+          frames.push({ id, streamId: f.streamId, seq: f.seq, capturedAt: f.capturedAt, width: f.width, height: f.height, pixels: f.pixels, ...(f.detail ? { detail: f.detail } : {}) });
           held.add(id);
           for (const old of held) {
             if (held.size <= this.frameCapacity) break;

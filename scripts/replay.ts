@@ -40,7 +40,7 @@ const annotations = ((): AnnotatedSegment[] => {
 
 const log = pino({ level: 'warn' });
 const { model, info } = await loadServingModel(opts.model, log);
-const engine = new ModelEngine(model);
+const engine = await ModelEngine.create(model);
 process.stderr.write(`model: ${info.name} (${info.trained ? 'trained' : 'UNTRAINED'}, ${info.labels} labels, ${info.backend}); speed ${opts.speed}\n`);
 
 const labelOf = opts.compare === 'label' ? (s: AnnotatedSegment) => s.label ?? s.template : (s: AnnotatedSegment) => s.template;

@@ -45,7 +45,7 @@ const annotations = annotationsOf(opts.annotations);
 const checkAnnotations = opts.checkAnnotations ? annotationsOf(opts.checkAnnotations) : undefined;
 
 const { model, info } = await loadServingModel(opts.model, pino({ level: 'warn' }));
-const engine = new ModelEngine(model);
+const engine = await ModelEngine.create(model);
 process.stderr.write(`model: ${info.name} (${info.trained ? 'trained' : 'UNTRAINED'}); scoring ${opts.recording} once…\n`);
 const recorded = await recordingWindows(opts.recording, engine, stride);
 

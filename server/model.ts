@@ -78,7 +78,7 @@ export async function servingEngine(where: 'worker' | 'inline', served: ServingM
   }
   if (where === 'worker') log.warn({ engine: 'inline' }, 'the untrained fallback model has no checkpoint for a worker thread: running it inline');
   else log.info({ engine: 'inline' }, 'model runs on the main thread');
-  const engine = new ModelEngine(served.model);
+  const engine = await ModelEngine.create(served.model);
   return Object.assign(engine, {
     close: async () => {
       engine.dispose();

@@ -15,8 +15,11 @@ export interface SourceFactory {
   webrtc(streamId: string, track: Promise<MediaStreamTrack>): LiveSource;
 }
 
-export function pipelineSources(modelFormat: FrameFormat, previewScale = 3): SourceFactory {
-  const format: FrameFormat = { width: modelFormat.width * previewScale, height: modelFormat.height * previewScale, fps: modelFormat.fps };
+export function pipelineSources(modelFormat: FrameFormat & { readonly detailSize?: number }, previewScale = 3): SourceFactory {
+  // An engine that runs the pretrained detectors reads a larger copy of each frame: decode at least that large.
+  const scale = Math.max(previewScale, (modelFormat.detailSize ?? 0) / Math.min(modelFormat.width, modelFormat.height));
+  const even = (v: number) => 2 * Math.round(v / 2);
+  const format: FrameFormat = { width: even(modelFormat.width * scale), height: even(modelFormat.height * scale), fps: modelFormat.fps };
   return {
     file: (streamId, path, { loop, pace = 'realtime' }) => openSource({ kind: 'file', streamId, path, loop, pace }, format),
     rtsp: (streamId, url) => openSource({ kind: 'rtsp', streamId, url }, format),

@@ -18,17 +18,23 @@ export interface ClipRecord {
   readonly caption: string;
 }
 
-/** Model input size; the loader decodes and resamples clips to it. */
+/** Model input size and sampling; the loader decodes and resamples clips to it (clipShapeOf in batches.ts). */
 export interface ClipShape {
   readonly frames: number;
   readonly height: number;
   readonly width: number;
+  /** 'window' sampling: source frames between two sampled ones; absent = frames spread over the clip. */
+  readonly windowStep?: number;
+  /** Also load each frame's hand–object vector (the perception channel). */
+  readonly handObject?: boolean;
 }
 
 export interface LabelledBatch {
   readonly records: readonly ClipRecord[];
   /** [B, T, H, W, 3] float32, normalised, row i = records[i]. */
   readonly clips: Float32Array;
+  /** [B, T, P] hand–object vectors when the shape asked for them. */
+  readonly perception?: Float32Array;
 }
 
 export interface BatchRequest {

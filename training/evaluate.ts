@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CountertopModel } from '../model/index.js';
 import { rankScores } from '../eval/classification.js';
-import { clipTensor, labelOf } from './batches.js';
+import { clipShapeOf, clipTensor, encodeInputs, labelOf } from './batches.js';
 import type { ClipData, ClipRecord, SplitName } from './data-source.js';
 import type { ClipPrediction } from './predictions.js';
 import type { HeadName } from './tasks.js';
@@ -27,11 +27,11 @@ export async function evaluateSplit(
 ): Promise<SplitEvaluation> {
   const predictions: ClipPrediction[] = [];
   let lossSum = 0;
-  const shape = { frames: model.config.frames, height: model.config.height, width: model.config.width };
+  const shape = clipShapeOf(model.config);
   const wantCaptions = Boolean(opts.captionSource && model.vocabulary);
   for await (const batch of data.batches(split, { shape, batchSize: opts.batchSize, training: false, seed: 0, epoch: 0 })) {
     const { probs, pooled } = tf.tidy(() => {
-      const enc = model.encode(clipTensor(batch, shape));
+      const enc = model.encode(clipTensor(batch, shape), encodeInputs(batch, shape));
       return { probs: model.classify(enc)[head], pooled: wantCaptions ? enc.pooled : tf.zeros([0]) };
     });
     const captions = wantCaptions ? model.captionGreedy(pooled as tf.Tensor2D) : undefined;

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { clipBatches, readSsv2Dataset } from '../data/index.js';
+import { ClipPerceiver } from '../perception/clipPerception.js';
 import type { ClipData, LabelledBatch, SplitName } from './data-source.js';
 
 export interface OpenOptions {
@@ -13,6 +14,8 @@ export interface OpenOptions {
 }
 
 export const DEFAULT_CLIP_CACHE = path.join('.cache', 'clips');
+/** Hand–object states measured by the detectors on clips that came without one (real video). */
+export const DEFAULT_PERCEPTION_CACHE = path.join('.cache', 'perception');
 const WARM_ATTEMPTS = 4;
 
 export async function openClipData(dir: string, opts: OpenOptions = {}): Promise<ClipData> {
@@ -20,6 +23,12 @@ export async function openClipData(dir: string, opts: OpenOptions = {}): Promise
   const cacheDir = opts.cacheDir === undefined ? DEFAULT_CLIP_CACHE : opts.cacheDir;
   const cache = cacheDir ? { dir: cacheDir, maxBytes: opts.cacheBytes ?? 4e9 } : undefined;
   const labelled = (split: SplitName) => ds.records[split].filter((r) => r.action >= 0);
+  // The detectors load on the first clip that needs measuring (procedural sets never do).
+  let perceiver: Promise<ClipPerceiver> | undefined;
+  const perceive = (file: string) => {
+    perceiver ??= ClipPerceiver.load({ cacheDir: cacheDir ? DEFAULT_PERCEPTION_CACHE : undefined });
+    return perceiver.then((p) => p.measure(file));
+  };
   // Bracketed template of each class from the annotations; SSv2 class names drop the brackets.
   const templates = ds.actions.map((name) => name.replace(/\bsomething\b/gi, '[something]'));
   for (const split of ['train', 'validation'] as const) for (const r of ds.records[split]) if (r.template) templates[r.action] = r.template;
@@ -37,7 +46,7 @@ export async function openClipData(dir: string, opts: OpenOptions = {}): Promise
         failed = [];
         for (const split of splits) {
           // Centre/uniform or random crops all cut from the same cached decode (model size × (1 + margin)).
-          const stream = clipBatches(ds, split, { ...shape, batchSize: 16, shuffle: false, cache });
+          const stream = clipBatches(ds, split, { frames: shape.frames, height: shape.height, width: shape.width, batchSize: 16, shuffle: false, cache });
           for await (const _ of stream);
           failed.push(...stream.report.skipped.map((s) => s.id));
         }
@@ -54,20 +63,30 @@ export async function openClipData(dir: string, opts: OpenOptions = {}): Promise
         shuffle: req.training,
         seed: req.seed,
         epoch: req.epoch,
-        sampling: req.training ? 'random' : 'uniform',
+        sampling: req.shape.windowStep ? (req.training ? 'window-random' : 'window') : req.training ? 'random' : 'uniform',
+        step: req.shape.windowStep ?? 1,
+        handObject: req.shape.handObject ?? false,
         crop: req.training ? 'random' : 'center',
         flip: req.training,
         cache,
         ...(req.limit ? { limit: req.limit } : {}),
-      });
+      }, perceive);
       for await (const b of stream) {
         const floats = b.clips.length / b.ids.length;
         const keep = b.ids.map((_, i) => i).filter((i) => b.actions[i] >= 0);
         if (keep.length === 0) continue;
         const clips = keep.length === b.ids.length ? b.clips : new Float32Array(keep.length * floats);
         if (clips !== b.clips) keep.forEach((i, j) => clips.set(b.clips.subarray(i * floats, (i + 1) * floats), j * floats));
+        let perception = b.perception;
+        if (perception && keep.length !== b.ids.length) {
+          const per = perception.length / b.ids.length;
+          const kept = new Float32Array(keep.length * per);
+          keep.forEach((i, j) => kept.set(b.perception!.subarray(i * per, (i + 1) * per), j * per));
+          perception = kept;
+        }
         yield {
           clips,
+          ...(perception ? { perception } : {}),
           records: keep.map((i) => ({ id: b.ids[i], group: b.groups[i], action: b.actions[i], simplified: b.simplified[i], caption: b.captions[i] })),
         };
       }

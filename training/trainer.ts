@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CountertopModel, Vocabulary, initBackend, loadCheckpoint, parseModelConfig, restoreAdam, saveCheckpoint, type HeadSpec } from '../model/index.js';
-import { disposeBatch, makeTrainingBatch } from './batches.js';
+import { clipShapeOf, disposeBatch, makeTrainingBatch } from './batches.js';
 import type { ClipData } from './data-source.js';
 import { evaluateSplit } from './evaluate.js';
 import { MetricsLog } from './metrics-log.js';
@@ -94,7 +94,7 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
     await saveCheckpoint(ckptDir, model, { optimizer, training: { ...state, task: opts.task, lambda, data: data.dir } });
   };
 
-  const shape = { frames: model.config.frames, height: model.config.height, width: model.config.width };
+  const shape = clipShapeOf(model.config);
   const broken = await data.warm(shape, ['train', 'validation', 'test']);
   if (broken.length > 0) log(`${data.dir}: ${broken.length} clip(s) could not be decoded and are left out: ${broken.slice(0, 5).join(', ')}`);
   const captionTarget = captionSource && model.vocabulary ? { vocab: model.vocabulary, source: captionSource } : null;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { type CountertopModel, initBackend, loadCheckpoint } from '../model/index.js';
-import { chunk, clipTensor, epochOrder, labelOf } from './batches.js';
+import { chunk, clipShapeOf, clipTensor, encodeInputs, epochOrder, labelOf } from './batches.js';
 import type { ClipData, ClipRecord, SplitName } from './data-source.js';
 import { toPredictions } from './evaluate.js';
 import { MetricsLog } from './metrics-log.js';
@@ -71,12 +71,12 @@ interface SplitFeatures {
 
 /** Encodes every labelled clip of a split with the frozen encoder (dropout off). */
 async function computeFeatures(model: CountertopModel, data: ClipData, split: SplitName, batchSize: number): Promise<SplitFeatures> {
-  const shape = { frames: model.config.frames, height: model.config.height, width: model.config.width };
+  const shape = clipShapeOf(model.config);
   const U = model.encodingWidth;
   const records: ClipRecord[] = [];
   const parts: Float32Array[] = [];
   for await (const batch of data.batches(split, { shape, batchSize, training: false, seed: 0, epoch: 0 })) {
-    const states = tf.tidy(() => model.encode(clipTensor(batch, shape)).states);
+    const states = tf.tidy(() => model.encode(clipTensor(batch, shape), encodeInputs(batch, shape)).states);
     parts.push((await states.data()) as Float32Array);
     states.dispose();
     records.push(...batch.records);

@@ -9,11 +9,17 @@ import type { Frame } from '../types.js';
  * frames$.pipe(resizeFrames(64, 64))
  * ```
  */
-export function resizeFrames(width: number, height: number): OperatorFunction<Frame, Frame> {
+export function resizeFrames(width: number, height: number, opts: { keepDetail?: boolean } = {}): OperatorFunction<Frame, Frame> {
   return map((frame) =>
     frame.width === width && frame.height === height
       ? frame
-      : { ...frame, width, height, pixels: resizeRgb(frame.pixels, frame.width, frame.height, width, height) },
+      : {
+          ...frame,
+          width,
+          height,
+          pixels: resizeRgb(frame.pixels, frame.width, frame.height, width, height),
+          ...(opts.keepDetail ? { detail: { width: frame.width, height: frame.height, pixels: frame.pixels } } : {}),
+        },
   );
 }
 
