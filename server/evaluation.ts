@@ -1,12 +1,12 @@
 /** The dashboard's "Replay evaluation": one annotated recording through the model, summarised for the page. */
 import type { InferenceEngine, LivePipelineOptions } from '../pipelines/index.js';
-import { loadAnnotations } from '../eval/replay.js';
+import type { AnnotatedSegment } from '../eval/replay.js';
 import { runReplay } from '../eval/replay-run.js';
 import type { EvaluationSummary } from './protocol.js';
 
 export function evaluator(engine: InferenceEngine, pipeline?: Omit<LivePipelineOptions, 'clock'>) {
-  return async (video: string, annotationsFile: string, onProgress: (fraction: number) => void): Promise<EvaluationSummary> => {
-    const annotations = loadAnnotations(annotationsFile);
+  // The annotations come already read and bounded by RecordingsFolder.readAnnotations.
+  return async (video: string, annotations: readonly AnnotatedSegment[], onProgress: (fraction: number) => void): Promise<EvaluationSummary> => {
     const run = await runReplay({ video, annotations, engine, pace: 'max', pipeline, onProgress });
     const r = run.report;
     return {

@@ -2,17 +2,33 @@
  * The recordings folder: the videos a user may replay, and the annotation files beside them.
  * A name from a client is checked by the protocol's pattern and again here by resolving it and
  * requiring the result to be a regular file directly inside the folder (no traversal, no symlink out).
+ * Annotation files are read only when they are themselves regular files (not symlinks, which could
+ * point at /etc/passwd or another user's folder) and of a plausible size and number of segments.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
+import { parseAnnotations, type AnnotatedSegment } from '../eval/replay.js';
 import type { RecordingInfo } from './protocol.js';
 import { recordingName } from './protocol.js';
+
+/** Far above a real annotation file (an hour at a segment every 3 s is ~200 kB). */
+export const MAX_ANNOTATION_BYTES = 4 * 1024 * 1024;
+/** An action shorter than a tenth of a second is not an annotation but noise (or an attack on memory). */
+export const MAX_SEGMENTS_PER_SECOND = 10;
+/** Short clips still get a few segments; and a video of unknown length at most this many. */
+const MIN_SEGMENT_ALLOWANCE = 20;
+const UNKNOWN_DURATION_MAX_SEGMENTS = 20_000;
+/** Annotated times may run past the video's end by this much (rounding of hand-made files). */
+const END_SLACK_SECONDS = 1;
 
 export const VIDEO_EXTENSIONS = new Set(['.webm', '.mp4', '.mkv', '.mov', '.avi']);
 /** Annotation file names tried beside `<stem>.<ext>`, in order. */
 const ANNOTATION_SUFFIXES = ['.annotations.json', '.segments.json', '.json'];
 
 export class RecordingNotFound extends Error {}
+/** An annotation file too large or with implausibly many segments. */
+export class AnnotationLimitError extends Error {}
 
 export class RecordingsFolder {
   readonly dir: string;
@@ -41,16 +57,73 @@ export class RecordingsFolder {
     return real;
   }
 
-  /** Name of the annotation file beside a recording, or null. */
+  /** Name of the (regular, non-symlink) annotation file beside a recording, or null. */
   annotationsFor(name: string): string | null {
+    const found = this.annotationCandidate(name);
+    return found?.isFile ? found.file : null;
+  }
+
+  /** The first annotation name present beside `name`, whatever it is (lstat: a symlink is not followed). */
+  private annotationCandidate(name: string): { file: string; isFile: boolean; isSymlink: boolean; size: number } | null {
     const stem = name.slice(0, name.length - path.extname(name).length);
     for (const suffix of ANNOTATION_SUFFIXES) {
       const file = stem + suffix;
       if (file.endsWith('.events.json')) continue;
-      const p = path.join(this.dir, file);
-      if (existsSync(p) && statSync(p).isFile()) return file;
+      try {
+        const st = lstatSync(path.join(this.dir, file));
+        return { file, isFile: st.isFile(), isSymlink: st.isSymbolicLink(), size: st.size };
+      } catch {
+        // not there: try the next suffix
+      }
     }
     return null;
+  }
+
+  /**
+   * Reads and checks the annotations of recording `name` (whose video lasts `durationSec`, NaN if
+   * unknown). Throws RecordingNotFound or AnnotationLimitError with a message for the user; never one
+   * that quotes the file's contents.
+   */
+  async readAnnotations(name: string, durationSec: number): Promise<{ file: string; segments: AnnotatedSegment[] }> {
+    const stem = name.slice(0, name.length - path.extname(name).length);
+    const found = this.annotationCandidate(name);
+    if (!found) throw new RecordingNotFound(`"${name}" has no annotation file beside it (expected ${stem}.json)`);
+    const { file } = found;
+    if (found.isSymlink) throw new RecordingNotFound(`"${file}" is a symbolic link; annotation files must be regular files in the recordings folder`);
+    if (!found.isFile) throw new RecordingNotFound(`"${file}" is not a regular file`);
+    const tooBig = (bytes: number) => new AnnotationLimitError(`"${file}" is ${(bytes / 1024 / 1024).toFixed(1)} MB; annotation files are limited to ${MAX_ANNOTATION_BYTES / 1024 / 1024} MB`);
+    if (found.size > MAX_ANNOTATION_BYTES) throw tooBig(found.size);
+    let text: string;
+    // O_NOFOLLOW: a symlink swapped in since the lstat above is refused rather than followed.
+    const handle = await open(path.join(this.dir, file), constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => {
+      throw new RecordingNotFound(`"${file}" cannot be opened as a regular file`);
+    });
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw new RecordingNotFound(`"${file}" is not a regular file`);
+      if (st.size > MAX_ANNOTATION_BYTES) throw tooBig(st.size);
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // Not V8's message: it quotes the start of the text.
+      throw new RecordingNotFound(`"${file}" is not valid JSON`);
+    }
+    const segments = parseAnnotations(json, file);
+    const limit = Number.isFinite(durationSec) ? Math.max(MIN_SEGMENT_ALLOWANCE, Math.ceil(durationSec * MAX_SEGMENTS_PER_SECOND)) : UNKNOWN_DURATION_MAX_SEGMENTS;
+    if (segments.length > limit) {
+      const length = Number.isFinite(durationSec) ? `a ${durationSec.toFixed(1)} s video` : 'a video of unknown length';
+      throw new AnnotationLimitError(`"${file}" has ${segments.length} segments for ${length}; at most ${limit} (${MAX_SEGMENTS_PER_SECOND} per second) are accepted`);
+    }
+    const last = segments.reduce((m, seg) => Math.max(m, seg.end), 0);
+    if (Number.isFinite(durationSec) && last > durationSec + END_SLACK_SECONDS) {
+      throw new AnnotationLimitError(`"${file}" has a segment ending at ${last.toFixed(1)} s, after the end of the ${durationSec.toFixed(1)} s video`);
+    }
+    return { file, segments };
   }
 
   /**

@@ -8,7 +8,9 @@ import type { RawData } from 'ws';
 import type { Client, ClientHub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
 import { PROTOCOL_VERSION, parseClientMessage, type ParsedClientMessage, type ErrorCode, type EvaluationSummary, type ServerMessage, type WebRtcSettings } from './protocol.js';
-import { RecordingNotFound, type RecordingsFolder } from './recordings.js';
+import type { AnnotatedSegment } from '../eval/replay.js';
+import { NotAVideoError, probeVideo } from './probe.js';
+import { AnnotationLimitError, RecordingNotFound, type RecordingsFolder } from './recordings.js';
 import type { SourceFactory } from './sources.js';
 import { StreamLimitError, UnknownStreamError, type StreamManager } from './streams.js';
 import { acceptOffer, WebRtcError } from './webrtc.js';
@@ -21,7 +23,7 @@ export interface SessionContext {
   readonly metrics: ServerMetrics;
   readonly log: Logger;
   /** Runs a recording against its annotations; absent when evaluation is not available. */
-  readonly evaluate?: (video: string, annotations: string, onProgress: (fraction: number) => void) => Promise<EvaluationSummary>;
+  readonly evaluate?: (video: string, annotations: readonly AnnotatedSegment[], onProgress: (fraction: number) => void) => Promise<EvaluationSummary>;
   /** Evaluations running now, server-wide: each holds a whole recording in memory, so one at a time. */
   readonly evaluations: { running: number };
   /** ICE servers and policy for the server's WebRTC peers (the same ones the dashboard is sent). */
@@ -43,6 +45,8 @@ function toRequestError(err: unknown): RequestError {
   if (err instanceof StreamLimitError) return new RequestError('limit', err.message);
   if (err instanceof UnknownStreamError) return new RequestError('unknown-stream', err.message);
   if (err instanceof RecordingNotFound) return new RequestError('not-found', err.message);
+  if (err instanceof NotAVideoError) return new RequestError('not-found', err.message);
+  if (err instanceof AnnotationLimitError) return new RequestError('limit', err.message);
   if (err instanceof WebRtcError) return new RequestError('failed', err.message);
   // The pipelines' source validation writes messages meant for the user.
   if (err instanceof SourceConfigError) return new RequestError('invalid-message', err.message);
@@ -188,14 +192,14 @@ export class Session {
       case 'evaluate': {
         if (!this.ctx.evaluate) throw new RequestError('failed', 'evaluation is not available on this server');
         const video = recordings.resolve(m.recording);
-        const annotations = recordings.annotationsFor(m.recording);
-        if (!annotations) throw new RequestError('not-found', `"${m.recording}" has no annotation file beside it (expected ${m.recording.replace(/\.[^.]+$/, '')}.json)`);
+        const { duration } = await probeVideo(video);
+        const { segments } = await recordings.readAnnotations(m.recording, duration);
         if (this.ctx.evaluations.running > 0) throw new RequestError('limit', 'another evaluation is running; try again when it has finished');
         this.ctx.evaluations.running++;
         this.reply({ type: 'ack', id: m.id, of: m.type });
         let lastSent = -1;
         try {
-          const result = await this.ctx.evaluate(video, `${recordings.dir}/${annotations}`, (fraction) => {
+          const result = await this.ctx.evaluate(video, segments, (fraction) => {
             if (fraction - lastSent >= 0.05 || fraction === 1) {
               lastSent = fraction;
               this.reply({ type: 'eval-progress', id: m.id, recording: m.recording, fraction });
