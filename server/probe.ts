@@ -6,20 +6,17 @@
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { FILE_INPUT_ARGS } from '../pipelines/sources/openSource.js';
 
 export const ffprobePath = process.env.FFPROBE_PATH || 'ffprobe';
 
 /**
- * The demuxers a recording may use (ffmpeg's names; `matroska,webm` and `mov,mp4,…` are one
- * demuxer each). Playlist and reference demuxers (hls, concat, dash, …) are left out on purpose.
+ * The input options the decoder uses for files (the `file` protocol only; real video demuxers
+ * only — no hls, concat or other playlist that follows references to other files).
  */
-export const VIDEO_DEMUXERS = ['matroska', 'webm', 'mov', 'mp4', 'm4a', '3gp', '3g2', 'mj2', 'avi'];
-
-/**
- * ffmpeg/ffprobe input options that confine reading to the local file given: no network or
- * `concat:`/`subfile:` protocols, and no demuxer that follows references to other files.
- */
-export const SAFE_INPUT_ARGS = ['-protocol_whitelist', 'file', '-format_whitelist', VIDEO_DEMUXERS.join(',')];
+export const SAFE_INPUT_ARGS = FILE_INPUT_ARGS;
+/** The demuxers a recording may use (ffmpeg's names; `matroska,webm` and `mov,mp4,…` are one demuxer each). */
+export const VIDEO_DEMUXERS = FILE_INPUT_ARGS[FILE_INPUT_ARGS.indexOf('-format_whitelist') + 1]!.split(',');
 
 export class NotAVideoError extends Error {}
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseAnnotations, type AnnotatedSegment } from '../eval/replay.js';
 import type { RecordingInfo } from './protocol.js';
 import { recordingName } from './protocol.js';
+import { probeVideo, type VideoProbe } from './probe.js';
 
 /** Far above a real annotation file (an hour at a segment every 3 s is ~200 kB). */
 export const MAX_ANNOTATION_BYTES = 4 * 1024 * 1024;
@@ -55,6 +56,15 @@ export class RecordingsFolder {
     const real = realpathSync(candidate);
     if (path.dirname(real) !== this.dir || !statSync(real).isFile()) throw new RecordingNotFound(`"${name}" is not a file in the recordings folder`);
     return real;
+  }
+
+  /**
+   * Like resolve(), and the file must also be a real video container (ffprobe says so, not its
+   * name): throws NotAVideoError for a playlist, a text file or anything else ffmpeg should not open.
+   */
+  async resolveVideo(name: string): Promise<{ file: string; probe: VideoProbe }> {
+    const file = this.resolve(name);
+    return { file, probe: await probeVideo(file) };
   }
 
   /** Name of the (regular, non-symlink) annotation file beside a recording, or null. */

@@ -9,7 +9,7 @@ import type { Client, ClientHub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
 import { PROTOCOL_VERSION, parseClientMessage, type ParsedClientMessage, type ErrorCode, type EvaluationSummary, type ServerMessage, type WebRtcSettings } from './protocol.js';
 import type { AnnotatedSegment } from '../eval/replay.js';
-import { NotAVideoError, probeVideo } from './probe.js';
+import { NotAVideoError } from './probe.js';
 import { AnnotationLimitError, RecordingNotFound, type RecordingsFolder } from './recordings.js';
 import type { SourceFactory } from './sources.js';
 import { StreamLimitError, UnknownStreamError, type StreamManager } from './streams.js';
@@ -153,7 +153,7 @@ export class Session {
         this.reply({ type: 'recordings', id: m.id, items: recordings.list() });
         return;
       case 'start-replay': {
-        const file = recordings.resolve(m.recording);
+        const { file } = await recordings.resolveVideo(m.recording);
         const info = streams.add({
           kind: 'replay',
           name: m.recording,
@@ -191,9 +191,8 @@ export class Session {
       }
       case 'evaluate': {
         if (!this.ctx.evaluate) throw new RequestError('failed', 'evaluation is not available on this server');
-        const video = recordings.resolve(m.recording);
-        const { duration } = await probeVideo(video);
-        const { segments } = await recordings.readAnnotations(m.recording, duration);
+        const { file: video, probe } = await recordings.resolveVideo(m.recording);
+        const { segments } = await recordings.readAnnotations(m.recording, probe.duration);
         if (this.ctx.evaluations.running > 0) throw new RequestError('limit', 'another evaluation is running; try again when it has finished');
         this.ctx.evaluations.running++;
         this.reply({ type: 'ack', id: m.id, of: m.type });

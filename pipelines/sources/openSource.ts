@@ -23,6 +23,12 @@ import { webrtcFrames } from './webrtcFrames.js';
 
 export { SourceConfigError } from './validate.js';
 
+/**
+ * Input options for local files: the `file` protocol only and real video demuxers only, so that an
+ * HLS or concat playlist renamed `.webm` cannot make ffmpeg open the other files or URLs it names.
+ */
+export const FILE_INPUT_ARGS = ['-protocol_whitelist', 'file', '-format_whitelist', 'matroska,webm,mov,mp4,m4a,3gp,3g2,mj2,avi'];
+
 /** A frame generator for the procedural kind: yields RGB24 images of any size, in order. */
 export type FrameGenerator = () => Iterable<{ readonly width: number; readonly height: number; readonly pixels: Uint8Array }>;
 
@@ -100,7 +106,7 @@ export function openSource(config: SourceConfig, format: FrameFormat, hooks: Ope
   switch (c.kind) {
     case 'file': {
       const input = validateVideoFile(c.path);
-      const args = [...(c.pace === 'realtime' ? ['-re'] : []), ...(c.loop ? ['-stream_loop', '-1'] : []), '-i', input];
+      const args = [...(c.pace === 'realtime' ? ['-re'] : []), ...(c.loop ? ['-stream_loop', '-1'] : []), ...FILE_INPUT_ARGS, '-i', input];
       const frames = decode(args, c.pace === 'realtime' ? 'nominal' : 'arrival');
       return { streamId: c.streamId, frames: withLifecycle(frames, report), status: statusSubject, frameRate: fmt.data.fps };
     }
