@@ -10,6 +10,14 @@ export const PROTOCOL_VERSION = 1;
 
 /** Largest client message accepted; WebRTC offers are the biggest legitimate ones (a few kB). */
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+/**
+ * Messages a client may send per second, sustained, and in one burst: the dashboard sends a few a
+ * minute, so this only stops a flood (each message costs a JSON parse and a validation).
+ */
+export const MAX_CLIENT_MESSAGES_PER_SECOND = 50;
+export const CLIENT_MESSAGE_BURST = 100;
+/** WebRTC offers one client may have in negotiation at once (each holds a native peer connection). */
+export const MAX_PENDING_OFFERS_PER_CLIENT = 2;
 
 const streamId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'stream ids are lowercase letters, digits and dashes');
 /** A file name inside the recordings folder: no directory part, no leading dot. */
@@ -184,9 +192,23 @@ export type ErrorCode =
 export type ServerMessageType = ServerMessage['type'];
 
 /** Parses one raw client frame; returns either the typed message or an error reply to send back. */
+/** The request id of a message that failed validation, when it has a readable one (so the client can match the error). */
+function requestIdOf(json: unknown): string | undefined {
+  return typeof json === 'object' && json !== null && typeof (json as { id?: unknown }).id === 'string' ? (json as { id: string }).id.slice(0, 64) : undefined;
+}
+
 export function parseClientMessage(raw: string): { ok: true; message: ParsedClientMessage } | { ok: false; error: Extract<ServerMessage, { type: 'error' }> } {
-  if (raw.length > MAX_CLIENT_MESSAGE_BYTES) {
-    return { ok: false, error: { type: 'error', code: 'too-large', message: `messages are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes` } };
+  // Bytes as they came over the wire, not UTF-16 units: "€" is one unit and three bytes.
+  const bytes = Buffer.byteLength(raw, 'utf8');
+  if (bytes > MAX_CLIENT_MESSAGE_BYTES) {
+    // The socket's maxPayload bounds what reaches here (16× the limit), so parsing it for the id is bounded too.
+    let id: string | undefined;
+    try {
+      id = requestIdOf(JSON.parse(raw));
+    } catch {
+      id = undefined;
+    }
+    return { ok: false, error: { type: 'error', id, code: 'too-large', message: `messages are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes; this one has ${bytes}` } };
   }
   let json: unknown;
   try {
@@ -196,7 +218,7 @@ export function parseClientMessage(raw: string): { ok: true; message: ParsedClie
   }
   const parsed = clientMessageSchema.safeParse(json);
   if (!parsed.success) {
-    const id = typeof json === 'object' && json !== null && typeof (json as { id?: unknown }).id === 'string' ? ((json as { id: string }).id.slice(0, 64)) : undefined;
+    const id = requestIdOf(json);
     const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`);
     return { ok: false, error: { type: 'error', id, code: 'invalid-message', message: issues.join('; ') } };
   }

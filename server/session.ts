@@ -7,7 +7,8 @@ import { SourceConfigError } from '../pipelines/sources/openSource.js';
 import type { RawData } from 'ws';
 import type { Client, ClientHub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
-import { PROTOCOL_VERSION, parseClientMessage, type ParsedClientMessage, type ErrorCode, type EvaluationSummary, type ServerMessage, type WebRtcSettings } from './protocol.js';
+import { TokenBucket } from './limits.js';
+import { CLIENT_MESSAGE_BURST, MAX_CLIENT_MESSAGES_PER_SECOND, MAX_PENDING_OFFERS_PER_CLIENT, PROTOCOL_VERSION, parseClientMessage, type ParsedClientMessage, type ErrorCode, type EvaluationSummary, type ServerMessage, type WebRtcSettings } from './protocol.js';
 import type { AnnotatedSegment } from '../eval/replay.js';
 import { NotAVideoError } from './probe.js';
 import { AnnotationLimitError, RecordingNotFound, type RecordingsFolder } from './recordings.js';
@@ -35,6 +36,8 @@ class RequestError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** Not one of the refusals the server makes on purpose: worth a stack in the log. */
+    readonly unexpected = false,
   ) {
     super(message);
   }
@@ -50,10 +53,15 @@ function toRequestError(err: unknown): RequestError {
   if (err instanceof WebRtcError) return new RequestError('failed', err.message);
   // The pipelines' source validation writes messages meant for the user.
   if (err instanceof SourceConfigError) return new RequestError('invalid-message', err.message);
-  return new RequestError('failed', err instanceof Error ? err.message : String(err));
+  return new RequestError('failed', err instanceof Error ? err.message : String(err), true);
 }
 
 export class Session {
+  private readonly rate = new TokenBucket(MAX_CLIENT_MESSAGES_PER_SECOND, CLIENT_MESSAGE_BURST);
+  private rateDropped = 0;
+  private lastRateErrorAt = 0;
+  private pendingOffers = 0;
+
   constructor(
     private readonly ctx: SessionContext,
     readonly client: Client,
@@ -64,6 +72,17 @@ export class Session {
   }
 
   async onRaw(data: RawData, isBinary: boolean): Promise<void> {
+    if (!this.rate.take()) {
+      this.ctx.metrics.invalidMessages.inc({ code: 'rate-limited' });
+      this.rateDropped++;
+      // One error a second, not one per dropped message: answering every message of a flood would amplify it.
+      const now = Date.now();
+      if (now - this.lastRateErrorAt >= 1000) {
+        this.lastRateErrorAt = now;
+        this.reply({ type: 'error', code: 'limit', message: `too many messages: at most ${MAX_CLIENT_MESSAGES_PER_SECOND} per second (bursts of ${CLIENT_MESSAGE_BURST}); ${this.rateDropped} dropped so far` });
+      }
+      return;
+    }
     if (isBinary) {
       this.ctx.metrics.invalidMessages.inc({ code: 'bad-json' });
       this.reply({ type: 'error', code: 'bad-json', message: 'binary frames are not part of the protocol; send JSON text' });
@@ -80,7 +99,9 @@ export class Session {
       await this.handle(parsed.message);
     } catch (err) {
       const e = toRequestError(err);
-      if (e.code === 'failed') this.ctx.log.warn({ client: this.client.id, type: parsed.message.type, err }, 'request failed');
+      // A stack only for the unexpected; a refused request (a garbage offer, a bad name) is one short line.
+      if (e.unexpected) this.ctx.log.warn({ client: this.client.id, type: parsed.message.type, err }, 'request failed');
+      else if (e.code === 'failed') this.ctx.log.warn({ client: this.client.id, type: parsed.message.type, reason: e.message }, 'request failed');
       this.reply({ type: 'error', id: parsed.message.id, code: e.code, message: e.message });
     }
   }
@@ -163,7 +184,15 @@ export class Session {
         return;
       }
       case 'webrtc-offer': {
-        const accepted = await acceptOffer(m.sdp, this.ctx.webrtc);
+        // Each offer in negotiation holds a native peer connection: a client flooding offers must not pile them up.
+        if (this.pendingOffers >= MAX_PENDING_OFFERS_PER_CLIENT) throw new RequestError('limit', `at most ${MAX_PENDING_OFFERS_PER_CLIENT} WebRTC offers may be in negotiation at once; wait for the answer`);
+        this.pendingOffers++;
+        let accepted;
+        try {
+          accepted = await acceptOffer(m.sdp, this.ctx.webrtc);
+        } finally {
+          this.pendingOffers--;
+        }
         let info;
         try {
           info = streams.add({

@@ -34,6 +34,10 @@ const HOST_ONLY: WebRtcSettings = { iceServers: [], iceTransportPolicy: 'all' };
 
 export async function acceptOffer(offerSdp: string, settings: WebRtcSettings = HOST_ONLY, trackTimeoutMs = 15_000): Promise<AcceptedOffer> {
   if (!/^v=0\r?\n/.test(offerSdp) || !/\nm=video /.test(offerSdp)) throw new WebRtcError('the offer is not an SDP offer with a video section');
+  // Every SDP line is `<letter>=<value>`: refuse garbage here, before a native peer connection is made for it.
+  if (!offerSdp.split(/\r?\n/).every((line) => line === '' || /^[a-z]=[^\x00-\x08\x0a-\x1f\x7f]*$/.test(line))) {
+    throw new WebRtcError('the offer is not SDP: every line must look like "x=value"');
+  }
   const peer = new wrtc.RTCPeerConnection({ iceServers: settings.iceServers, iceTransportPolicy: settings.iceTransportPolicy }) as unknown as RTCPeerConnection;
   const track = new Promise<MediaStreamTrack>((resolve, reject) => {
     const timer = setTimeout(() => reject(new WebRtcError('no video track arrived from the browser')), trackTimeoutMs);

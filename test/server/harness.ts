@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import WebSocket, { type ClientOptions } from 'ws';
 import { InferenceStage, ModelEngine, type InferenceEngine } from '../../pipelines/index.js';
 import { startServer, type RunningServer } from '../../server/app.js';
@@ -42,7 +42,7 @@ export interface TestServer {
 }
 
 /** Flags as a user would pass them; port 0 picks a free port. */
-export async function startTestServer(flags: string[] = [], opts: { demoFile?: string; statsIntervalMs?: number } = {}): Promise<TestServer> {
+export async function startTestServer(flags: string[] = [], opts: { demoFile?: string; statsIntervalMs?: number; log?: Logger } = {}): Promise<TestServer> {
   const config = loadConfig(['--port', '0', '--log-level', 'silent', '--no-demo', ...flags], {});
   const engine = await smallEngine();
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
@@ -51,7 +51,7 @@ export async function startTestServer(flags: string[] = [], opts: { demoFile?: s
   const server = await startServer(config, {
     stage,
     sources,
-    log: pino({ level: 'silent' }),
+    log: opts.log ?? pino({ level: 'silent' }),
     model: { name: 'small untrained (test)', trained: false, backend: 'test', labels: engine.heads[0]!.labels.length, note: 'test model' },
     pipeline,
     evaluate: evaluator(engine, pipeline),
