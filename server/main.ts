@@ -83,7 +83,7 @@ async function main(): Promise<void> {
 
   for (const device of config.cameras) {
     try {
-      server.streams.add({ kind: 'v4l2', name: device, open: (id) => ({ source: sources.v4l2(id, device) }) });
+      server.streams.add({ kind: 'v4l2', name: device, key: device, open: (id) => ({ source: sources.v4l2(id, device) }) });
     } catch (err) {
       log.error({ device, err: (err as Error).message }, 'cannot start camera');
     }

@@ -40,7 +40,20 @@ export const rtspUrl = z
     } catch {
       return false;
     }
-  }, 'expected rtsp://host[:port]/path or rtsps://…');
+  }, 'expected rtsp://host[:port]/path or rtsps://…')
+  // "RTSP://" passes the URL parser but ffmpeg knows only the lower-case protocol name.
+  .transform((s) => s.replace(/^rtsps?:/i, (scheme) => scheme.toLowerCase()));
+
+/**
+ * What identifies a camera across spellings of its URL: scheme, host (any case), port (554/322 by
+ * default), path and query; not the credentials, so the key can be logged and compared.
+ */
+export function rtspCameraKey(url: string): string {
+  const u = new URL(url);
+  const scheme = u.protocol.toLowerCase();
+  const port = u.port || (scheme === 'rtsps:' ? '322' : '554');
+  return `${scheme}//${u.hostname.toLowerCase()}:${port}${u.pathname}${u.search}`;
+}
 
 const requestId = z.string().max(64).optional();
 
@@ -197,9 +210,16 @@ function requestIdOf(json: unknown): string | undefined {
   return typeof json === 'object' && json !== null && typeof (json as { id?: unknown }).id === 'string' ? (json as { id: string }).id.slice(0, 64) : undefined;
 }
 
+const utf8 = new TextEncoder();
+
+/** UTF-8 size of a string (TextEncoder: this file is shared with the browser, which has no Buffer). */
+function utf8Length(s: string): number {
+  return utf8.encode(s).length;
+}
+
 export function parseClientMessage(raw: string): { ok: true; message: ParsedClientMessage } | { ok: false; error: Extract<ServerMessage, { type: 'error' }> } {
   // Bytes as they came over the wire, not UTF-16 units: "€" is one unit and three bytes.
-  const bytes = Buffer.byteLength(raw, 'utf8');
+  const bytes = utf8Length(raw);
   if (bytes > MAX_CLIENT_MESSAGE_BYTES) {
     // The socket's maxPayload bounds what reaches here (16× the limit), so parsing it for the id is bounded too.
     let id: string | undefined;

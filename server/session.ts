@@ -8,12 +8,12 @@ import type { RawData } from 'ws';
 import type { Client, ClientHub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
 import { TokenBucket } from './limits.js';
-import { CLIENT_MESSAGE_BURST, MAX_CLIENT_MESSAGES_PER_SECOND, MAX_PENDING_OFFERS_PER_CLIENT, PROTOCOL_VERSION, parseClientMessage, type ParsedClientMessage, type ErrorCode, type EvaluationSummary, type ServerMessage, type WebRtcSettings } from './protocol.js';
+import { rtspCameraKey, CLIENT_MESSAGE_BURST, MAX_CLIENT_MESSAGES_PER_SECOND, MAX_PENDING_OFFERS_PER_CLIENT, PROTOCOL_VERSION, parseClientMessage, type ParsedClientMessage, type ErrorCode, type EvaluationSummary, type ServerMessage, type WebRtcSettings } from './protocol.js';
 import type { AnnotatedSegment } from '../eval/replay.js';
 import { NotAVideoError } from './probe.js';
 import { AnnotationLimitError, RecordingNotFound, type RecordingsFolder } from './recordings.js';
 import type { SourceFactory } from './sources.js';
-import { StreamLimitError, UnknownStreamError, type StreamManager } from './streams.js';
+import { StreamLimitError, StreamStateError, UnknownStreamError, type StreamManager } from './streams.js';
 import { acceptOffer, WebRtcError } from './webrtc.js';
 
 export interface SessionContext {
@@ -47,6 +47,7 @@ function toRequestError(err: unknown): RequestError {
   if (err instanceof RequestError) return err;
   if (err instanceof StreamLimitError) return new RequestError('limit', err.message);
   if (err instanceof UnknownStreamError) return new RequestError('unknown-stream', err.message);
+  if (err instanceof StreamStateError) return new RequestError('failed', err.message);
   if (err instanceof RecordingNotFound) return new RequestError('not-found', err.message);
   if (err instanceof NotAVideoError) return new RequestError('not-found', err.message);
   if (err instanceof AnnotationLimitError) return new RequestError('limit', err.message);
@@ -155,13 +156,14 @@ export class Session {
         const info = streams.add({
           kind: 'rtsp',
           name: m.name?.trim() || `${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname}`,
+          key: rtspCameraKey(m.url),
           open: (id) => ({ source: sources.rtsp(id, m.url) }),
         });
         this.reply({ type: 'ack', id: m.id, of: m.type, streamId: info.id });
         return;
       }
       case 'add-v4l2': {
-        const info = streams.add({ kind: 'v4l2', name: m.name?.trim() || m.device, open: (id) => ({ source: sources.v4l2(id, m.device) }) });
+        const info = streams.add({ kind: 'v4l2', name: m.name?.trim() || m.device, key: m.device, open: (id) => ({ source: sources.v4l2(id, m.device) }) });
         this.reply({ type: 'ack', id: m.id, of: m.type, streamId: info.id });
         return;
       }

@@ -27,6 +27,8 @@ export interface StreamRequest {
   readonly open: (streamId: string) => OpenedSource;
   /** Fixed id (the demo stream); otherwise `<kind>-<n>`. */
   readonly id?: string;
+  /** What the stream reads (a camera URL without credentials, a device): two live streams may not read the same. */
+  readonly key?: string;
 }
 
 export interface StreamManagerOptions {
@@ -40,9 +42,17 @@ export interface StreamManagerOptions {
 
 export class StreamLimitError extends Error {}
 export class UnknownStreamError extends Error {}
+/** The stream is not in a state that allows the request (e.g. recording a stream that is not live). */
+export class StreamStateError extends Error {}
+
+/** A failed or ended stream keeps its card, so the user can see why, but no longer holds a slot or its camera. */
+function isOver(state: StreamState): boolean {
+  return state === 'failed' || state === 'ended';
+}
 
 interface RunningStream {
   info: StreamInfo;
+  readonly key?: string;
   readonly frames$: Observable<Frame>;
   readonly outputs$: Subject<PipelineOutput>;
   readonly subscription: Subscription;
@@ -78,6 +88,16 @@ export class StreamManager {
   }
 
   add(request: StreamRequest): StreamInfo {
+    if (request.key) {
+      const same = [...this.streams.values()].find((s) => s.key === request.key);
+      if (same && !(isOver(same.info.state) && !same.recorder)) throw new StreamLimitError(`that camera is already stream "${same.info.id}" (${same.info.name})`);
+      if (same) this.evict(same); // re-adding a failed camera replaces its old card
+    }
+    if (this.streams.size >= this.opts.maxStreams) {
+      // The oldest failed or ended stream gives up its slot (the map is in insertion order).
+      const over = [...this.streams.values()].find((s) => isOver(s.info.state) && !s.recorder);
+      if (over) this.evict(over);
+    }
     if (this.streams.size >= this.opts.maxStreams) throw new StreamLimitError(`at most ${this.opts.maxStreams} streams may run at once; remove one first`);
     const id = request.id ?? this.nextId(request.kind);
     if (this.streams.has(id)) throw new StreamLimitError(`stream "${id}" is already running`);
@@ -91,7 +111,7 @@ export class StreamManager {
     const outputs$ = new Subject<PipelineOutput>();
     const info: StreamInfo = { id, kind: request.kind, name: request.name, state: 'connecting', recording: false, startedAt: Date.now() };
     const subscription = new Subscription();
-    const stream: RunningStream = { info, frames$, outputs$, subscription, dispose: opened.dispose };
+    const stream: RunningStream = { info, key: request.key, frames$, outputs$, subscription, dispose: opened.dispose };
     this.streams.set(id, stream);
     this.metrics.streams.set(this.streams.size);
 
@@ -130,6 +150,13 @@ export class StreamManager {
     const stream = this.streams.get(id);
     if (!stream) throw new UnknownStreamError(`no stream "${id}"`);
     if (stream.recorder) await this.stopRecording(id).catch((err: unknown) => this.log.warn({ stream: id, err }, 'recording did not finish cleanly'));
+    this.evict(stream);
+  }
+
+  /** Stops a stream that is not recording and forgets it, at once (no await, so add() can make room synchronously). */
+  private evict(stream: RunningStream): void {
+    const id = stream.info.id;
+    if (this.streams.get(id) !== stream) return;
     stream.subscription.unsubscribe();
     stream.outputs$.complete();
     stream.dispose?.();
@@ -145,6 +172,8 @@ export class StreamManager {
     const stream = this.streams.get(id);
     if (!stream) throw new UnknownStreamError(`no stream "${id}"`);
     if (stream.recorder) throw new StreamLimitError(`stream "${id}" is already recording`);
+    // A stream with no frames coming would only write an empty file.
+    if (stream.info.state !== 'live') throw new StreamStateError(`stream "${id}" is ${stream.info.state}, not live: it can be recorded once its frames arrive`);
     // Sources like WebRTC deliver at the camera's own rate: resample so the file plays in real time.
     const frames$ = stream.frames$.pipe(adaptFrameRate(this.opts.recordFps));
     stream.recorder = new StreamRecorder(base, frames$, stream.outputs$, this.opts.recordFps);
