@@ -77,7 +77,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   });
   streams.changed$.subscribe((list) => hub.broadcast({ type: 'streams', streams: list }));
   const webrtc: WebRtcSettings = { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy };
-  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate, evaluations: { running: 0 }, webrtc };
+  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate, evaluations: { running: 0 }, webrtc, messageRate: config.clientMessageRate };
 
   const tls = config.tlsCert && config.tlsKey ? readTls(config.tlsCert, config.tlsKey) : undefined;
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
+import { MAX_CLIENT_MESSAGES_PER_SECOND } from './protocol.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -62,6 +63,8 @@ export const configSchema = z
      * (a suspended laptop, a dropped network) is terminated so that it stops holding a client slot.
      */
     heartbeatMs: z.coerce.number().int().min(50).max(600_000).default(15_000),
+    /** Messages per second one WebSocket client may send (bursts of twice that); beyond, they are dropped with an error. */
+    clientMessageRate: z.coerce.number().int().min(1).max(100_000).default(MAX_CLIENT_MESSAGES_PER_SECOND),
     previewFps: z.coerce.number().min(0).max(15).default(3),
     previewWidth: z.coerce.number().int().min(32).max(640).default(240),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -106,6 +109,7 @@ const ENV_KEYS: Record<string, keyof z.input<typeof configSchema>> = {
   COUNTERTOP_MAX_STREAMS: 'maxStreams',
   COUNTERTOP_MAX_CLIENTS: 'maxClients',
   COUNTERTOP_HEARTBEAT_MS: 'heartbeatMs',
+  COUNTERTOP_CLIENT_MESSAGE_RATE: 'clientMessageRate',
   COUNTERTOP_PREVIEW_FPS: 'previewFps',
   COUNTERTOP_LOG_LEVEL: 'logLevel',
 };
@@ -135,6 +139,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .option('--max-streams <n>', 'most concurrent streams')
     .option('--max-clients <n>', 'most concurrent WebSocket clients')
     .option('--heartbeat-ms <ms>', 'WebSocket ping interval; a client missing two pongs is dropped (default 15000)')
+    .option('--client-message-rate <n>', `messages per second a WebSocket client may send, bursts of twice that (default ${MAX_CLIENT_MESSAGES_PER_SECOND})`)
     .option('--preview-fps <n>', 'preview JPEGs per second per stream (0 = none)')
     .addOption(new Option('--log-level <level>', 'pino log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .exitOverride()

@@ -11,11 +11,11 @@ export const PROTOCOL_VERSION = 1;
 /** Largest client message accepted; WebRTC offers are the biggest legitimate ones (a few kB). */
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 /**
- * Messages a client may send per second, sustained, and in one burst: the dashboard sends a few a
- * minute, so this only stops a flood (each message costs a JSON parse and a validation).
+ * Messages a client may send per second, sustained (bursts of twice that), by default
+ * (--client-message-rate): the dashboard sends a few a minute, so this only stops a flood (each
+ * message costs a JSON parse and a validation).
  */
 export const MAX_CLIENT_MESSAGES_PER_SECOND = 50;
-export const CLIENT_MESSAGE_BURST = 100;
 /** WebRTC offers one client may have in negotiation at once (each holds a native peer connection). */
 export const MAX_PENDING_OFFERS_PER_CLIENT = 2;
 

@@ -8,7 +8,7 @@ import type { RawData } from 'ws';
 import type { Client, ClientHub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
 import { TokenBucket } from './limits.js';
-import { rtspCameraKey, CLIENT_MESSAGE_BURST, MAX_CLIENT_MESSAGES_PER_SECOND, MAX_PENDING_OFFERS_PER_CLIENT, PROTOCOL_VERSION, parseClientMessage, type ParsedClientMessage, type ErrorCode, type EvaluationSummary, type ServerMessage, type WebRtcSettings } from './protocol.js';
+import { rtspCameraKey, MAX_PENDING_OFFERS_PER_CLIENT, PROTOCOL_VERSION, parseClientMessage, type ParsedClientMessage, type ErrorCode, type EvaluationSummary, type ServerMessage, type WebRtcSettings } from './protocol.js';
 import type { AnnotatedSegment } from '../eval/replay.js';
 import { NotAVideoError } from './probe.js';
 import { AnnotationLimitError, RecordingNotFound, type RecordingsFolder } from './recordings.js';
@@ -29,6 +29,8 @@ export interface SessionContext {
   readonly evaluations: { running: number };
   /** ICE servers and policy for the server's WebRTC peers (the same ones the dashboard is sent). */
   readonly webrtc: WebRtcSettings;
+  /** Messages per second one client may send (bursts of twice that). */
+  readonly messageRate: number;
 }
 
 /** An error whose message is safe and useful to show the user. */
@@ -58,7 +60,7 @@ function toRequestError(err: unknown): RequestError {
 }
 
 export class Session {
-  private readonly rate = new TokenBucket(MAX_CLIENT_MESSAGES_PER_SECOND, CLIENT_MESSAGE_BURST);
+  private readonly rate: TokenBucket;
   private rateDropped = 0;
   private lastRateErrorAt = 0;
   private pendingOffers = 0;
@@ -66,7 +68,9 @@ export class Session {
   constructor(
     private readonly ctx: SessionContext,
     readonly client: Client,
-  ) {}
+  ) {
+    this.rate = new TokenBucket(ctx.messageRate, 2 * ctx.messageRate);
+  }
 
   private reply(message: ServerMessage): void {
     this.ctx.hub.send(this.client, message);
@@ -80,7 +84,7 @@ export class Session {
       const now = Date.now();
       if (now - this.lastRateErrorAt >= 1000) {
         this.lastRateErrorAt = now;
-        this.reply({ type: 'error', code: 'limit', message: `too many messages: at most ${MAX_CLIENT_MESSAGES_PER_SECOND} per second (bursts of ${CLIENT_MESSAGE_BURST}); ${this.rateDropped} dropped so far` });
+        this.reply({ type: 'error', code: 'limit', message: `too many messages: at most ${this.ctx.messageRate} per second (bursts of ${2 * this.ctx.messageRate}); ${this.rateDropped} dropped so far` });
       }
       return;
     }

@@ -7,8 +7,9 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../server/config.js';
 import { TokenBucket } from '../../server/limits.js';
-import { CLIENT_MESSAGE_BURST, MAX_CLIENT_MESSAGE_BYTES, MAX_PENDING_OFFERS_PER_CLIENT, type ServerMessage } from '../../server/protocol.js';
+import { MAX_CLIENT_MESSAGE_BYTES, MAX_CLIENT_MESSAGES_PER_SECOND, MAX_PENDING_OFFERS_PER_CLIENT, type ServerMessage } from '../../server/protocol.js';
 import { startTestServer, TestClient, type TestServer } from './harness.js';
 
 type ErrorMessage = Extract<ServerMessage, { type: 'error' }>;
@@ -48,13 +49,19 @@ describe('WebSocket limits', () => {
     expect(limited.message).toMatch(/too many messages: at most 50 per second/);
     await new Promise((r) => setTimeout(r, 500));
     const pongs = c.messages.filter((m) => m.type === 'pong').length;
-    expect(pongs).toBeGreaterThanOrEqual(CLIENT_MESSAGE_BURST);
+    expect(pongs).toBeGreaterThanOrEqual(2 * MAX_CLIENT_MESSAGES_PER_SECOND); // the burst
     expect(pongs).toBeLessThan(200); // the burst plus what the rate refilled meanwhile, far from 1000
     // One error for the flood, not one per dropped message.
     expect(c.messages.filter((m) => m.type === 'error').length).toBeLessThanOrEqual(2);
     await new Promise((r) => setTimeout(r, 1500));
     expect((await c.request({ type: 'ping' }, 'after', 5000)).type).toBe('pong');
     await c.close();
+  });
+
+  it('the rate is configurable', () => {
+    expect(loadConfig([], {}).clientMessageRate).toBe(50);
+    expect(loadConfig(['--client-message-rate', '500'], {}).clientMessageRate).toBe(500);
+    expect(() => loadConfig(['--client-message-rate', '0'], {})).toThrow(/clientMessageRate/);
   });
 
   it('the size limit counts bytes, and the too-large error carries the request id', async () => {

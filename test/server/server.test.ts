@@ -34,7 +34,8 @@ d('countertop server', () => {
     tmp = tempDir('server');
     const recordings = path.join(tmp.dir, 'recordings');
     const demo = makeVideo(path.join(tmp.dir, 'demo.webm'), { seconds: 4, fps: 8, size: '96x96' });
-    t = await startTestServer(['--recordings-dir', recordings], { demoFile: demo });
+    // The fuzz test sends 300 messages at once: above the default per-client rate limit (test/server/limits.test.ts covers that).
+    t = await startTestServer(['--recordings-dir', recordings, '--client-message-rate', '1000'], { demoFile: demo });
     // A short recording with annotations, for replay and evaluation.
     makeVideo(path.join(recordings, 'session.webm'), { seconds: 4, fps: 8, size: '96x96' });
     writeFileSync(
