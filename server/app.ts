@@ -104,16 +104,37 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    if (url.pathname === '/healthz') {
-      const body = JSON.stringify({ ok: true, protocol: PROTOCOL_VERSION, streams: streams.list().map((s) => ({ id: s.id, state: s.state })), clients: hub.size, model: deps.model });
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
-      return;
-    }
+    const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+    // Liveness: the process answers (restart it if not). Readiness: it can take work (the model is
+    // loaded before the server listens; not while shutting down). Health: what an operator looks at.
+    if (url.pathname === '/livez') return void json(200, { ok: true });
+    if (url.pathname === '/readyz') return void json(closing ? 503 : 200, { ready: !closing, ...(closing ? { reason: 'shutting down' } : {}) });
+    if (url.pathname === '/healthz') return void json(200, health());
     if (url.pathname === '/metrics') {
       res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
       return;
     }
     await serveStatic(config.staticDir, req, res);
+  };
+
+  let closing = false;
+  /** `degraded` while any stream has failed or is reconnecting: the server runs, but a camera is not being watched. */
+  const health = () => {
+    const list = streams.list();
+    const failed = list.filter((s) => s.state === 'failed').map((s) => s.id);
+    const reconnecting = list.filter((s) => s.state === 'reconnecting').map((s) => s.id);
+    const status = closing ? 'shutting-down' : failed.length > 0 || reconnecting.length > 0 ? 'degraded' : 'ok';
+    return {
+      ok: status === 'ok',
+      status,
+      protocol: PROTOCOL_VERSION,
+      streams: list.map((s) => ({ id: s.id, state: s.state, ...(s.detail ? { detail: s.detail } : {}) })),
+      failedStreams: failed,
+      reconnectingStreams: reconnecting,
+      clients: hub.size,
+      // Loaded before the server listens; an untrained model serves, but its outputs are random.
+      model: { ...deps.model, state: deps.model.trained ? 'ready' : 'untrained' },
+    };
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -195,6 +216,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     metrics,
     recordings,
     async close() {
+      closing = true;
       clearInterval(heartbeat);
       hub.closeAll(1001, 'server shutting down');
       wss.close();

@@ -1,6 +1,8 @@
 /**
  * Prometheus metrics for one server instance (its own registry, so that tests can run several).
  * Labels are per stream id; a removed stream's series are deleted so the label set stays bounded.
+ * Names follow the Prometheus conventions: one `countertop_` prefix, counters end in `_total`,
+ * units in the name (`_seconds`).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -8,7 +10,10 @@ export class ServerMetrics {
   readonly registry = new Registry();
   readonly framesIn = new Counter({ name: 'countertop_frames_in_total', help: 'Frames received from a source', labelNames: ['stream'], registers: [this.registry] });
   readonly windowsInferred = new Counter({ name: 'countertop_windows_inferred_total', help: 'Windows run through the model', labelNames: ['stream'], registers: [this.registry] });
-  readonly drops = new Gauge({ name: 'countertop_pipeline_drops', help: 'Frames or windows the pipeline dropped under load (running total reported by the pipeline)', labelNames: ['stream'], registers: [this.registry] });
+  readonly drops = new Counter({ name: 'countertop_pipeline_drops_total', help: 'Frames or windows the pipeline dropped under load', labelNames: ['stream'], registers: [this.registry] });
+  readonly streamUp = new Gauge({ name: 'countertop_stream_up', help: '1 while the stream is live (frames arriving), else 0', labelNames: ['stream'], registers: [this.registry] });
+  readonly streamFps = new Gauge({ name: 'countertop_stream_fps', help: 'Frames per second arriving from the source over the last stats interval', labelNames: ['stream'], registers: [this.registry] });
+  readonly reconnects = new Counter({ name: 'countertop_stream_reconnects_total', help: 'Times a stream lost its source and started reconnecting', labelNames: ['stream'], registers: [this.registry] });
   readonly latency = new Histogram({
     name: 'countertop_latency_seconds',
     help: 'Capture → emitted latency of predictions',
@@ -29,10 +34,11 @@ export class ServerMetrics {
   readonly previewFrames = new Counter({ name: 'countertop_preview_frames_total', help: 'Preview JPEGs encoded', labelNames: ['stream'], registers: [this.registry] });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'countertop_process_' });
+    // The default names already start with process_ / nodejs_: prefixing only the app gives countertop_process_cpu_seconds_total.
+    collectDefaultMetrics({ register: this.registry, prefix: 'countertop_' });
   }
 
   forgetStream(streamId: string): void {
-    for (const m of [this.framesIn, this.windowsInferred, this.drops, this.latency, this.previewFrames]) m.remove({ stream: streamId });
+    for (const m of [this.framesIn, this.windowsInferred, this.drops, this.streamUp, this.streamFps, this.reconnects, this.latency, this.previewFrames]) m.remove({ stream: streamId });
   }
 }

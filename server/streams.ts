@@ -59,6 +59,8 @@ interface RunningStream {
   readonly dispose?: () => void;
   recorder?: StreamRecorder;
   lastStatus?: Extract<ServerMessage, { type: 'status' }>;
+  /** The pipeline reports a running total of drops; the counter is advanced by the difference. */
+  dropsCounted: number;
 }
 
 export class StreamManager {
@@ -111,7 +113,8 @@ export class StreamManager {
     const outputs$ = new Subject<PipelineOutput>();
     const info: StreamInfo = { id, kind: request.kind, name: request.name, state: 'connecting', recording: false, startedAt: Date.now() };
     const subscription = new Subscription();
-    const stream: RunningStream = { info, key: request.key, frames$, outputs$, subscription, dispose: opened.dispose };
+    const stream: RunningStream = { info, key: request.key, frames$, outputs$, subscription, dispose: opened.dispose, dropsCounted: 0 };
+    this.metrics.streamUp.set({ stream: id }, 0);
     this.streams.set(id, stream);
     this.metrics.streams.set(this.streams.size);
 
@@ -236,7 +239,9 @@ export class StreamManager {
         break;
       case 'stats': {
         const s = out.stats;
-        this.metrics.drops.set({ stream: id }, s.drops);
+        if (s.drops > stream.dropsCounted) this.metrics.drops.inc({ stream: id }, s.drops - stream.dropsCounted);
+        stream.dropsCounted = Math.max(stream.dropsCounted, s.drops);
+        this.metrics.streamFps.set({ stream: id }, s.fps);
         this.hub.publish(id, {
           type: 'stats',
           streamId: id,
@@ -253,6 +258,8 @@ export class StreamManager {
 
   private setState(stream: RunningStream, state: StreamState, detail?: string): void {
     const changed = stream.info.state !== state || stream.info.detail !== detail;
+    if (state === 'reconnecting' && stream.info.state !== 'reconnecting') this.metrics.reconnects.inc({ stream: stream.info.id });
+    this.metrics.streamUp.set({ stream: stream.info.id }, state === 'live' ? 1 : 0);
     stream.info = { ...stream.info, state, detail };
     const msg: Extract<ServerMessage, { type: 'status' }> = { type: 'status', streamId: stream.info.id, state, at: Date.now(), ...(detail ? { detail } : {}) };
     stream.lastStatus = msg;
