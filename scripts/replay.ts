@@ -4,14 +4,19 @@
  * Plays a recorded session through the live pipeline and scores what it said against the
  * session's annotated segments: frame accuracy, event F1 at IoU ≥ 0.5, caption BLEU-1…4 and
  * CIDEr-D, mean and p95 latency. The annotation format is documented in docs/SERVER.md.
+ *
+ * Exit codes: 0 done; 2 a usage or input error (a flag, a missing or non-video recording, bad
+ * annotations), said before the model loads; 1 the run itself failed. Errors are one line.
  */
 import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { loadAnnotations, type AnnotatedSegment } from '../eval/replay.js';
 import { runReplay } from '../eval/replay-run.js';
 import { ModelEngine } from '../pipelines/index.js';
 import { loadServingModel } from '../server/model.js';
+import { NotAVideoError, probeVideo } from '../server/probe.js';
 
 const program = new Command()
   .name('npm run replay --')
@@ -23,20 +28,34 @@ const program = new Command()
   .addOption(new Option('--compare <field>', 'annotation field the predicted action is compared with').choices(['template', 'label']).default('template'))
   .option('--stride <n>', 'frames between windows', '4')
   .option('--json <file>', 'also write the full report as JSON')
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse();
 
+const usage = (message: string): never => program.error(`error: ${message}`, { exitCode: 2 });
+
 const opts = program.opts<{ recording: string; annotations: string; speed: 'realtime' | 'max'; model?: string; compare: 'template' | 'label'; stride: string; json?: string }>();
-if (!existsSync(opts.recording)) program.error(`no such recording: ${opts.recording}`);
+if (!existsSync(opts.recording)) usage(`no such recording: ${opts.recording}`);
 const stride = Number(opts.stride);
-if (!Number.isInteger(stride) || stride < 1) program.error('--stride must be a positive integer');
+if (!Number.isInteger(stride) || stride < 1) usage('--stride must be a positive integer');
 
 const annotations = ((): AnnotatedSegment[] => {
   try {
     return loadAnnotations(opts.annotations);
   } catch (err) {
-    return program.error((err as Error).message);
+    return usage((err as Error).message);
   }
 })();
+// Before the model loads: a text file or a playlist named .webm is said in one line, not after a minute of loading.
+await probeVideo(path.resolve(opts.recording)).catch((err: unknown) => usage(err instanceof NotAVideoError ? err.message : `cannot probe ${opts.recording}: ${(err as Error).message}`));
+
+// Any failure from here on ends the process with one line and exit 1. Left uncaught, it would reach
+// the handler tfjs's wasm backend installs, which prints a line of its minified source and exits 7.
+process.on('unhandledRejection', fail);
+process.on('uncaughtException', fail);
+function fail(err: unknown): never {
+  process.stderr.write(`replay: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
 
 const log = pino({ level: 'warn' });
 const { model, info } = await loadServingModel(opts.model, log);

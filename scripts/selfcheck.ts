@@ -4,7 +4,7 @@
  * the timings. Exits non-zero if anything is off (wrong shape, non-finite output, a tensor leak).
  */
 import * as tf from '@tensorflow/tfjs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   BACKEND_NAMES,
   CountertopModel,
@@ -17,12 +17,20 @@ import {
   type ModelConfig,
 } from '../model/index.js';
 
+/** `--runs -3` or `--runs x` is a usage error said in one line, not a TypeError later on. */
+function positiveInteger(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
+  return n;
+}
+
 const program = new Command()
   .name('selfcheck')
   .description('build the model, run a clip through it, print backend, shapes and timing')
   .option('--checkpoint <dir>', 'load this checkpoint instead of a freshly initialised default model')
   .addOption(new Option('--backend <name>', 'force a tensor backend').choices([...BACKEND_NAMES]))
-  .option('--runs <n>', 'timed forward passes', (v) => Number.parseInt(v, 10), 5)
+  .option('--runs <n>', 'timed forward passes', positiveInteger, 5)
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse();
 const opts = program.opts<{ checkpoint?: string; backend?: BackendName; runs: number }>();
 

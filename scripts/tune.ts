@@ -5,8 +5,12 @@
  * model runs once; eval/tune.ts replays its window scores per setting) and ranks them by the mean
  * of event F1 and frame accuracy. With a check recording, the current defaults and the best
  * setting are both scored on it, so the choice is judged on data it was not picked on.
+ *
+ * Exit codes: 0 done; 2 a usage or input error (a flag, a missing or non-video recording, bad
+ * annotations), said before the model loads; 1 the run itself failed. Errors are one line.
  */
 import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { loadAnnotations, type AnnotatedSegment, type ReplayReport } from '../eval/replay.js';
@@ -15,6 +19,7 @@ import { defaultSegmenterOptions } from '../pipelines/actionSegmenter.js';
 import { ModelEngine } from '../pipelines/index.js';
 import { defaultSmoothing } from '../pipelines/scoreSmoother.js';
 import { loadServingModel } from '../server/model.js';
+import { NotAVideoError, probeVideo } from '../server/probe.js';
 
 const program = new Command()
   .name('npm run tune --')
@@ -27,22 +32,41 @@ const program = new Command()
   .option('--stride <n>', 'frames between windows', '4')
   .option('--top <n>', 'settings to list', '10')
   .option('--json <file>', 'also write every setting and its scores as JSON')
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse();
+
+const usage = (message: string): never => program.error(`error: ${message}`, { exitCode: 2 });
 
 const opts = program.opts<{ recording: string; annotations: string; checkRecording?: string; checkAnnotations?: string; model?: string; stride: string; top: string; json?: string }>();
 const stride = Number(opts.stride);
-if (!Number.isInteger(stride) || stride < 1) program.error('--stride must be a positive integer');
-if (Boolean(opts.checkRecording) !== Boolean(opts.checkAnnotations)) program.error('--check-recording and --check-annotations go together');
-for (const f of [opts.recording, opts.checkRecording].filter((x): x is string => Boolean(x))) if (!existsSync(f)) program.error(`no such recording: ${f}`);
+if (!Number.isInteger(stride) || stride < 1) usage('--stride must be a positive integer');
+const top = Number(opts.top);
+if (!Number.isInteger(top) || top < 1) usage('--top must be a positive integer');
+if (Boolean(opts.checkRecording) !== Boolean(opts.checkAnnotations)) usage('--check-recording and --check-annotations go together');
+const recordings = [opts.recording, opts.checkRecording].filter((x): x is string => Boolean(x));
+for (const f of recordings) if (!existsSync(f)) usage(`no such recording: ${f}`);
 const annotationsOf = (file: string): AnnotatedSegment[] => {
   try {
     return loadAnnotations(file);
   } catch (err) {
-    return program.error((err as Error).message);
+    return usage((err as Error).message);
   }
 };
 const annotations = annotationsOf(opts.annotations);
 const checkAnnotations = opts.checkAnnotations ? annotationsOf(opts.checkAnnotations) : undefined;
+// Before the model loads: a text file or a playlist named .webm is said in one line, not after a minute of loading.
+for (const f of recordings) {
+  await probeVideo(path.resolve(f)).catch((err: unknown) => usage(err instanceof NotAVideoError ? err.message : `cannot probe ${f}: ${(err as Error).message}`));
+}
+
+// Any failure from here on ends the process with one line and exit 1. Left uncaught, it would reach
+// the handler tfjs's wasm backend installs, which prints a line of its minified source and exits 7.
+process.on('unhandledRejection', fail);
+process.on('uncaughtException', fail);
+function fail(err: unknown): never {
+  process.stderr.write(`tune: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
 
 const { model, info } = await loadServingModel(opts.model, pino({ level: 'warn' }));
 const engine = await ModelEngine.create(model);
@@ -69,7 +93,7 @@ ranked.sort((a, b) => objective(b.report) - objective(a.report));
 
 console.log(`${recorded.windows.length} windows of ${opts.recording}, ${grid.length} settings`);
 console.log(line(`current defaults (${describeSettings(current)})`, await scoreSettings(recorded, annotations, current)));
-for (const [i, r] of ranked.slice(0, Number(opts.top)).entries()) console.log(line(`#${i + 1} ${describeSettings(r.settings)}`, r.report));
+for (const [i, r] of ranked.slice(0, top).entries()) console.log(line(`#${i + 1} ${describeSettings(r.settings)}`, r.report));
 
 let check: { current: ReplayReport; best: ReplayReport } | undefined;
 if (opts.checkRecording && checkAnnotations) {

@@ -36,7 +36,7 @@ export function probeVideo(file: string, timeoutMs = 20_000): Promise<VideoProbe
     execFile(ffprobePath, args, { timeout: timeoutMs, maxBuffer: 1024 * 1024 }, (err, stdout) => {
       if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') return reject(new Error(`cannot run ffprobe (${ffprobePath}): is ffmpeg installed?`));
       // A playlist or any other refused format ends here: ffprobe exits non-zero ("Format not on whitelist").
-      if (err) return reject(new NotAVideoError(`"${name}" is not a video file this server plays (webm, mkv, mp4, mov or avi)`));
+      if (err) return reject(new NotAVideoError(`"${name}" is not a video file countertop reads (webm, mkv, mp4, mov or avi)`));
       let info: { format?: { format_name?: string; duration?: string }; streams?: { codec_type?: string; duration?: string }[] };
       try {
         info = JSON.parse(stdout) as typeof info;
@@ -46,7 +46,7 @@ export function probeVideo(file: string, timeoutMs = 20_000): Promise<VideoProbe
       const container = info.format?.format_name ?? '';
       const demuxerOk = container.split(',').some((d) => VIDEO_DEMUXERS.includes(d));
       const hasVideo = (info.streams ?? []).some((s) => s.codec_type === 'video');
-      if (!demuxerOk || !hasVideo) return reject(new NotAVideoError(`"${name}" is not a video file this server plays (no video stream in a webm, mkv, mp4, mov or avi container)`));
+      if (!demuxerOk || !hasVideo) return reject(new NotAVideoError(`"${name}" is not a video file countertop reads (no video stream in a webm, mkv, mp4, mov or avi container)`));
       const durations = [info.format?.duration, ...(info.streams ?? []).map((s) => s.duration)].map(Number).filter((d) => Number.isFinite(d) && d > 0);
       resolve({ container, duration: durations.length > 0 ? Math.max(...durations) : NaN });
     });
