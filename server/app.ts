@@ -17,6 +17,7 @@ import { ClientHub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
 import { MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, type ModelInfo, type WebRtcSettings } from './protocol.js';
 import { RecordingsFolder } from './recordings.js';
+import { Semaphore } from './limits.js';
 import { Session, type SessionContext } from './session.js';
 import type { SourceFactory } from './sources.js';
 import { serveStatic } from './static.js';
@@ -77,7 +78,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   });
   streams.changed$.subscribe((list) => hub.broadcast({ type: 'streams', streams: list }));
   const webrtc: WebRtcSettings = { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy };
-  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate, evaluations: { running: 0 }, webrtc, messageRate: config.clientMessageRate };
+  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate, evaluations: new Semaphore(1), webrtc, messageRate: config.clientMessageRate };
 
   const tls = config.tlsCert && config.tlsKey ? readTls(config.tlsCert, config.tlsKey) : undefined;
 

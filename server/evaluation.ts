@@ -1,4 +1,5 @@
 /** The dashboard's "Replay evaluation": one annotated recording through the model, summarised for the page. */
+import path from 'node:path';
 import type { InferenceEngine, LivePipelineOptions } from '../pipelines/index.js';
 import type { AnnotatedSegment } from '../eval/replay.js';
 import { runReplay } from '../eval/replay-run.js';
@@ -10,7 +11,7 @@ export function evaluator(engine: InferenceEngine, pipeline?: Omit<LivePipelineO
     const run = await runReplay({ video, annotations, engine, pace: 'max', pipeline, onProgress });
     const r = run.report;
     return {
-      recording: video.slice(video.lastIndexOf('/') + 1),
+      recording: path.basename(video),
       frameAccuracy: r.frameAccuracy,
       eventF1: r.event.f1,
       eventPrecision: r.event.precision,

@@ -24,3 +24,31 @@ export class TokenBucket {
     return true;
   }
 }
+
+/**
+ * A counting semaphore that never queues: `tryAcquire` gives a release function, or undefined when
+ * all `max` permits are taken (the caller refuses the work rather than making it wait).
+ */
+export class Semaphore {
+  private taken = 0;
+
+  constructor(readonly max: number) {
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`a semaphore needs at least one permit, not ${max}`);
+  }
+
+  get inUse(): number {
+    return this.taken;
+  }
+
+  tryAcquire(): (() => void) | undefined {
+    if (this.taken >= this.max) return undefined;
+    this.taken++;
+    let released = false;
+    // Idempotent: a release called twice (a finally after a catch) must not free someone else's permit.
+    return () => {
+      if (released) return;
+      released = true;
+      this.taken--;
+    };
+  }
+}

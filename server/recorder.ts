@@ -5,6 +5,7 @@
  * Frames arrive in real time; when ffmpeg's stdin is full the frame is dropped and counted.
  */
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Observable, Subscription } from 'rxjs';
@@ -97,7 +98,7 @@ export class StreamRecorder {
     if (this.finished) await this.finished;
     await writeFile(
       this.eventsFile,
-      JSON.stringify({ video: this.video.split('/').pop(), fps: this.fps, frames: this.frames, droppedFrames: this.droppedFrames, droppedEntries: this.droppedEntries, entries: this.entries }, null, 1),
+      JSON.stringify({ video: path.basename(this.video), fps: this.fps, frames: this.frames, droppedFrames: this.droppedFrames, droppedEntries: this.droppedEntries, entries: this.entries }, null, 1),
     );
     return { video: this.video, events: this.eventsFile, frames: this.frames, droppedFrames: this.droppedFrames };
   }

@@ -14,6 +14,7 @@ import { loadConfig } from '../../server/config.js';
 import { evaluator } from '../../server/evaluation.js';
 import { untrainedKitchenModel } from '../../server/model.js';
 import type { ClientMessage, ServerMessage } from '../../server/protocol.js';
+import type { SessionContext } from '../../server/session.js';
 import { pipelineSources } from '../../server/sources.js';
 import { initBackend } from '../../model/index.js';
 import { SMALL_TEST_NET } from '../pipelines/smallModel.js';
@@ -42,7 +43,7 @@ export interface TestServer {
 }
 
 /** Flags as a user would pass them; port 0 picks a free port. */
-export async function startTestServer(flags: string[] = [], opts: { demoFile?: string; statsIntervalMs?: number; log?: Logger } = {}): Promise<TestServer> {
+export async function startTestServer(flags: string[] = [], opts: { demoFile?: string; statsIntervalMs?: number; log?: Logger; evaluate?: SessionContext['evaluate'] } = {}): Promise<TestServer> {
   const config = loadConfig(['--port', '0', '--log-level', 'silent', '--no-demo', ...flags], {});
   const engine = await smallEngine();
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
@@ -54,7 +55,7 @@ export async function startTestServer(flags: string[] = [], opts: { demoFile?: s
     log: opts.log ?? pino({ level: 'silent' }),
     model: { name: 'small untrained (test)', trained: false, backend: 'test', labels: engine.heads[0]!.labels.length, note: 'test model' },
     pipeline,
-    evaluate: evaluator(engine, pipeline),
+    evaluate: opts.evaluate ?? evaluator(engine, pipeline),
   });
   if (opts.demoFile) {
     const file = opts.demoFile;
