@@ -11,7 +11,7 @@
 import { lastValueFrom, map, tap, toArray, type OperatorFunction } from 'rxjs';
 import { now } from '../pipelines/clock.js';
 import { InferenceStage, createLivePipeline, type InferenceEngine, type LivePipelineOptions } from '../pipelines/index.js';
-import { openSource } from '../pipelines/sources/openSource.js';
+import { decodeFormat, openSource } from '../pipelines/sources/openSource.js';
 import type { Frame, PipelineOutput } from '../pipelines/types.js';
 import { scoreReplay, segmentsFromPredictions, type AnnotatedSegment, type ReplayObservations, type ReplayReport, type TimedSegment } from './replay.js';
 
@@ -53,7 +53,7 @@ export async function runReplay(opts: ReplayRunOptions): Promise<ReplayRun> {
   const arrivals: number[] = []; // wall-clock arrival per frame seq
   let frames = 0;
 
-  const source = openSource({ kind: 'file', streamId, path: opts.video, pace: opts.pace, loop: false }, engine.input);
+  const source = openSource({ kind: 'file', streamId, path: opts.video, pace: opts.pace, loop: false }, decodeFormat(engine.input));
   const videoClock = {
     ...source,
     frames: source.frames.pipe(

@@ -15,7 +15,7 @@ import { segmentActions } from '../pipelines/operators/segmentActions.js';
 import { slidingWindow } from '../pipelines/operators/slidingWindow.js';
 import { smoothScores } from '../pipelines/operators/smoothScores.js';
 import type { SmoothingOptions } from '../pipelines/scoreSmoother.js';
-import { openSource } from '../pipelines/sources/openSource.js';
+import { decodeFormat, openSource } from '../pipelines/sources/openSource.js';
 import type { ScoredWindow } from '../pipelines/types.js';
 import { inVideoTime } from './replay-run.js';
 import { scoreReplay, type AnnotatedSegment, type ReplayReport, type TimedPrediction, type TimedSegment } from './replay.js';
@@ -42,7 +42,7 @@ export async function recordingWindows(video: string, engine: InferenceEngine, s
   const head = engine.heads[0];
   if (!head) throw new Error('the model has no classification head to segment');
   let frames = 0;
-  const source = openSource({ kind: 'file', streamId: 'tune', path: video, pace: 'max', loop: false }, engine.input);
+  const source = openSource({ kind: 'file', streamId: 'tune', path: video, pace: 'max', loop: false }, decodeFormat(engine.input));
   // The queue must hold the whole recording: at max pace the decoder outruns the model.
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 1_000_000 });
   const windows = await lastValueFrom(

@@ -2,7 +2,7 @@
  * A clip's hand–object state, frame by frame: read off the scene for procedural clips
  * (`source: 'scene'`, noiseless; the loader adds detector noise) or measured by the pretrained
  * detectors on the video (`source: 'detectors'`). Measuring is dear (≈ 0.1–0.25 s a frame here),
- * so measured states are kept in a bounded on-disk cache keyed by the video's path, size and date.
+ * so measured states are kept in a bounded on-disk cache keyed by the video's bytes.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
@@ -62,8 +62,8 @@ export class ClipPerceiver {
 
   private async measureNow(videoFile: string): Promise<ClipPerception> {
     const size = this.opts.size ?? 256;
-    const st = await stat(videoFile);
-    const key = createHash('sha1').update(`${path.resolve(videoFile)}|${st.size}|${st.mtimeMs}|${size}|${PerceptionRunner.VERSION}`).digest('hex');
+    // Keyed by content, not path: the same clip copied elsewhere (a scorer's temporary folder) is not measured twice.
+    const key = createHash('sha1').update(await readFile(videoFile)).update(`|${size}|${PerceptionRunner.VERSION}`).digest('hex');
     const cached = this.opts.cacheDir ? path.join(this.opts.cacheDir, `${key}.json`) : null;
     if (cached) {
       try {

@@ -30,8 +30,13 @@ export const MAX_OBJECTS = 3;
 export const LANDMARK_INPUT = 224;
 /** The detector's box is widened by this much before the landmark crop (MediaPipe's habit: the box is tight). */
 export const DETECT_BOX_EXPAND = 1.4;
-/** A tracked hand's next crop: the square around its keypoints, widened by this much. */
-export const TRACK_BOX_EXPAND = 1.6;
+/**
+ * A tracked hand's next crop: the square around its keypoints, widened by this much, and never
+ * smaller than TRACK_BOX_MIN of the frame. Tighter crops shrink frame after frame onto a poor
+ * first guess until the keypoints collapse to a point (measured on the real dev clips).
+ */
+export const TRACK_BOX_EXPAND = 2;
+export const TRACK_BOX_MIN = 0.15;
 
 /** The backbone node whose mean over H and W is the per-frame 480-d feature. */
 export const BACKBONE_NODE = 'tower_0/extern1/hard_swish/mul_1';

@@ -4,7 +4,7 @@
  * when a hand is lost or every `detectEvery` frames (MediaPipe's detect-then-track scheme).
  */
 import * as tf from '@tensorflow/tfjs';
-import { DETECT_BOX_EXPAND, HAND_LANDMARK, LANDMARK_INPUT, MAX_HANDS, TRACK_BOX_EXPAND } from './constants.js';
+import { DETECT_BOX_EXPAND, HAND_LANDMARK, LANDMARK_INPUT, MAX_HANDS, TRACK_BOX_EXPAND, TRACK_BOX_MIN } from './constants.js';
 import { loadPerceptionModel, PERCEPTION_MODELS } from './modelFiles.js';
 import type { Box2, HandKeypoints, HandObservation, Point2 } from './types.js';
 
@@ -128,7 +128,8 @@ export class HandTracker {
         const keypoints = pickKeypoints(lm.points);
         const tight = boundsOf(lm.points);
         hands.push({ score: lm.score, box: tight, keypoints });
-        next.push(scaleBox(squareOf(tight, frame.shape[1] / frame.shape[0]), TRACK_BOX_EXPAND));
+        const crop = scaleBox(squareOf(tight, frame.shape[1] / frame.shape[0]), TRACK_BOX_EXPAND);
+        next.push({ ...crop, w: Math.max(crop.w, TRACK_BOX_MIN), h: Math.max(crop.h, TRACK_BOX_MIN) });
       } else if (c.fromDetector) {
         hands.push({ score: c.score, box: scaleBox(c.box, 1 / DETECT_BOX_EXPAND), keypoints: null });
       }

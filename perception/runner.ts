@@ -15,7 +15,7 @@ export interface StreamPerceptionOptions extends HandTrackerOptions {
 
 export class PerceptionRunner {
   /** Bump when what a measurement contains changes: cached measurements are then redone. */
-  static readonly VERSION = 1;
+  static readonly VERSION = 2;
 
   private constructor(readonly hands: HandModels, readonly objects: ObjectDetector) {}
 

@@ -6,8 +6,8 @@
  * (`npm run perception:probe`, figures in docs/MODEL.md).
  */
 import type { Prng } from '../data/prng.js';
-import { KITCHEN_CLASSES, MAX_OBJECTS } from './constants.js';
-import type { Box2, FramePerception, HandObservation, ObjectObservation, Point2 } from './types.js';
+import { KITCHEN_CLASSES, MAX_HANDS, MAX_OBJECTS } from './constants.js';
+import type { Box2, FramePerception, HandObservation, ObjectKind, ObjectObservation, Point2 } from './types.js';
 
 export interface DetectorNoise {
   /** Chance that a clip's hands are never found (poor light, gloves, a tiny view). */
@@ -19,30 +19,52 @@ export interface DetectorNoise {
   readonly jitter: number;
   readonly falseHand: number;
   readonly objectClipMiss: number;
-  /** Chance per frame that a present object is found, once the clip is not missed. */
-  readonly objectFrameHit: number;
+  /** Chance per frame that a present object is found, by kind, once the clip is not missed. */
+  readonly objectFrameHit: Readonly<Record<ObjectKind, number>>;
+  /** Chance per frame of a spurious object, and the kinds it gets (weights). */
   readonly falseObject: number;
+  readonly falseKinds: Readonly<Record<ObjectKind, number>>;
   /** Chance that a found object gets some other kitchen class. */
   readonly wrongClass: number;
 }
 
-/** Rates from `npm run perception:probe` on the real dev clips (rounded; see docs/MODEL.md). */
+/** How the scene is varied before the detector noise: what the renderer does not draw. */
+export interface SceneVariation {
+  /** Range of a per-clip zoom about a random point (log-uniform): real hands fill 6–35 % of the frame, drawn ones 14 %. */
+  readonly zoom: readonly [number, number];
+  /** Chance that a second, steadying hand rests near an object for the whole clip (real frames show two hands half the time). */
+  readonly secondHand: number;
+}
+
+/**
+ * From `npm run perception:probe` on the 42 real dev clips (runs/real/probe-*.json; docs/MODEL.md):
+ * hands are found in most frames (1.32 per frame, 3 of 42 clips with none), keypoints barely jitter
+ * (median palm move 0.011 of the frame between frames at 12 fps), utensils are almost never found
+ * (9 of 1,292 objects) while "food" is found often, mostly wrongly, on pans and textures.
+ */
 export const MEASURED_NOISE: DetectorNoise = {
-  handClipMiss: 0.15,
-  handFrameMiss: 0.25,
-  keypointLoss: 0.05,
-  jitter: 0.015,
+  handClipMiss: 0.07,
+  handFrameMiss: 0.1,
+  keypointLoss: 0.02,
+  jitter: 0.004,
   falseHand: 0.03,
-  objectClipMiss: 0.4,
-  objectFrameHit: 0.45,
-  falseObject: 0.1,
+  objectClipMiss: 0.2,
+  objectFrameHit: { container: 0.3, food: 0.35, utensil: 0.02, other: 0.1 },
+  falseObject: 0.3,
+  falseKinds: { food: 0.65, container: 0.33, utensil: 0.01, other: 0.01 },
   wrongClass: 0.3,
 };
 
+export const MEASURED_VARIATION: SceneVariation = { zoom: [0.5, 2.2], secondHand: 0.75 };
+
 const CLASSES = Object.keys(KITCHEN_CLASSES);
 
-/** Noisy detections for a clip's frames; `rng` is the clip's own stream (deterministic). */
-export function simulateDetections(truth: readonly FramePerception[], rng: Prng, noise: DetectorNoise = MEASURED_NOISE): FramePerception[] {
+/**
+ * Noisy detections for a clip's frames; `rng` is the clip's own stream (deterministic). The scene is
+ * first varied (zoom, a second hand), then detector misses, jitter, false positives and wrong classes.
+ */
+export function simulateDetections(truth: readonly FramePerception[], rng: Prng, noise: DetectorNoise = MEASURED_NOISE, variation: SceneVariation = MEASURED_VARIATION): FramePerception[] {
+  const varied = varyScene(truth, rng, variation);
   const handsLost = rng.chance(noise.handClipMiss);
   const objectsLost = rng.chance(noise.objectClipMiss);
   // A wrong class sticks to an object for the whole clip, as a detector's confusion does.
@@ -50,7 +72,7 @@ export function simulateDetections(truth: readonly FramePerception[], rng: Prng,
   const gauss = () => (rng.next() + rng.next() + rng.next() - 1.5) * 1.41 * noise.jitter;
   const jit = (p: Point2): Point2 => ({ x: p.x + gauss(), y: p.y + gauss() });
   const jitBox = (b: Box2): Box2 => ({ cx: b.cx + gauss(), cy: b.cy + gauss(), w: Math.max(0.01, b.w * (1 + 2 * gauss())), h: Math.max(0.01, b.h * (1 + 2 * gauss())) });
-  return truth.map((f) => {
+  return varied.map((f) => {
     const hands: HandObservation[] = [];
     if (!handsLost) {
       for (const h of f.hands) {
@@ -63,23 +85,74 @@ export function simulateDetections(truth: readonly FramePerception[], rng: Prng,
         });
       }
     }
-    if (hands.length < 2 && rng.chance(noise.falseHand)) hands.push({ score: rng.range(0.4, 0.6), box: randomBox(rng, 0.08, 0.2), keypoints: null });
+    if (hands.length < MAX_HANDS && rng.chance(noise.falseHand)) hands.push({ score: rng.range(0.4, 0.6), box: randomBox(rng, 0.08, 0.2), keypoints: null });
     const objects: ObjectObservation[] = [];
     if (!objectsLost) {
       f.objects.forEach((o, i) => {
-        if (!rng.chance(noise.objectFrameHit)) return;
+        if (!rng.chance(noise.objectFrameHit[o.kind])) return;
         if (!relabel.has(i)) relabel.set(i, rng.chance(noise.wrongClass) ? rng.pick(CLASSES) : o.label);
         const label = relabel.get(i)!;
         objects.push({ label, kind: KITCHEN_CLASSES[label]!, score: rng.range(0.2, 0.7), box: jitBox(o.box) });
       });
     }
     if (rng.chance(noise.falseObject)) {
-      const label = rng.pick(CLASSES);
-      objects.push({ label, kind: KITCHEN_CLASSES[label]!, score: rng.range(0.2, 0.35), box: randomBox(rng, 0.05, 0.3) });
+      const kind = weighted(noise.falseKinds, rng);
+      const label = rng.pick(CLASSES.filter((c) => KITCHEN_CLASSES[c] === kind).concat(kind === 'other' ? CLASSES : []));
+      objects.push({ label, kind: KITCHEN_CLASSES[label]!, score: rng.range(0.2, 0.4), box: randomBox(rng, 0.1, 0.5) });
     }
     objects.sort((a, b) => b.score - a.score);
     return { hands: hands.sort((a, b) => a.box.cx - b.box.cx), objects: objects.slice(0, MAX_OBJECTS) };
   });
+}
+
+/** Zooms the whole clip about one point and may add a steadying hand near an object. */
+function varyScene(truth: readonly FramePerception[], rng: Prng, v: SceneVariation): FramePerception[] {
+  const [lo, hi] = v.zoom;
+  const k = Math.exp(rng.range(Math.log(lo), Math.log(hi)));
+  const at = { x: rng.range(0.3, 0.7), y: rng.range(0.3, 0.7) };
+  const zp = (p: Point2): Point2 => ({ x: at.x + (p.x - at.x) * k, y: at.y + (p.y - at.y) * k });
+  const zb = (b: Box2): Box2 => ({ cx: at.x + (b.cx - at.x) * k, cy: at.y + (b.cy - at.y) * k, w: b.w * k, h: b.h * k });
+  const anchor = truth.find((f) => f.objects.length > 0)?.objects[0]?.box;
+  const steady = rng.chance(v.secondHand) && anchor ? steadyingHand(anchor, rng) : null;
+  return truth.map((f, t) => {
+    const hands = steady && f.hands.length < MAX_HANDS ? [...f.hands, steady(t)] : f.hands;
+    const zoomed = {
+      hands: hands.map((h) => ({ ...h, box: zb(h.box), keypoints: h.keypoints && { wrist: zp(h.keypoints.wrist), palm: zp(h.keypoints.palm), thumbTip: zp(h.keypoints.thumbTip), indexTip: zp(h.keypoints.indexTip) } })),
+      objects: f.objects.map((o) => ({ ...o, box: zb(o.box) })),
+    };
+    return { hands: zoomed.hands.filter((h) => inside(h.box)).sort((a, b) => a.box.cx - b.box.cx), objects: zoomed.objects.filter((o) => inside(o.box)) };
+  });
+}
+
+/** A hand resting against the side of `box`, fingers towards it, drifting a little. */
+function steadyingHand(box: Box2, rng: Prng): (t: number) => HandObservation {
+  const side = rng.sign();
+  const size = rng.range(0.1, 0.16);
+  const palm = { x: box.cx + side * (box.w / 2 + size * 0.3), y: box.cy + rng.range(-0.3, 0.3) * box.h };
+  const drift = rng.range(0.001, 0.004), phase = rng.range(0, 6.3);
+  return (t) => {
+    const p = { x: palm.x + drift * Math.sin(0.5 * t + phase), y: palm.y + drift * Math.cos(0.4 * t + phase) };
+    const toward = -side;
+    return {
+      score: 1,
+      box: { cx: p.x, cy: p.y, w: size, h: size },
+      keypoints: {
+        wrist: { x: p.x - toward * size * 0.45, y: p.y + size * 0.2 },
+        palm: p,
+        thumbTip: { x: p.x + toward * size * 0.3, y: p.y - size * 0.35 },
+        indexTip: { x: p.x + toward * size * 0.45, y: p.y - size * 0.1 },
+      },
+    };
+  };
+}
+
+const inside = (b: Box2) => b.cx > 0 && b.cx < 1 && b.cy > 0 && b.cy < 1;
+
+function weighted<K extends string>(w: Readonly<Record<K, number>>, rng: Prng): K {
+  const entries = Object.entries(w) as [K, number][];
+  let r = rng.next() * entries.reduce((n, [, x]) => n + x, 0);
+  for (const [k, x] of entries) if ((r -= x) <= 0) return k;
+  return entries[entries.length - 1]![0];
 }
 
 function randomBox(rng: Prng, lo: number, hi: number): Box2 {

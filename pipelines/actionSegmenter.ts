@@ -4,6 +4,7 @@
  * and ends when its own score stays below `endThreshold` (or another label has qualified to start)
  * for `minEndWindows` windows. The gap between the thresholds and the streak lengths stop flicker.
  */
+import { NO_ACTION } from '../data/catalogue/types.js';
 import type { ActionEvent, LatencyStamps } from './types.js';
 
 export interface SegmenterOptions {
@@ -32,7 +33,8 @@ export const defaultSegmenterOptions: SegmenterOptions = {
   endThreshold: 0.4,
   minStartWindows: 3,
   minEndWindows: 1,
-  ignoreLabels: [],
+  // "No action" is the idle counter: never an action event (the dashboard shows it as idle).
+  ignoreLabels: [NO_ACTION],
   maxGapMs: Number.POSITIVE_INFINITY,
 };
 

@@ -4,7 +4,7 @@
  * recordings are sharper than the model's input; the pipeline resizes to the model's size.
  */
 import { defer, from, switchMap } from 'rxjs';
-import { openSource } from '../pipelines/sources/openSource.js';
+import { decodeFormat, openSource } from '../pipelines/sources/openSource.js';
 import type { FrameFormat, LiveSource } from '../pipelines/types.js';
 
 export interface SourceFactory {
@@ -16,10 +16,7 @@ export interface SourceFactory {
 }
 
 export function pipelineSources(modelFormat: FrameFormat & { readonly detailSize?: number }, previewScale = 3): SourceFactory {
-  // An engine that runs the pretrained detectors reads a larger copy of each frame: decode at least that large.
-  const scale = Math.max(previewScale, (modelFormat.detailSize ?? 0) / Math.min(modelFormat.width, modelFormat.height));
-  const even = (v: number) => 2 * Math.round(v / 2);
-  const format: FrameFormat = { width: even(modelFormat.width * scale), height: even(modelFormat.height * scale), fps: modelFormat.fps };
+  const format = decodeFormat(modelFormat, previewScale);
   return {
     file: (streamId, path, { loop, pace = 'realtime' }) => openSource({ kind: 'file', streamId, path, loop, pace }, format),
     rtsp: (streamId, url) => openSource({ kind: 'rtsp', streamId, url }, format),

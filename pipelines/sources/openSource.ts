@@ -89,6 +89,17 @@ export interface OpenSourceHooks {
   readonly clock?: () => number;
 }
 
+/**
+ * The size a source should decode at for an engine: `minScale` × the model's frame (previews and
+ * recordings want it sharper), and at least the detectors' `detailSize` when the engine runs them;
+ * the pipeline then resizes to the model's size, keeping the larger copy for the detectors.
+ */
+export function decodeFormat(input: FrameFormat & { readonly detailSize?: number }, minScale = 1): FrameFormat {
+  const scale = Math.max(minScale, (input.detailSize ?? 0) / Math.min(input.width, input.height));
+  const even = (v: number) => 2 * Math.round(v / 2);
+  return scale === 1 ? { width: input.width, height: input.height, fps: input.fps } : { width: even(input.width * scale), height: even(input.height * scale), fps: input.fps };
+}
+
 /** Validates `config` and returns a cold LiveSource delivering frames for a model of `format`. */
 export function openSource(config: SourceConfig, format: FrameFormat, hooks: OpenSourceHooks = {}): LiveSource {
   const parsed = sourceConfigSchema.safeParse(config);
