@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { InferenceStage } from '../pipelines/index.js';
 import { TOKEN_COOKIE, authorize, hostAllowed } from './auth.js';
+import { startConfiguredCameras } from './cameras.js';
 import type { ServerConfig } from './config.js';
 import { ClientHub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
@@ -208,6 +209,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   log.info({ url, auth: config.token ? 'token' : 'none (loopback)' }, 'countertop listening');
+  startConfiguredCameras(config.cameras, streams, deps.sources, log);
 
   return {
     url,

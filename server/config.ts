@@ -1,14 +1,17 @@
 /**
  * Server configuration: defaults < config file (JSON) < environment (COUNTERTOP_*) < command-line flags,
- * validated once by one zod schema. A non-loopback bind without a token is a configuration error,
- * so the server refuses to start rather than expose cameras to the network.
+ * validated once by one zod schema (unknown keys refused). A non-loopback bind without a token is a
+ * configuration error, so the server refuses to start rather than expose cameras to the network.
+ * Secrets need not be on the command line (where `ps` shows them): the file may say `${ENV_NAME}`
+ * in any string, and the token may come from `tokenFile`. docs/config.schema.json is generated
+ * from `configFileSchema` (scripts/config-schema.ts; a test checks it is current).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { MAX_CLIENT_MESSAGES_PER_SECOND } from './protocol.js';
+import { MAX_CLIENT_MESSAGES_PER_SECOND, rtspCameraKey, rtspUrl } from './protocol.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -25,12 +28,39 @@ const iceServerSchema = z.strictObject({
   credential: z.string().max(256).optional(),
 });
 
+const v4l2Device = z.string().regex(/^\/dev\/video\d{1,3}$/, 'expected a V4L2 device such as /dev/video0');
+/** A stream id fixed by the config, so that a camera keeps its id (and its event history) across restarts. */
+const cameraId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'camera ids are lowercase letters, digits and dashes');
+const cameraName = z.string().min(1).max(80);
+
+/** A camera declared in the config: a bare V4L2 device path, or an object naming its kind. */
+export const cameraSchema = z.union([
+  v4l2Device,
+  z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('v4l2'), device: v4l2Device, id: cameraId.optional(), name: cameraName.optional() }),
+    z.strictObject({
+      kind: z.literal('rtsp'),
+      /** Without credentials, preferably: give them as username/password (e.g. "${CAM_PASSWORD}"). */
+      url: rtspUrl,
+      username: z.string().min(1).max(256).optional(),
+      password: z.string().min(1).max(256).optional(),
+      id: cameraId.optional(),
+      name: cameraName.optional(),
+    }),
+  ]),
+]);
+export type CameraConfig = z.output<typeof cameraSchema>;
+
 export const configSchema = z
-  .object({
+  .strictObject({
+    /** An editor's pointer to docs/config.schema.json; ignored. */
+    $schema: z.string().max(2048).optional(),
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(8080),
     /** Required for any bind other than loopback; checked on HTTP (Authorization: Bearer or ?token=) and WebSocket. */
     token: z.string().min(16, 'the token must be at least 16 characters').optional(),
+    /** A file holding the token (first line; at most 4 kB), so that it is in neither argv nor the config file. */
+    tokenFile: z.string().min(1).optional(),
     /** PEM certificate and key: serve HTTPS/WSS. Browsers allow the camera only on https:// or localhost. */
     tlsCert: z.string().optional(),
     tlsKey: z.string().optional(),
@@ -46,8 +76,8 @@ export const configSchema = z
     /** The demo stream: a bundled kitchen session played on loop; `false` to start without it. */
     demo: z.boolean().default(true),
     demoFile: z.string().optional(),
-    /** V4L2 cameras on this machine to start with the server, e.g. ["/dev/video0"]. */
-    cameras: z.array(z.string().regex(/^\/dev\/video\d{1,3}$/, 'expected a V4L2 device such as /dev/video0')).default([]),
+    /** Cameras started with the server: V4L2 devices ("/dev/video0") or {kind: "rtsp", url, …}. */
+    cameras: z.array(cameraSchema).max(64).default([]),
     /**
      * STUN/TURN servers for the webcam's WebRTC connection, used by the server's peer and sent to
      * the dashboard (TURN credentials included: they reach only clients that passed the token).
@@ -70,6 +100,19 @@ export const configSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
+    const keys = new Map<string, number>();
+    const ids = new Map<string, number>();
+    c.cameras.forEach((cam, i) => {
+      const key = typeof cam === 'string' ? cam : cam.kind === 'v4l2' ? cam.device : rtspCameraKey(cam.url);
+      if (keys.has(key)) ctx.addIssue({ code: 'custom', path: ['cameras', i], message: `the same camera as cameras.${keys.get(key)} (${key})` });
+      else keys.set(key, i);
+      const id = typeof cam === 'string' ? undefined : cam.id;
+      if (id && ids.has(id)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'id'], message: `id "${id}" is already cameras.${ids.get(id)}'s` });
+      else if (id) ids.set(id, i);
+      if (typeof cam !== 'string' && cam.kind === 'rtsp' && cam.password && !cam.username && !new URL(cam.url).username) {
+        ctx.addIssue({ code: 'custom', path: ['cameras', i, 'password'], message: 'a password needs a username (here or in the URL)' });
+      }
+    });
     if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) {
       ctx.addIssue({ code: 'custom', path: [c.tlsCert ? 'tlsKey' : 'tlsCert'], message: 'HTTPS needs both --tls-cert and --tls-key' });
     }
@@ -80,12 +123,56 @@ export const configSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['token'],
-        message: `binding to ${c.host} (not loopback) requires a token: pass --token or set COUNTERTOP_TOKEN`,
+        message: `binding to ${c.host} (not loopback) requires a token: set COUNTERTOP_TOKEN, tokenFile (--token-file) or --token`,
       });
     }
   });
 
-export type ServerConfig = z.infer<typeof configSchema>;
+export type ServerConfig = Omit<z.infer<typeof configSchema>, 'tokenFile' | '$schema'>;
+
+/** What a config file may hold: the same keys (the JSON schema in docs/ is generated from this). */
+export const configFileSchema = configSchema;
+
+/** What each key means, for editors that show the schema's descriptions (docs/SERVER.md has the full table). */
+const KEY_HELP: Record<string, string> = {
+  host: 'address to bind; anything but loopback requires a token',
+  port: 'TCP port; 0 picks a free one',
+  token: 'access token (at least 16 characters) for HTTP and WebSocket; e.g. "${COUNTERTOP_SECRET}"',
+  tokenFile: 'a file whose first line is the token (instead of token)',
+  tlsCert: 'PEM certificate: serve HTTPS and WSS',
+  tlsKey: 'PEM private key for tlsCert',
+  model: 'checkpoint folder (default: the bundled model)',
+  engine: 'where the model runs: a worker thread or inline',
+  recordingsDir: 'folder of recordings (default: recordings/ in the checkout)',
+  staticDir: 'the built dashboard (default: client/dist in the checkout)',
+  demo: 'start the looping demo stream',
+  demoFile: 'video played on loop as the demo stream',
+  cameras: 'cameras started with the server: "/dev/videoN", {"kind":"v4l2","device":…} or {"kind":"rtsp","url":…,"username"?,"password"?}; optional id (kept across restarts, default cam-N) and name',
+  iceServers: 'STUN/TURN servers for the webcam over WebRTC',
+  iceTransportPolicy: 'relay: WebRTC through TURN only',
+  maxStreams: 'most concurrent streams',
+  maxClients: 'most concurrent WebSocket clients',
+  heartbeatMs: 'WebSocket ping interval in ms; a client missing two pongs is dropped',
+  clientMessageRate: 'messages per second one WebSocket client may send (bursts of twice that)',
+  previewFps: 'preview JPEGs per second per stream (0 = none)',
+  previewWidth: 'preview width in pixels',
+  logLevel: 'pino log level',
+};
+
+/** The JSON schema of the config file, for editors and for checking files outside the server. */
+export function configJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(configFileSchema, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, Record<string, unknown>> } & Record<string, unknown>;
+  for (const [key, prop] of Object.entries(schema.properties)) {
+    // Defaults that are absolute paths of this checkout would make the published file differ per machine.
+    if (key === 'recordingsDir' || key === 'staticDir') delete prop.default;
+    if (KEY_HELP[key]) prop.description = KEY_HELP[key];
+  }
+  return {
+    ...schema,
+    title: 'countertop server configuration',
+    description: 'npm start -- --config FILE. Any string may contain "${ENV_NAME}", read from the environment at start ("$${" is a literal "${"); unknown keys are refused.',
+  };
+}
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -95,6 +182,7 @@ const ENV_KEYS: Record<string, keyof z.input<typeof configSchema>> = {
   COUNTERTOP_HOST: 'host',
   COUNTERTOP_PORT: 'port',
   COUNTERTOP_TOKEN: 'token',
+  COUNTERTOP_TOKEN_FILE: 'tokenFile',
   COUNTERTOP_MODEL: 'model',
   COUNTERTOP_ENGINE: 'engine',
   COUNTERTOP_TLS_CERT: 'tlsCert',
@@ -114,17 +202,93 @@ const ENV_KEYS: Record<string, keyof z.input<typeof configSchema>> = {
   COUNTERTOP_LOG_LEVEL: 'logLevel',
 };
 
-export class ConfigError extends Error {}
+/** A configuration that cannot be used; `problems` holds one line per problem ("path: message"). */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.length === 1 ? problems[0]! : `invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+const ENV_REF = /\$(\$)?\{([^}]*)\}/g;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/**
+ * Replaces `${NAME}` in every string of the config file with the environment's value; `$${` is a
+ * literal `${`. A reference to an unset variable is a problem at its path, never an empty secret.
+ */
+export function expandEnvRefs(value: unknown, env: NodeJS.ProcessEnv, problems: string[], at: (string | number)[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (whole, escaped: string | undefined, name: string) => {
+      if (escaped) return whole.slice(1);
+      const where = at.join('.') || 'config';
+      if (!ENV_NAME.test(name)) problems.push(`${where}: "\${${name.slice(0, 40)}}" is not an environment variable name`);
+      else if (env[name] === undefined) problems.push(`${where}: environment variable ${name} is not set`);
+      return env[name] ?? '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnvRefs(v, env, problems, [...at, i]));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandEnvRefs(v, env, problems, [...at, k])]));
+  }
+  return value;
+}
+
+/** zod's issues as one line each; for a camera that is an object, the object branch's reasons rather than "Invalid input". */
+function issueLines(issues: readonly z.core.$ZodIssue[], prefix: (string | number | symbol)[] = []): string[] {
+  return issues.flatMap((i) => {
+    const where = [...prefix, ...i.path];
+    if (i.code === 'invalid_union' && i.errors.length > 0) {
+      // Keep the branches that got past the type check: a camera object is not told it should be a string.
+      const relevant = i.errors.filter((branch) => !branch.every((e) => e.code === 'invalid_type' && e.path.length === 0));
+      if (relevant.length > 0) return relevant.flatMap((branch) => issueLines(branch, where));
+    }
+    return [`${where.map(String).join('.') || 'config'}: ${i.message}`];
+  });
+}
+
+/** The token in a file: its first line, trimmed; a regular file of at most 4 kB, opened without following a symlink swap. */
+function readTokenFile(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    throw new ConfigError([`tokenFile: cannot open ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ConfigError([`tokenFile: ${file} is not a regular file`]);
+    if (st.size > 4096) throw new ConfigError([`tokenFile: ${file} is larger than 4 kB; it should hold only the token`]);
+    const token = readFileSync(fd, 'utf8').split(/\r?\n/)[0]!.trim();
+    if (!token) throw new ConfigError([`tokenFile: ${file} is empty`]);
+    return token;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface LoadedConfig {
+  readonly config: ServerConfig;
+  /** `--validate-config`: check, report and exit instead of starting. */
+  readonly validateOnly: boolean;
+  /** The config file read, if any. */
+  readonly file?: string;
+}
 
 /** Builds the config from argv, env and the optional config file; throws ConfigError with every problem listed. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  return loadConfigWithMode(argv, env).config;
+}
+
+export function loadConfigWithMode(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const program = new Command()
     .name('countertop')
     .description('Serve the countertop dashboard: live kitchen actions and captions over WebSockets.')
-    .option('-c, --config <file>', 'JSON config file (same keys as the flags, camelCase)', env.COUNTERTOP_CONFIG)
-    .option('--host <host>', 'address to bind (default 127.0.0.1; anything else requires --token)')
+    .option('-c, --config <file>', 'JSON config file (same keys as the flags, camelCase; schema: docs/config.schema.json)', env.COUNTERTOP_CONFIG)
+    .option('--validate-config', 'check the configuration (file, environment, flags), print one line per problem, exit 0 if valid, 2 if not')
+    .option('--host <host>', 'address to bind (default 127.0.0.1; anything else requires a token)')
     .option('-p, --port <port>', 'port (0 picks a free one)')
-    .option('--token <token>', 'access token for HTTP and WebSocket (required off loopback)')
+    .option('--token <token>', 'access token for HTTP and WebSocket (required off loopback); visible in ps: prefer --token-file or COUNTERTOP_TOKEN')
+    .option('--token-file <file>', 'file whose first line is the access token')
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (needed for "Use my webcam" from another machine)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--model <dir>', 'checkpoint folder (default: the bundled model, else an untrained default-config model)')
@@ -133,7 +297,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .option('--static-dir <dir>', 'built dashboard (npm run build)')
     .option('--demo-file <file>', 'video played on loop as the demo stream')
     .addOption(new Option('--no-demo', 'do not start the demo stream'))
-    .option('--camera <device...>', 'V4L2 camera(s) on this machine to start with the server, e.g. /dev/video0')
+    .option('--camera <device...>', 'V4L2 camera(s) on this machine to start with the server, e.g. /dev/video0 (RTSP cameras: the config file)')
     .option('--ice-server <url...>', 'STUN/TURN server(s) for the webcam over WebRTC, e.g. stun:stun.example.org:3478 (TURN credentials: config file or COUNTERTOP_ICE_SERVERS)')
     .addOption(new Option('--ice-transport-policy <policy>', 'relay: WebRTC through TURN only').choices(['all', 'relay']))
     .option('--max-streams <n>', 'most concurrent streams')
@@ -147,17 +311,19 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .allowExcessArguments(false);
   program.parse(argv as string[], { from: 'user' });
   const flags = program.opts<Record<string, unknown>>();
+  const file = typeof flags.config === 'string' && flags.config !== '' ? flags.config : undefined;
+  const problems: string[] = [];
 
   let fileValues: Record<string, unknown> = {};
-  if (typeof flags.config === 'string') {
+  if (file) {
+    let raw: unknown;
     try {
-      fileValues = JSON.parse(readFileSync(flags.config, 'utf8')) as Record<string, unknown>;
+      raw = JSON.parse(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new ConfigError(`cannot read config file ${flags.config}: ${(err as Error).message}`);
+      throw new ConfigError([`cannot read config file ${file}: ${(err as Error).message}`]);
     }
-    if (typeof fileValues !== 'object' || fileValues === null || Array.isArray(fileValues)) {
-      throw new ConfigError(`config file ${flags.config} must hold a JSON object`);
-    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError([`config file ${file} must hold a JSON object`]);
+    fileValues = expandEnvRefs(raw, env, problems) as Record<string, unknown>;
   }
   const envValues: Record<string, unknown> = {};
   for (const [name, key] of Object.entries(ENV_KEYS)) {
@@ -167,7 +333,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       try {
         envValues[key] = JSON.parse(v);
       } catch {
-        throw new ConfigError(`${name} must be a JSON array of {urls, username?, credential?}`);
+        problems.push(`${name} must be a JSON array of {urls, username?, credential?}`);
       }
       continue;
     }
@@ -175,17 +341,37 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   const flagValues: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(flags)) {
-    if (k === 'config' || v === undefined) continue;
+    if (k === 'config' || k === 'validateConfig' || v === undefined) continue;
     // commander sets demo=true unless --no-demo was given; only an explicit --no-demo overrides.
     if (k === 'demo' && v === true) continue;
     if (k === 'iceServer') flagValues.iceServers = (v as string[]).map((urls) => ({ urls }));
     else flagValues[k === 'camera' ? 'cameras' : k] = v;
   }
-  const parsed = configSchema.safeParse({ ...fileValues, ...envValues, ...flagValues });
+  const merged: Record<string, unknown> = { ...fileValues, ...envValues, ...flagValues };
+  // The token comes from the highest level that gives one, as itself or as a file: a --token-file
+  // replaces the config file's token, and so on; both at one level is a mistake.
+  delete merged.token;
+  delete merged.tokenFile;
+  const top = [flagValues, envValues, fileValues].find((l) => l.token !== undefined || l.tokenFile !== undefined);
+  if (top?.token !== undefined && top.tokenFile !== undefined) problems.push('tokenFile: give the token or a tokenFile, not both');
+  else if (top?.tokenFile !== undefined) {
+    if (typeof top.tokenFile !== 'string' || top.tokenFile === '') problems.push('tokenFile: expected a file name');
+    else {
+      try {
+        merged.token = readTokenFile(top.tokenFile);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        problems.push(...err.problems);
+      }
+    }
+  } else if (top) merged.token = top.token;
+  const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
-    throw new ConfigError(
-      'invalid configuration:\n' + parsed.error.issues.map((i) => `  ${i.path.join('.') || 'config'}: ${i.message}`).join('\n'),
-    );
+    // An unset ${VAR} was already reported at its path; its empty stand-in's "too small" would only repeat it.
+    const reported = new Set(problems.map((p) => p.slice(0, p.indexOf(': '))));
+    problems.push(...issueLines(parsed.error.issues).filter((line) => !reported.has(line.slice(0, line.indexOf(': ')))));
   }
-  return parsed.data;
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const { tokenFile: _tokenFile, $schema: _schema, ...config } = parsed.data;
+  return { config, validateOnly: flags.validateConfig === true, ...(file ? { file } : {}) };
 }

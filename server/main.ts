@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfigWithMode } from './config.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEMO_DIR = path.join(repoRoot, 'assets', 'demo');
@@ -30,22 +30,29 @@ async function ensureDashboardBuilt(staticDir: string, log: Logger): Promise<voi
 }
 
 async function main(): Promise<void> {
-  let config;
+  let loaded;
   try {
-    config = loadConfig(process.argv.slice(2));
+    loaded = loadConfigWithMode(process.argv.slice(2));
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`countertop: ${err.message}\n`);
+      // One line per problem, each on its own so that a script can count or grep them.
+      for (const problem of err.problems) process.stderr.write(`countertop: ${problem}\n`);
       process.exit(2);
     }
     // commander already printed --help / --version or a usage error
     const code = (err as { exitCode?: number }).exitCode;
     process.exit(typeof code === 'number' ? code : 2);
   }
+  const { config } = loaded;
+  if (loaded.validateOnly) {
+    const cameras = config.cameras.length;
+    process.stdout.write(`countertop: configuration valid${loaded.file ? ` (${loaded.file})` : ''}: ${cameras} camera${cameras === 1 ? '' : 's'}, ${config.host}:${config.port}${config.token ? ', token set' : ''}\n`);
+    process.exit(0);
+  }
   const log = pino({ level: config.logLevel, base: { app: 'countertop' } });
   await ensureDashboardBuilt(config.staticDir, log);
   // Loaded only after the config is valid, so --help and configuration errors answer at once.
-  const [{ InferenceStage }, { startServer }, { evaluator }, { loadServingModel, servingEngine }, { pipelineSources }] = await Promise.all([
+  const [{ InferenceStage, loadLiveSettings }, { startServer }, { evaluator }, { loadServingModel, servingEngine }, { pipelineSources }] = await Promise.all([
     import('../pipelines/index.js'),
     import('./app.js'),
     import('./evaluation.js'),
@@ -54,13 +61,16 @@ async function main(): Promise<void> {
   ]);
   const served = await loadServingModel(config.model, log);
   const { info } = served;
+  // The checkpoint's tuned live settings (stride, smoothing, segmenter…), else the defaults; a bad file is fatal.
+  const live = loadLiveSettings(served.checkpoint);
+  log.info({ from: live.file && live.source === 'file' ? live.file : 'defaults', settings: live.settings }, 'live settings');
   const engine = await servingEngine(config.engine, served, log);
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
   stage.drops$.subscribe(({ streamId, drops }) => {
     if (drops === 1 || drops % 100 === 0) log.warn({ stream: streamId, drops }, 'inference stage dropping windows (overloaded)');
   });
   const sources = pipelineSources(engine.input);
-  const server = await startServer(config, { stage, model: info, sources, log, evaluate: evaluator(engine) });
+  const server = await startServer(config, { stage, model: info, sources, log, pipeline: live.settings, evaluate: evaluator(engine, live.settings) });
 
   const seeded = server.recordings.seedFrom(DEMO_DIR);
   if (seeded.length > 0) log.info({ files: seeded, into: server.recordings.dir }, 'recordings folder was empty: copied the demo session in, for replay and evaluation');
@@ -78,14 +88,6 @@ async function main(): Promise<void> {
       }
     } else {
       log.warn({ looked: DEMO_DIR }, 'no demo recording found; starting without the demo stream');
-    }
-  }
-
-  for (const device of config.cameras) {
-    try {
-      server.streams.add({ kind: 'v4l2', name: device, key: device, open: (id) => ({ source: sources.v4l2(id, device) }) });
-    } catch (err) {
-      log.error({ device, err: (err as Error).message }, 'cannot start camera');
     }
   }
 

@@ -1,6 +1,7 @@
 /** Messages about live streams: what a client watches, and adding or removing cameras and webcams. */
 import { MAX_PENDING_OFFERS_PER_CLIENT, rtspCameraKey } from '../protocol.js';
 import { acceptOffer } from '../webrtc.js';
+import { rtspDisplayName } from '../cameras.js';
 import { RequestError, type Handlers } from './types.js';
 
 export const streamHandlers: Handlers<'subscribe' | 'unsubscribe' | 'add-rtsp' | 'add-v4l2' | 'remove-stream' | 'webrtc-offer'> = {
@@ -41,10 +42,9 @@ export const streamHandlers: Handlers<'subscribe' | 'unsubscribe' | 'add-rtsp' |
   },
 
   'add-rtsp'(m, { ctx, reply }) {
-    const url = new URL(m.url);
     const info = ctx.streams.add({
       kind: 'rtsp',
-      name: m.name?.trim() || `${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname}`,
+      name: m.name?.trim() || rtspDisplayName(m.url),
       key: rtspCameraKey(m.url),
       open: (id) => ({ source: ctx.sources.rtsp(id, m.url) }),
     });

@@ -43,8 +43,8 @@ export interface TestServer {
 }
 
 /** Flags as a user would pass them; port 0 picks a free port. */
-export async function startTestServer(flags: string[] = [], opts: { demoFile?: string; statsIntervalMs?: number; log?: Logger; evaluate?: SessionContext['evaluate'] } = {}): Promise<TestServer> {
-  const config = loadConfig(['--port', '0', '--log-level', 'silent', '--no-demo', ...flags], {});
+export async function startTestServer(flags: string[] = [], opts: { demoFile?: string; statsIntervalMs?: number; log?: Logger; evaluate?: SessionContext['evaluate']; env?: NodeJS.ProcessEnv } = {}): Promise<TestServer> {
+  const config = loadConfig(['--port', '0', '--log-level', 'silent', '--no-demo', ...flags], opts.env ?? {});
   const engine = await smallEngine();
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
   const sources = pipelineSources(engine.input);
