@@ -13,10 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { now } from '../pipelines/clock.js';
-import { InferenceStage } from '../pipelines/index.js';
+import { InferenceStage, loadLiveSettings } from '../pipelines/index.js';
 import { startServer } from '../server/app.js';
 import { loadConfig } from '../server/config.js';
-import { loadServingModel, servingEngine } from '../server/model.js';
+import { BUNDLED_MODEL_DIR, loadServingModel, servingEngine } from '../server/model.js';
 import type { ServerMessage } from '../server/protocol.js';
 import { pipelineSources } from '../server/sources.js';
 
@@ -37,7 +37,7 @@ async function measure(where: 'inline' | 'worker', streams: number, seconds: num
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
   const sources = pipelineSources(engine.input);
   const config = loadConfig(['--port', '0', '--no-demo', '--log-level', 'silent', '--max-streams', String(Math.max(8, streams)), '--preview-fps', '0'], {});
-  const server = await startServer(config, { stage, model: served.info, sources, log });
+  const server = await startServer(config, { stage, model: served.info, sources, log, pipeline: loadLiveSettings(served.checkpoint).settings });
   const ids = Array.from({ length: streams }, (_, i) => `demo${i}`);
   for (const id of ids) server.streams.add({ id, kind: 'demo', name: id, open: (sid) => ({ source: sources.file(sid, DEMO, { loop: true }) }) });
 
@@ -84,7 +84,7 @@ async function measure(where: 'inline' | 'worker', streams: number, seconds: num
 export async function run(): Promise<void> {
   const counts = (process.env.BENCH_ENGINE_STREAMS ?? '1,4,8').split(',').map(Number);
   const seconds = Number(process.env.BENCH_ENGINE_SECONDS ?? 15);
-  console.log(`bundled default model, demo stream(s) in real time, stride 4, ${seconds} s per run`);
+  console.log(`bundled default model, demo stream(s) in real time, stride ${loadLiveSettings(BUNDLED_MODEL_DIR).settings.stride}, ${seconds} s per run`);
   for (const streams of counts) {
     for (const where of ['inline', 'worker'] as const) console.log(await measure(where, streams, seconds));
   }

@@ -6,7 +6,7 @@
  *  2. end-to-end windows/s through ffmpeg decoding + the pipeline at full speed, without caching,
  *     with the 2D per-frame cache, and with it + the incremental 3D channel (ratios), and the
  *     uncached figure ÷ the raw one (pipeline overhead);
- *  3. the most concurrent real-time streams (16 fps in, stride 4) held with p95 capture → prediction
+ *  3. the most concurrent real-time streams (16 fps in, at the live settings' stride) held with p95 capture → prediction
  *     latency < 250 ms and no window dropped.
  *
  * Env: PIPELINE_BENCH_ENGINE=worker runs the real-time trials with WorkerEngine (model on its own
@@ -24,6 +24,7 @@ import { CATALOGUES } from '../data/catalogue/index.js';
 import { templateKey } from '../data/captions.js';
 import { writeSession } from '../data/session.js';
 import { createLivePipeline } from '../pipelines/livePipeline.js';
+import { loadLiveSettings } from '../pipelines/liveSettings.js';
 import { InferenceStage } from '../pipelines/inferenceStage.js';
 import { Incremental3dChannel } from '../pipelines/incremental3d.js';
 import { ModelEngine, type ModelEngineOptions } from '../pipelines/modelEngine.js';
@@ -32,8 +33,10 @@ import type { InferenceEngine } from '../pipelines/engine.js';
 import { openSource } from '../pipelines/sources/openSource.js';
 import { percentile } from '../pipelines/streamStats.js';
 import type { Frame, FrameWindow } from '../pipelines/types.js';
+import { BUNDLED_MODEL_DIR } from '../server/model.js';
 
-const STRIDE = 4;
+// The stride the server runs the bundled model at (its live-settings.json, else the default).
+const STRIDE = loadLiveSettings(BUNDLED_MODEL_DIR).settings.stride;
 const MAX_BATCH = 8;
 const LATENCY_BUDGET_MS = 250;
 

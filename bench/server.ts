@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { now } from '../pipelines/clock.js';
-import { InferenceStage, ModelEngine } from '../pipelines/index.js';
+import { InferenceStage, loadLiveSettings, ModelEngine } from '../pipelines/index.js';
 import type { Frame } from '../pipelines/types.js';
 import { startServer } from '../server/app.js';
 import { loadConfig } from '../server/config.js';
@@ -47,15 +47,16 @@ export async function run(): Promise<void> {
   await benchPreview();
   const seconds = Number(process.env.BENCH_SERVER_SECONDS ?? 15);
   const log = pino({ level: 'silent' });
-  const { model, info } = await loadServingModel(undefined, log);
+  const { model, info, checkpoint } = await loadServingModel(undefined, log);
+  const { settings } = loadLiveSettings(checkpoint); // as the server would run it
   const engine = new ModelEngine(model);
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
   const sources = pipelineSources(engine.input);
   const config = loadConfig(['--port', '0', '--no-demo', '--log-level', 'silent', '--max-clients', '1000'], {});
-  const server = await startServer(config, { stage, model: info, sources, log });
+  const server = await startServer(config, { stage, model: info, sources, log, pipeline: settings });
   const demo = path.join(repoRoot, 'assets/demo/kitchen-session.webm');
   server.streams.add({ id: 'demo', kind: 'demo', name: 'demo', open: (id) => ({ source: sources.file(id, demo, { loop: true }) }) });
-  console.log(`model: ${info.name} (${info.trained ? 'trained' : 'untrained'}), backend ${info.backend}, T=${engine.input.frames} ${engine.input.width}×${engine.input.height} @ ${engine.input.fps} fps, stride 4; demo stream in real time`);
+  console.log(`model: ${info.name} (${info.trained ? 'trained' : 'untrained'}), backend ${info.backend}, T=${engine.input.frames} ${engine.input.width}×${engine.input.height} @ ${engine.input.fps} fps, stride ${settings.stride}; demo stream in real time`);
   // Let the stream warm up.
   await new Promise((r) => setTimeout(r, 3000));
 

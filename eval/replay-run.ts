@@ -10,7 +10,7 @@
  */
 import { lastValueFrom, map, tap, toArray, type OperatorFunction } from 'rxjs';
 import { now } from '../pipelines/clock.js';
-import { InferenceStage, createLivePipeline, type InferenceEngine, type LivePipelineOptions } from '../pipelines/index.js';
+import { InferenceStage, createLivePipeline, resolveLiveSettings, type InferenceEngine, type LivePipelineOptions } from '../pipelines/index.js';
 import { decodeFormat, openSource } from '../pipelines/sources/openSource.js';
 import type { Frame, PipelineOutput } from '../pipelines/types.js';
 import { scoreReplay, segmentsFromPredictions, type AnnotatedSegment, type ReplayObservations, type ReplayReport, type TimedSegment } from './replay.js';
@@ -21,6 +21,7 @@ export interface ReplayRunOptions {
   readonly engine: InferenceEngine;
   readonly pace: 'realtime' | 'max';
   readonly streamId?: string;
+  /** The live settings (usually loadLiveSettings(checkpoint).settings) and any other pipeline options; absent parts are the defaults. */
   readonly pipeline?: Omit<LivePipelineOptions, 'clock'>;
   /** Called with the fraction of the annotated duration processed so far. */
   readonly onProgress?: (fraction: number) => void;
@@ -65,7 +66,8 @@ export async function runReplay(opts: ReplayRunOptions): Promise<ReplayRun> {
       inVideoTime(fps),
     ),
   };
-  const windowsInRecording = Math.ceil(((annotatedEnd + 60) * fps) / (opts.pipeline?.stride ?? 4)) + 16;
+  const { stride } = resolveLiveSettings({ stride: opts.pipeline?.stride });
+  const windowsInRecording = Math.ceil(((annotatedEnd + 60) * fps) / stride) + 16;
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: opts.pace === 'max' ? Math.max(2, windowsInRecording) : 2 });
 
   const outputs = await lastValueFrom(createLivePipeline(videoClock, stage, { ...opts.pipeline, statsIntervalMs: 0 }).pipe(toArray()));

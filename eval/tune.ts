@@ -9,8 +9,8 @@
  * recording itself would flatter it.
  */
 import { from, lastValueFrom, tap, toArray } from 'rxjs';
-import { argmax, type SegmenterOptions } from '../pipelines/actionSegmenter.js';
-import { InferenceStage, type InferenceEngine } from '../pipelines/index.js';
+import { argmax } from '../pipelines/actionSegmenter.js';
+import { InferenceStage, type InferenceEngine, type LiveSettings } from '../pipelines/index.js';
 import { segmentActions } from '../pipelines/operators/segmentActions.js';
 import { slidingWindow } from '../pipelines/operators/slidingWindow.js';
 import { smoothScores } from '../pipelines/operators/smoothScores.js';
@@ -20,14 +20,10 @@ import type { ScoredWindow } from '../pipelines/types.js';
 import { inVideoTime } from './replay-run.js';
 import { scoreReplay, type AnnotatedSegment, type ReplayReport, type TimedPrediction, type TimedSegment } from './replay.js';
 
-/** What a candidate changes: the smoother, and the segmenter's thresholds and streak lengths. */
-export interface LiveSettings {
-  readonly smoothing: SmoothingOptions;
-  readonly segmenter: Pick<SegmenterOptions, 'startThreshold' | 'endThreshold' | 'minStartWindows' | 'minEndWindows'>;
-}
-
 export interface RecordedWindows {
   readonly fps: number;
+  /** The stride the windows were cut at: only settings with this stride can be scored on them. */
+  readonly stride: number;
   /** Frames decoded: the recording's duration is frames / fps. */
   readonly frames: number;
   readonly windows: readonly ScoredWindow[];
@@ -36,11 +32,13 @@ export interface RecordedWindows {
   readonly labels: readonly string[];
 }
 
-/** Scores every window of a recording once (video-time capture stamps, nothing dropped). */
-export async function recordingWindows(video: string, engine: InferenceEngine, stride = 4): Promise<RecordedWindows> {
+/** Scores every window of a recording once, cut at `settings.stride` (video-time capture stamps, nothing dropped). */
+export async function recordingWindows(video: string, engine: InferenceEngine, settings: Pick<LiveSettings, 'stride' | 'segmenter'>): Promise<RecordedWindows> {
   const { fps, frames: T } = engine.input;
-  const head = engine.heads[0];
-  if (!head) throw new Error('the model has no classification head to segment');
+  const { stride } = settings;
+  const wanted = settings.segmenter.head;
+  const head = wanted === undefined ? engine.heads[0] : engine.heads.find((h) => h.name === wanted);
+  if (!head) throw new Error(wanted === undefined ? 'the model has no classification head to segment' : `segmenter head "${wanted}" is not a model head`);
   let frames = 0;
   const source = openSource({ kind: 'file', streamId: 'tune', path: video, pace: 'max', loop: false }, decodeFormat(engine.input));
   // The queue must hold the whole recording: at max pace the decoder outruns the model.
@@ -55,12 +53,17 @@ export async function recordingWindows(video: string, engine: InferenceEngine, s
     ),
   );
   if (frames === 0) throw new Error(`${video} produced no frames`);
-  return { fps, frames, windows, head: head.name, labels: head.labels };
+  return { fps, stride, frames, windows, head: head.name, labels: head.labels };
 }
 
-/** Replays stored windows through the pipeline's smoother and segmenter with `settings`, and scores the result. */
-export async function scoreSettings(recorded: RecordedWindows, annotations: readonly AnnotatedSegment[], settings: LiveSettings, maxGapMs = 1000): Promise<ReplayReport> {
+/**
+ * Replays stored windows through the pipeline's smoother and segmenter with `settings` (as
+ * createLivePipeline would use them), and scores the result.
+ */
+export async function scoreSettings(recorded: RecordedWindows, annotations: readonly AnnotatedSegment[], settings: LiveSettings): Promise<ReplayReport> {
   const { fps, head, labels } = recorded;
+  if (settings.stride !== recorded.stride) throw new Error(`settings with stride ${settings.stride} cannot be scored on windows cut at stride ${recorded.stride}`);
+  const maxGapMs = settings.maxFrameGapMs;
   const segmented = await lastValueFrom(
     from(recorded.windows).pipe(
       smoothScores(settings.smoothing, { maxGapMs }),
@@ -78,8 +81,11 @@ export async function scoreSettings(recorded: RecordedWindows, annotations: read
   return scoreReplay(annotations, { fps, predictions, events, captions: [], latenciesMs: [] });
 }
 
-/** The candidates searched: EMA or running-mean smoothing × thresholds (end ≤ start) × streak lengths. */
-export function settingsGrid(): LiveSettings[] {
+/**
+ * The candidates searched: EMA or running-mean smoothing × thresholds (end ≤ start) × streak
+ * lengths, each on top of `base` (its stride, ignored labels, captions and gap are kept).
+ */
+export function settingsGrid(base: LiveSettings): LiveSettings[] {
   const smoothings: SmoothingOptions[] = [
     ...[0.2, 0.3, 0.5, 0.7, 1].map((alpha): SmoothingOptions => ({ method: 'ema', alpha })),
     ...[2, 3, 4, 6].map((windows): SmoothingOptions => ({ method: 'mean', windows })),
@@ -89,7 +95,7 @@ export function settingsGrid(): LiveSettings[] {
     for (const startThreshold of [0.2, 0.3, 0.4, 0.5, 0.6])
       for (const endThreshold of [0.1, 0.2, 0.3, 0.4].filter((e) => e <= startThreshold))
         for (const minStartWindows of [1, 2, 3])
-          for (const minEndWindows of [1, 2, 3]) grid.push({ smoothing, segmenter: { startThreshold, endThreshold, minStartWindows, minEndWindows } });
+          for (const minEndWindows of [1, 2, 3]) grid.push({ ...base, smoothing, segmenter: { ...base.segmenter, startThreshold, endThreshold, minStartWindows, minEndWindows } });
   return grid;
 }
 
@@ -98,7 +104,8 @@ export function objective(report: ReplayReport): number {
   return (report.event.f1 + report.frameAccuracy) / 2;
 }
 
-export function describeSettings(s: LiveSettings): string {
+/** What the grid varies, in one line (describeLiveSettings gives everything). */
+export function describeSettings(s: Pick<LiveSettings, 'smoothing' | 'segmenter'>): string {
   const smooth = s.smoothing.method === 'ema' ? `EMA α=${s.smoothing.alpha}` : `mean of ${s.smoothing.windows}`;
   const g = s.segmenter;
   return `${smooth}, start ≥ ${g.startThreshold} for ${g.minStartWindows}, end < ${g.endThreshold} for ${g.minEndWindows}`;

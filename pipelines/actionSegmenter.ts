@@ -4,7 +4,7 @@
  * and ends when its own score stays below `endThreshold` (or another label has qualified to start)
  * for `minEndWindows` windows. The gap between the thresholds and the streak lengths stop flicker.
  */
-import { NO_ACTION } from '../data/catalogue/types.js';
+import { defaultLiveSettings } from './liveSettings.js';
 import type { ActionEvent, LatencyStamps } from './types.js';
 
 export interface SegmenterOptions {
@@ -24,17 +24,12 @@ export interface SegmenterOptions {
 }
 
 /**
- * Thresholds and streaks picked with `npm run tune` (docs/PIPELINES.md): a start needs three
- * confident windows in a row (≈1 s at stride 4, 12 fps), an end one window below 0.4.
+ * A standalone segmenter's defaults: the live settings' thresholds and streaks (pipelines/liveSettings.ts,
+ * where they are chosen and documented), on the 'action' head, with no gap handling.
  */
 export const defaultSegmenterOptions: SegmenterOptions = {
   head: 'action',
-  startThreshold: 0.5,
-  endThreshold: 0.4,
-  minStartWindows: 3,
-  minEndWindows: 1,
-  // "No action" is the idle counter: never an action event (the dashboard shows it as idle).
-  ignoreLabels: [NO_ACTION],
+  ...defaultLiveSettings.segmenter,
   maxGapMs: Number.POSITIVE_INFINITY,
 };
 

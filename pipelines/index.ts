@@ -7,7 +7,8 @@
  * const engine = new ModelEngine(model);                              // a CountertopModel; or any InferenceEngine
  * const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 }); // ONE per process, shared by all streams
  * const source = openSource({ kind: 'rtsp', streamId: 'counter', url: 'rtsp://cam.local:554/stream1' }, engine.input);
- * const sub = createLivePipeline(source, stage, { stride: 4 }).subscribe((out) => {
+ * const { settings } = loadLiveSettings(checkpointDir);                 // <checkpoint>/live-settings.json, else the defaults
+ * const sub = createLivePipeline(source, stage, settings).subscribe((out) => {
  *   switch (out.type) {
  *     case 'prediction': … out.prediction.heads.action[0].label …; break;
  *     case 'action':     … out.event.kind ('start' | 'end'), out.event.label …; break;
@@ -30,6 +31,19 @@ export { ModelEngine, type ModelEngineOptions } from './modelEngine.js';
 export { FrameFeatureCache } from './frameFeatureCache.js';
 export { createLivePipeline, type LivePipelineOptions } from './livePipeline.js';
 export { ActionSegmenter, type SegmenterOptions } from './actionSegmenter.js';
+export {
+  LIVE_SETTINGS_FILE,
+  LiveSettingsError,
+  defaultLiveSettings,
+  describeLiveSettings,
+  liveSettingsSchema,
+  loadLiveSettings,
+  resolveLiveSettings,
+  writeLiveSettings,
+  type LiveSettings,
+  type LiveSettingsInput,
+  type LoadedLiveSettings,
+} from './liveSettings.js';
 export { ScoreSmoother, type SmoothingOptions } from './scoreSmoother.js';
 export { slidingWindow } from './operators/slidingWindow.js';
 export { smoothScores } from './operators/smoothScores.js';

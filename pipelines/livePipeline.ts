@@ -27,30 +27,20 @@ import { segmentActions } from './operators/segmentActions.js';
 import { selectCaptionWindows } from './operators/selectCaptionWindows.js';
 import { slidingWindow } from './operators/slidingWindow.js';
 import { smoothScores } from './operators/smoothScores.js';
-import { defaultSmoothing, type SmoothingOptions } from './scoreSmoother.js';
-import type { SegmenterOptions } from './actionSegmenter.js';
+import { resolveLiveSettings, type LiveSettingsInput } from './liveSettings.js';
 import { StreamStatsCollector } from './streamStats.js';
 import type { LatencyStamps, LiveSource, PipelineOutput, SegmentedWindow, StreamState, StreamStatus, WindowPrediction } from './types.js';
 
-export interface LivePipelineOptions {
-  /** Frames between consecutive windows (default 4). The window length is the model's T. */
-  readonly stride?: number;
-  readonly smoothing?: SmoothingOptions;
-  /** Defaults (defaultSegmenterOptions): head 'action', start ≥ 0.5 for 3 windows, end < 0.4 for 1. */
-  readonly segmenter?: Partial<SegmenterOptions>;
-  /**
-   * Caption on action start and otherwise every intervalMs of capture time (default 4000); false turns
-   * captions off (they are off anyway when the engine has no caption decoder).
-   */
-  readonly captions?: { readonly intervalMs?: number } | false;
+/**
+ * The tunable settings (stride, smoothing, segmenter, captions' interval, maxFrameGapMs) are a
+ * LiveSettings object, usually `loadLiveSettings(checkpoint).settings`; any part left out is taken
+ * from defaultLiveSettings (pipelines/liveSettings.ts), the one place their defaults are written.
+ */
+export interface LivePipelineOptions extends Omit<LiveSettingsInput, 'captions'> {
+  /** `false` turns captions off (they are off anyway when the engine has no caption decoder). */
+  readonly captions?: LiveSettingsInput['captions'] | false;
   /** Labels per head in each prediction (default 5). */
   readonly topK?: number;
-  /**
-   * A capture-time gap longer than this between frames (an RTSP reconnection, a frozen peer) starts
-   * the window and the smoothing over and ends an open action where the stream was last seen
-   * (default 1000 ms: several frame intervals at any model rate).
-   */
-  readonly maxFrameGapMs?: number;
   /** Period of the stats output (default 1000 ms); 0 turns stats off. */
   readonly statsIntervalMs?: number;
   readonly clock?: () => number;
@@ -60,16 +50,16 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
   const { engine } = stage;
   const { frames: T, width, height, fps } = engine.input;
   const clock = options.clock ?? now;
-  const stride = options.stride ?? 4;
-  const topK = options.topK ?? 5;
-  const statsIntervalMs = options.statsIntervalMs ?? 1000;
-  const maxGapMs = options.maxFrameGapMs ?? 1000;
-  const segmenter = { head: engine.heads[0]?.name ?? 'action', maxGapMs, ...options.segmenter };
+  const { captions, topK = 5, statsIntervalMs = 1000 } = options;
+  const settings = resolveLiveSettings({ ...options, captions: captions === false ? undefined : captions });
+  const { stride, maxFrameGapMs: maxGapMs } = settings;
+  // A gap (maxFrameGapMs) ends an open action as it restarts windows and smoothing.
+  const segmenter = { ...settings.segmenter, head: settings.segmenter.head ?? engine.heads[0]?.name ?? 'action', maxGapMs };
   const headLabels = Object.fromEntries(engine.heads.map((h) => [h.name, h.labels]));
   const segmentLabels = headLabels[segmenter.head];
   if (!segmentLabels) throw new Error(`segmenter head "${segmenter.head}" is not a model head (${Object.keys(headLabels).join(', ')})`);
   const caption = engine.caption?.bind(engine);
-  const captionInterval = options.captions === false || !caption ? undefined : (options.captions?.intervalMs ?? 4000);
+  const captionInterval = captions === false || !caption ? undefined : settings.captions.intervalMs;
   const { streamId } = source;
 
   return defer(() => {
@@ -115,7 +105,7 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
     const main$ = frames$.pipe(
       slidingWindow(T, stride, { clock, maxGapMs }),
       stage.infer(streamId),
-      smoothScores(options.smoothing ?? defaultSmoothing, { maxGapMs }),
+      smoothScores(settings.smoothing, { maxGapMs }),
       segmentActions(segmentLabels, segmenter, clock),
       connect((segmented$) =>
         merge(

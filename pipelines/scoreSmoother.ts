@@ -2,10 +2,12 @@
  * Temporal smoothing of per-head class probabilities, one stream's state. Either an exponential
  * moving average (`alpha` = weight of the newest window) or the mean of the last `windows` windows.
  */
+import { defaultLiveSettings } from './liveSettings.js';
+
 export type SmoothingOptions = { readonly method: 'ema'; readonly alpha: number } | { readonly method: 'mean'; readonly windows: number };
 
-/** Picked with `npm run tune` on a generated 40-action session and checked on the demo (docs/PIPELINES.md). */
-export const defaultSmoothing: SmoothingOptions = { method: 'ema', alpha: 0.3 };
+/** A standalone smoother's default: the live settings' (pipelines/liveSettings.ts, where it is chosen). */
+export const defaultSmoothing: SmoothingOptions = defaultLiveSettings.smoothing;
 
 export class ScoreSmoother {
   private ema: Record<string, Float32Array> | undefined;

@@ -1,7 +1,8 @@
 /**
- * `npm run replay -- --recording FILE --annotations FILE [--speed realtime|max] [--model DIR] [--json OUT]`
+ * `npm run replay -- --recording FILE --annotations FILE [--speed realtime|max] [--model DIR] [--stride N] [--json OUT]`
  *
- * Plays a recorded session through the live pipeline and scores what it said against the
+ * Plays a recorded session through the live pipeline, with the checkpoint's live settings
+ * (its live-settings.json, else the defaults; --stride overrides the stride), and scores what it said against the
  * session's annotated segments: frame accuracy, event F1 at IoU ≥ 0.5, caption BLEU-1…4 and
  * CIDEr-D, mean and p95 latency. The annotation format is documented in docs/SERVER.md.
  *
@@ -14,8 +15,8 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { loadAnnotations, type AnnotatedSegment } from '../eval/replay.js';
 import { runReplay } from '../eval/replay-run.js';
-import { ModelEngine } from '../pipelines/index.js';
-import { loadServingModel } from '../server/model.js';
+import { describeLiveSettings, loadLiveSettings, ModelEngine, resolveLiveSettings, type LoadedLiveSettings } from '../pipelines/index.js';
+import { BUNDLED_MODEL_DIR, loadServingModel } from '../server/model.js';
 import { NotAVideoError, probeVideo } from '../server/probe.js';
 
 const program = new Command()
@@ -26,17 +27,17 @@ const program = new Command()
   .addOption(new Option('--speed <speed>', 'realtime plays at the recording’s own pace; max decodes as fast as the model runs').choices(['realtime', 'max']).default('max'))
   .option('--model <dir>', 'checkpoint folder (default: the bundled model, else an untrained default-config model)')
   .addOption(new Option('--compare <field>', 'annotation field the predicted action is compared with').choices(['template', 'label']).default('template'))
-  .option('--stride <n>', 'frames between windows', '4')
+  .option('--stride <n>', "frames between windows (default: the checkpoint's live settings)")
   .option('--json <file>', 'also write the full report as JSON')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse();
 
 const usage = (message: string): never => program.error(`error: ${message}`, { exitCode: 2 });
 
-const opts = program.opts<{ recording: string; annotations: string; speed: 'realtime' | 'max'; model?: string; compare: 'template' | 'label'; stride: string; json?: string }>();
+const opts = program.opts<{ recording: string; annotations: string; speed: 'realtime' | 'max'; model?: string; compare: 'template' | 'label'; stride?: string; json?: string }>();
 if (!existsSync(opts.recording)) usage(`no such recording: ${opts.recording}`);
-const stride = Number(opts.stride);
-if (!Number.isInteger(stride) || stride < 1) usage('--stride must be a positive integer');
+const stride = opts.stride === undefined ? undefined : Number(opts.stride);
+if (stride !== undefined && (!Number.isInteger(stride) || stride < 1)) usage('--stride must be a positive integer');
 
 const annotations = ((): AnnotatedSegment[] => {
   try {
@@ -48,6 +49,18 @@ const annotations = ((): AnnotatedSegment[] => {
 // Before the model loads: a text file or a playlist named .webm is said in one line, not after a minute of loading.
 await probeVideo(path.resolve(opts.recording)).catch((err: unknown) => usage(err instanceof NotAVideoError ? err.message : `cannot probe ${opts.recording}: ${(err as Error).message}`));
 
+// The same folder loadServingModel would pick, named here so its live settings are read (and a bad
+// file refused) before the model loads.
+const checkpoint = opts.model ?? (existsSync(path.join(BUNDLED_MODEL_DIR, 'manifest.json')) ? BUNDLED_MODEL_DIR : undefined);
+const loaded = ((): LoadedLiveSettings => {
+  try {
+    return loadLiveSettings(checkpoint);
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+})();
+const settings = resolveLiveSettings({ stride }, loaded.settings);
+
 // Any failure from here on ends the process with one line and exit 1. Left uncaught, it would reach
 // the handler tfjs's wasm backend installs, which prints a line of its minified source and exits 7.
 process.on('unhandledRejection', fail);
@@ -58,9 +71,11 @@ function fail(err: unknown): never {
 }
 
 const log = pino({ level: 'warn' });
-const { model, info } = await loadServingModel(opts.model, log);
+const { model, info } = await loadServingModel(checkpoint, log);
 const engine = await ModelEngine.create(model);
 process.stderr.write(`model: ${info.name} (${info.trained ? 'trained' : 'UNTRAINED'}, ${info.labels} labels, ${info.backend}); speed ${opts.speed}\n`);
+const settingsFrom = loaded.source === 'file' ? loaded.file : 'defaults, no live-settings.json';
+const settingsLine = `${describeLiveSettings(settings)} (${settingsFrom}${stride === undefined ? '' : '; stride from --stride'})`;
 
 const labelOf = opts.compare === 'label' ? (s: AnnotatedSegment) => s.label ?? s.template : (s: AnnotatedSegment) => s.template;
 let lastShown = -1;
@@ -71,7 +86,7 @@ const run = await runReplay({
   engine,
   pace: opts.speed,
   labelOf,
-  pipeline: { stride },
+  pipeline: settings,
   onProgress: (f) => {
     const pct = Math.floor(f * 100);
     if (pct >= lastShown + 10 && process.stderr.isTTY) {
@@ -94,8 +109,9 @@ const lines = [
     : 'captions         (no annotated captions)',
   r.latencyMs ? `latency          mean ${r.latencyMs.mean.toFixed(1)} ms, p95 ${r.latencyMs.p95.toFixed(1)} ms (frame arrival → prediction emitted)` : 'latency          (no predictions)',
   `windows          ${r.predictions} scored, ${run.windowsDropped} dropped; wall time ${seconds.toFixed(1)} s`,
+  `live settings    ${settingsLine}`,
 ];
 console.log(lines.join('\n'));
 if (opts.json) {
-  writeFileSync(opts.json, JSON.stringify({ recording: opts.recording, annotations: opts.annotations, speed: opts.speed, model: info, seconds, report: r, predictedSegments: run.predictedSegments, windowsDropped: run.windowsDropped, observations: run.observations }, null, 2));
+  writeFileSync(opts.json, JSON.stringify({ recording: opts.recording, annotations: opts.annotations, speed: opts.speed, model: info, settings, settingsFrom, seconds, report: r, predictedSegments: run.predictedSegments, windowsDropped: run.windowsDropped, observations: run.observations }, null, 2));
 }
