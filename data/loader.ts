@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { mirrorPerception, HAND_OBJECT_WIDTH, handObjectVectors } from '../perception/features.js';
+import { mirrorPerception, HAND_OBJECT_FRAMES, HAND_OBJECT_WIDTH, handObjectVectors, type HandObjectFrame } from '../perception/features.js';
 import { parseClipPerception, type ClipPerception } from '../perception/clipPerception.js';
 import { simulateDetections } from '../perception/simulate.js';
 import { sampleFrameIndices, clipToTensorData } from './augment.js';
@@ -46,7 +46,7 @@ export const ClipBatchOptionsSchema = z.object({
    * frames: read from `<id>.perception.json`, or measured by `perceive` when a clip has none.
    * Procedural (scene) states get simulated detector noise, fresh each epoch in training.
    */
-  handObject: z.boolean().default(false),
+  handObject: z.union([z.literal(false), z.enum(HAND_OBJECT_FRAMES)]).default(false),
   crop: z.enum(['center', 'random']).default('center'),
   /** Decode this much larger than the crop (0.125 → 72 px for a 64 px crop). */
   cropMargin: z.number().min(0).max(1).default(0.125),
@@ -188,7 +188,7 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
       return {
         record: r,
         data,
-        ...(state ? { perception: perceptionOf(state, indices, mirror, new Prng(`${o.seed}`).fork(`detect:${o.epoch}:${r.id}`)) } : {}),
+        ...(state && o.handObject ? { perception: perceptionOf(state, indices, mirror, new Prng(`${o.seed}`).fork(`detect:${o.epoch}:${r.id}`), o.handObject) } : {}),
         action,
         group: action >= 0 ? dataset.actionGroup[action]! : -1,
         simplified: mirror ? swapLeftRight(r.simplified) : r.simplified,
@@ -275,9 +275,9 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
  * The sampled frames' hand–object vectors: a procedural clip's noiseless scene state gets detector
  * noise first (over all its frames, so misses and wrong classes persist as they do live).
  */
-function perceptionOf(state: ClipPerception, indices: readonly number[], mirror: boolean, rng: Prng): Float32Array {
+function perceptionOf(state: ClipPerception, indices: readonly number[], mirror: boolean, rng: Prng, frame: HandObjectFrame): Float32Array {
   const frames = state.source === 'scene' ? simulateDetections(state.frames, rng) : state.frames;
   const last = frames.length - 1;
   const picked = indices.map((i) => frames[Math.min(i, last)]!);
-  return handObjectVectors(mirror ? picked.map(mirrorPerception) : picked);
+  return handObjectVectors(mirror ? picked.map(mirrorPerception) : picked, frame);
 }

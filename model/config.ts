@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { BACKBONE_WIDTH } from '../perception/constants.js';
-import { HAND_OBJECT_WIDTH } from '../perception/features.js';
+import { HAND_OBJECT_FRAMES, HAND_OBJECT_WIDTH } from '../perception/features.js';
 
 const width = z.number().int().min(1).max(1024);
 
@@ -37,6 +37,8 @@ const perceptionSchema = z.strictObject({
   backbone: z.boolean(),
   /** Width of the projection; 0 switches the channel off. */
   features: z.number().int().min(0).max(4096),
+  /** Coordinates of the hand–object vector (perception/features.ts HandObjectFrame). */
+  coordinates: z.enum(HAND_OBJECT_FRAMES).default('image'),
 });
 
 /**
@@ -58,7 +60,7 @@ export const modelConfigSchema = z
     sampling: z.enum(SAMPLINGS).default('spread'),
     spatial: spatialSchema,
     spatiotemporal: spatiotemporalSchema,
-    perception: perceptionSchema.default({ handObject: false, backbone: false, features: 0 }),
+    perception: perceptionSchema.default({ handObject: false, backbone: false, features: 0, coordinates: 'image' }),
     /**
      * Training only: the chance that a clip's pixel channels (2D and 3D) are zeroed as a whole, so
      * that the model cannot lean on cartoon pixels alone when the perception channel is on.
@@ -115,7 +117,7 @@ export const defaultModelConfig: ModelConfig = Object.freeze({
   sampling: 'window',
   spatial: { filters: [16, 32, 48, 64], features: 128 },
   spatiotemporal: { filters: [8, 16, 32, 32], temporalKernel: 3, features: 64 },
-  perception: { handObject: false, backbone: false, features: 0 },
+  perception: { handObject: false, backbone: false, features: 0, coordinates: 'image' },
   channelDropout: 0,
   encoder: { units: 256, bidirectional: false },
   caption: { length: 14, embedding: 64, units: 256 },

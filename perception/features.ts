@@ -24,8 +24,21 @@ const centre = (b: Box2): Point2 => ({ x: b.cx, y: b.cy });
 const palmOf = (h: HandObservation): Point2 => h.keypoints?.palm ?? centre(h.box);
 const dist = (a: Point2, b: Point2) => Math.hypot(a.x - b.x, a.y - b.y);
 
-/** Frames in time order → [frames × HAND_OBJECT_WIDTH], coordinates centred on the frame (−0.5…0.5). */
-export function handObjectVectors(frames: readonly FramePerception[]): Float32Array {
+/**
+ * Where the vector's coordinates are measured from: 'image' = the frame (centred, −0.5…0.5);
+ * 'hand' = the window's mean palm, in units of its typical hand size (a hand 0.15 of the frame
+ * wide keeps its numbers), so that the same action reads the same from a close egocentric view and
+ * from a distant side view.
+ */
+export const HAND_OBJECT_FRAMES = ['image', 'hand'] as const;
+export type HandObjectFrame = (typeof HAND_OBJECT_FRAMES)[number];
+
+/** Typical drawn hand size: 'hand' coordinates leave a hand of this size as it is. */
+const REFERENCE_HAND = 0.15;
+
+/** Frames in time order → [frames × HAND_OBJECT_WIDTH] (see HandObjectFrame for the coordinates). */
+export function handObjectVectors(framesIn: readonly FramePerception[], frame: HandObjectFrame = 'image'): Float32Array {
+  const frames = frame === 'hand' ? toHandFrame(framesIn) : framesIn;
   const out = new Float32Array(frames.length * HAND_OBJECT_WIDTH);
   frames.forEach((f, t) => {
     const prev = t > 0 ? frames[t - 1]! : null;
@@ -73,6 +86,21 @@ export function handObjectVectors(frames: readonly FramePerception[]): Float32Ar
     put(a && b ? dist(palmOf(a), palmOf(b)) : 0);
   });
   return out;
+}
+
+/** Moves the window's mean palm to the centre and scales by its median hand size. */
+function toHandFrame(frames: readonly FramePerception[]): FramePerception[] {
+  const palms = frames.flatMap((f) => f.hands.map(palmOf));
+  const sizes = frames.flatMap((f) => f.hands.map((h) => Math.max(h.box.w, h.box.h))).sort((a, b) => a - b);
+  if (palms.length === 0) return [...frames];
+  const o = { x: palms.reduce((n, p) => n + p.x, 0) / palms.length, y: palms.reduce((n, p) => n + p.y, 0) / palms.length };
+  const k = REFERENCE_HAND / Math.min(1, Math.max(0.05, sizes[Math.floor(sizes.length / 2)]!));
+  const pt = (p: Point2): Point2 => ({ x: 0.5 + (p.x - o.x) * k, y: 0.5 + (p.y - o.y) * k });
+  const bx = (b: Box2): Box2 => ({ cx: 0.5 + (b.cx - o.x) * k, cy: 0.5 + (b.cy - o.y) * k, w: b.w * k, h: b.h * k });
+  return frames.map((f) => ({
+    hands: f.hands.map((h) => ({ ...h, box: bx(h.box), keypoints: h.keypoints && { wrist: pt(h.keypoints.wrist), palm: pt(h.keypoints.palm), thumbTip: pt(h.keypoints.thumbTip), indexTip: pt(h.keypoints.indexTip) } })),
+    objects: f.objects.map((ob) => ({ ...ob, box: bx(ob.box) })),
+  }));
 }
 
 const flipPoint = (p: Point2): Point2 => ({ x: 1 - p.x, y: p.y });

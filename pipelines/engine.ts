@@ -28,6 +28,8 @@ export interface WindowInference {
   readonly probabilities: Readonly<Record<string, Float32Array>>;
   /** [U] pooled encoding, the caption decoder's input. */
   readonly encoding: Float32Array;
+  /** Detector object labels seen in the window's frames, most frequent first (engines that run the detectors). */
+  readonly objects?: readonly string[];
 }
 
 export interface InferenceEngine {

@@ -5,7 +5,7 @@
  * results are held only for frames still alive (a WeakMap), so nothing grows with stream length.
  */
 import * as tf from '@tensorflow/tfjs';
-import { handObjectVectors } from '../perception/features.js';
+import { handObjectVectors, type HandObjectFrame } from '../perception/features.js';
 import type { PerceptionRunner, StreamPerception, StreamPerceptionOptions } from '../perception/runner.js';
 import type { FramePerception } from '../perception/types.js';
 import { resizeRgb } from './operators/resizeFrames.js';
@@ -50,19 +50,22 @@ export class FramePerceptionStage {
   }
 
   /** The hand–object vectors of a window's frames [T × P] (perceive() them first). */
-  vectors(frames: readonly Frame[]): Float32Array {
+  vectors(frames: readonly Frame[], coordinates: HandObjectFrame): Float32Array {
     return handObjectVectors(
       frames.map((f) => {
         const r = this.results.get(f);
         if (!r) throw new Error(`frame ${f.seq} of stream ${f.streamId} was not run through the detectors`);
         return r;
       }),
+      coordinates,
     );
   }
 
-  /** The state of a frame already perceived (for grounded captions). */
-  stateOf(frame: Frame): FramePerception | undefined {
-    return this.results.get(frame);
+  /** Object labels the detectors saw in these frames, most frequent first (for grounded captions). */
+  objectsSeen(frames: readonly Frame[]): string[] {
+    const counts = new Map<string, number>();
+    for (const f of frames) for (const o of this.results.get(f)?.objects ?? []) counts.set(o.label, (counts.get(o.label) ?? 0) + 1);
+    return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([label]) => label);
   }
 
   forget(streamId: string): void {

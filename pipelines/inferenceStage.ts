@@ -201,6 +201,7 @@ function scoredWindow(window: FrameWindow, result: WindowInference, inferredAt: 
     lastCapturedAt: last.capturedAt,
     probabilities: result.probabilities,
     encoding: result.encoding,
+    ...(result.objects ? { objects: result.objects } : {}),
     stamps: { capturedAt: last.capturedAt, windowReadyAt: window.readyAt, inferredAt },
   };
 }

@@ -19,6 +19,7 @@
  */
 import { catchError, concat, connect, defer, EMPTY, from, identity, interval, map, merge, mergeMap, Observable, of, Subject, takeUntil, tap } from 'rxjs';
 import { now } from './clock.js';
+import { groundCaption } from './groundCaption.js';
 import type { InferenceStage } from './inferenceStage.js';
 import { adaptFrameRate } from './operators/adaptFrameRate.js';
 import { decodeCaptions } from './operators/decodeCaptions.js';
@@ -27,6 +28,7 @@ import { segmentActions } from './operators/segmentActions.js';
 import { selectCaptionWindows } from './operators/selectCaptionWindows.js';
 import { slidingWindow } from './operators/slidingWindow.js';
 import { smoothScores } from './operators/smoothScores.js';
+import { argmax } from './actionSegmenter.js';
 import { resolveLiveSettings, type LiveSettingsInput } from './liveSettings.js';
 import { StreamStatsCollector } from './streamStats.js';
 import type { LatencyStamps, LiveSource, PipelineOutput, SegmentedWindow, StreamState, StreamStatus, WindowPrediction } from './types.js';
@@ -59,6 +61,15 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
   const segmentLabels = headLabels[segmenter.head];
   if (!segmentLabels) throw new Error(`segmenter head "${segmenter.head}" is not a model head (${Object.keys(headLabels).join(', ')})`);
   const caption = engine.caption?.bind(engine);
+  // The decoder's words, grounded in the detectors' objects when the engine reports any.
+  const describe = (encoding: Float32Array, window: SegmentedWindow) =>
+    from(caption!(encoding)).pipe(
+      map((text) => {
+        const scores = window.probabilities[segmenter.head];
+        const top = scores ? segmentLabels[argmax(scores)] : undefined;
+        return (top && window.objects?.length ? groundCaption(top, text, window.objects) : null) ?? text;
+      }),
+    );
   const captionInterval = captions === false || !caption ? undefined : settings.captions.intervalMs;
   const { streamId } = source;
 
@@ -114,7 +125,7 @@ export function createLivePipeline(source: LiveSource, stage: InferenceStage, op
             ? EMPTY
             : segmented$.pipe(
                 selectCaptionWindows(captionInterval),
-                decodeCaptions(caption, clock),
+                decodeCaptions((encoding, window) => describe(encoding, window), clock),
                 map((event): PipelineOutput => ({ type: 'caption', event })),
               ),
         ),

@@ -69,8 +69,11 @@ export class ModelEngine implements InferenceEngine {
 
   async inferBatch(windows: readonly FrameWindow[]): Promise<readonly WindowInference[]> {
     for (const w of windows) this.checkWindow(w);
-    await this.perception?.perceive(windows.flatMap((w) => w.frames));
-    return this.cacheFrames ? this.inferCached(windows) : this.inferUncached(windows);
+    const stage = this.perception;
+    if (!stage) return this.cacheFrames ? this.inferCached(windows) : this.inferUncached(windows);
+    await stage.perceive(windows.flatMap((w) => w.frames));
+    const results = this.cacheFrames ? this.inferCached(windows) : this.inferUncached(windows);
+    return results.map((r, i) => ({ ...r, objects: stage.objectsSeen(windows[i]!.frames) }));
   }
 
   caption?: (encoding: Float32Array) => Promise<string> = async (encoding) => {
@@ -98,7 +101,7 @@ export class ModelEngine implements InferenceEngine {
   private perceptionInput(windows: readonly FrameWindow[]): { perception?: tf.Tensor3D } {
     const stage = this.perception;
     if (!stage) return {};
-    const rows = windows.map((w) => stage.vectors(w.frames));
+    const rows = windows.map((w) => stage.vectors(w.frames, this.model.config.perception.coordinates));
     const P = rows[0]!.length / this.input.frames;
     const data = new Float32Array(rows.length * rows[0]!.length);
     rows.forEach((r, i) => data.set(r, i * r.length));

@@ -70,9 +70,18 @@ export interface ActionEvent {
   readonly stamps: LatencyStamps;
 }
 
+/** One word (or phrase) of a caption and where it came from. */
+export interface CaptionWord {
+  readonly text: string;
+  /** The caption decoder, the detectors' object nouns (grounded), or the action's template. */
+  readonly source: 'decoder' | 'detector' | 'template';
+}
+
 export interface CaptionEvent {
   readonly streamId: string;
   readonly text: string;
+  /** Set when the caption was grounded in what the detectors saw (pipelines/groundCaption.ts); else all of `text` is the decoder's. */
+  readonly words?: readonly CaptionWord[];
   /** Why it was decoded now. */
   readonly reason: 'action-changed' | 'interval';
   readonly stamps: LatencyStamps;
@@ -112,6 +121,8 @@ export interface ScoredWindow {
   readonly probabilities: Readonly<Record<string, Float32Array>>;
   /** [U] pooled clip encoding, the caption decoder's input. */
   readonly encoding: Float32Array;
+  /** Detector object labels seen in the window, most frequent first (models that run the detectors). */
+  readonly objects?: readonly string[];
   readonly stamps: Omit<LatencyStamps, 'emittedAt'>;
 }
 

@@ -32,7 +32,7 @@ export function clipShapeOf(config: ModelConfig): ClipShape {
     height: config.height,
     width: config.width,
     ...(config.sampling === 'window' ? { windowStep: frameStep(config) } : {}),
-    ...(config.perception.features > 0 && config.perception.handObject ? { handObject: true } : {}),
+    ...(config.perception.features > 0 && config.perception.handObject ? { handObject: config.perception.coordinates } : {}),
   };
 }
 

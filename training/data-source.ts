@@ -3,6 +3,8 @@
  * not depend on how clips are stored or decoded. `openClipData` (open-data.ts) adapts the data
  * package's SSv2 reader and clip loader.
  */
+import type { HandObjectFrame } from '../perception/features.js';
+
 export type SplitName = 'train' | 'validation' | 'test';
 
 /** Labels of one loaded clip (after any label-changing augmentation such as a mirror flip). */
@@ -25,8 +27,8 @@ export interface ClipShape {
   readonly width: number;
   /** 'window' sampling: source frames between two sampled ones; absent = frames spread over the clip. */
   readonly windowStep?: number;
-  /** Also load each frame's hand–object vector (the perception channel). */
-  readonly handObject?: boolean;
+  /** Also load each frame's hand–object vector (the perception channel), in these coordinates. */
+  readonly handObject?: HandObjectFrame;
 }
 
 export interface LabelledBatch {

@@ -1,6 +1,6 @@
 import { from, Observable, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
 import { now } from '../clock.js';
-import type { CaptionEvent } from '../types.js';
+import type { CaptionEvent, CaptionWord } from '../types.js';
 import type { CaptionTrigger } from './selectCaptionWindows.js';
 
 /**
@@ -13,7 +13,10 @@ import type { CaptionTrigger } from './selectCaptionWindows.js';
  * triggers$.pipe(decodeCaptions((encoding) => engine.caption(encoding)))
  * ```
  */
-export function decodeCaptions(caption: (encoding: Float32Array) => ObservableInput<string>, clock: () => number = now): OperatorFunction<CaptionTrigger, CaptionEvent> {
+export function decodeCaptions(
+  caption: (encoding: Float32Array, window: CaptionTrigger['window']) => ObservableInput<string | { text: string; words?: readonly CaptionWord[] }>,
+  clock: () => number = now,
+): OperatorFunction<CaptionTrigger, CaptionEvent> {
   return (source) =>
     new Observable<CaptionEvent>((subscriber) => {
       let decoding: Subscription | undefined;
@@ -21,13 +24,16 @@ export function decodeCaptions(caption: (encoding: Float32Array) => ObservableIn
       let sourceDone = false;
       const start = (trigger: CaptionTrigger) => {
         const { window, reason } = trigger;
-        let text: string | undefined;
-        decoding = from(caption(window.encoding)).subscribe({
+        let text: string | { text: string; words?: readonly CaptionWord[] } | undefined;
+        decoding = from(caption(window.encoding, window)).subscribe({
           next: (t) => (text = t),
           error: (err) => subscriber.error(err),
           complete: () => {
             decoding = undefined;
-            if (text !== undefined) subscriber.next({ streamId: window.streamId, text, reason, stamps: { ...window.stamps, emittedAt: clock() } });
+            if (text !== undefined) {
+              const described = typeof text === 'string' ? { text } : text;
+              subscriber.next({ streamId: window.streamId, ...described, reason, stamps: { ...window.stamps, emittedAt: clock() } });
+            }
             const next = waiting;
             waiting = undefined;
             if (next) start(next);

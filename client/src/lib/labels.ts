@@ -1,3 +1,5 @@
+import { NO_ACTION } from '../../../data/catalogue/types.ts';
+
 /**
  * A stable colour per action label, so the same action looks the same in every timeline. With a
  * palette (the labels on screen, in order) hues step by the golden angle, so neighbours differ
@@ -15,6 +17,9 @@ export function labelColour(label: string, palette?: readonly string[]): string 
 export function shortLabel(label: string): string {
   return label.replace(/\[something\]/g, '…');
 }
+
+/** The "no action" class: the counter is idle, not doing an action. */
+export const isIdle = (label: string): boolean => label === NO_ACTION;
 
 export function percent(x: number): string {
   return `${(x * 100).toFixed(0)}%`;
