@@ -20,7 +20,7 @@ import { MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, type ModelInfo, type WebRtc
 import { RecordingsFolder } from './recordings.js';
 import { Semaphore } from './limits.js';
 import { Session, type SessionContext } from './session.js';
-import type { SourceFactory } from './sources.js';
+import { reconnectPolicy, type SourceFactory } from './sources.js';
 import { serveStatic } from './static.js';
 import { StreamManager } from './streams.js';
 import type { LivePipelineOptions } from '../pipelines/index.js';
@@ -79,7 +79,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   });
   streams.changed$.subscribe((list) => hub.broadcast({ type: 'streams', streams: list }));
   const webrtc: WebRtcSettings = { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy };
-  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate, evaluations: new Semaphore(1), webrtc, messageRate: config.clientMessageRate };
+  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate, evaluations: new Semaphore(1), webrtc, messageRate: config.clientMessageRate, rtspReconnect: reconnectPolicy(config.rtspReconnect) };
 
   const tls = config.tlsCert && config.tlsKey ? readTls(config.tlsCert, config.tlsKey) : undefined;
 
@@ -209,7 +209,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   log.info({ url, auth: config.token ? 'token' : 'none (loopback)' }, 'countertop listening');
-  startConfiguredCameras(config.cameras, streams, deps.sources, log);
+  startConfiguredCameras(config.cameras, config.rtspReconnect, streams, deps.sources, log);
 
   return {
     url,

@@ -3,9 +3,9 @@
  * (else `cam-N`, its position), so that its event history and metrics stay its own across restarts.
  */
 import type { Logger } from 'pino';
-import type { CameraConfig } from './config.js';
+import type { CameraConfig, ReconnectConfig } from './config.js';
 import { rtspCameraKey } from './protocol.js';
-import type { SourceFactory } from './sources.js';
+import { reconnectPolicy, type SourceFactory } from './sources.js';
 import type { StreamManager } from './streams.js';
 
 /** The URL ffmpeg is given: the configured one with the file's username/password put in (percent-encoded by URL). */
@@ -24,7 +24,7 @@ export function rtspDisplayName(url: string): string {
 }
 
 /** Starts every configured camera; one that cannot start is logged and the others still start. Returns the ids started. */
-export function startConfiguredCameras(cameras: readonly CameraConfig[], streams: StreamManager, sources: SourceFactory, log: Logger): string[] {
+export function startConfiguredCameras(cameras: readonly CameraConfig[], rtspReconnect: ReconnectConfig, streams: StreamManager, sources: SourceFactory, log: Logger): string[] {
   const started: string[] = [];
   cameras.forEach((cam, i) => {
     const spec = typeof cam === 'string' ? { kind: 'v4l2' as const, device: cam } : cam;
@@ -39,7 +39,7 @@ export function startConfiguredCameras(cameras: readonly CameraConfig[], streams
               id,
               name: spec.name ?? rtspDisplayName(spec.url),
               key: rtspCameraKey(spec.url),
-              open: (sid) => ({ source: sources.rtsp(sid, cameraUrl(spec)) }),
+              open: (sid, events) => ({ source: sources.rtsp(sid, cameraUrl(spec), { reconnect: reconnectPolicy(rtspReconnect, spec.reconnect), onStall: events.stalled }) }),
             });
       started.push(info.id);
     } catch (err) {

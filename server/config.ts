@@ -33,6 +33,21 @@ const v4l2Device = z.string().regex(/^\/dev\/video\d{1,3}$/, 'expected a V4L2 de
 const cameraId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'camera ids are lowercase letters, digits and dashes');
 const cameraName = z.string().min(1).max(80);
 
+/**
+ * How an RTSP camera reconnects: capped exponential backoff, forever unless maxAttempts is set, and
+ * a stall watchdog. Omitted values take the pipelines' defaults (docs/SERVER.md lists them).
+ */
+export const reconnectSchema = z.strictObject({
+  /** Reconnection attempts in a row before the stream fails for good; omitted: forever. */
+  maxAttempts: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  initialDelayMs: z.coerce.number().int().min(10).max(60_000).optional(),
+  maxDelayMs: z.coerce.number().int().min(10).max(600_000).optional(),
+  connectTimeoutMs: z.coerce.number().int().min(100).max(120_000).optional(),
+  /** No frame for this long on a live connection: the watchdog drops it and reconnects (counted as a stall). */
+  stallTimeoutMs: z.coerce.number().int().min(100).max(120_000).optional(),
+});
+export type ReconnectConfig = z.output<typeof reconnectSchema>;
+
 /** A camera declared in the config: a bare V4L2 device path, or an object naming its kind. */
 export const cameraSchema = z.union([
   v4l2Device,
@@ -44,6 +59,8 @@ export const cameraSchema = z.union([
       url: rtspUrl,
       username: z.string().min(1).max(256).optional(),
       password: z.string().min(1).max(256).optional(),
+      /** Over the server-wide rtspReconnect, key by key. */
+      reconnect: reconnectSchema.optional(),
       id: cameraId.optional(),
       name: cameraName.optional(),
     }),
@@ -86,6 +103,8 @@ export const configSchema = z
     iceServers: z.array(iceServerSchema).max(8).default([]),
     /** `relay`: connect through TURN only (no direct path; hides addresses). */
     iceTransportPolicy: z.enum(['all', 'relay']).default('all'),
+    /** Reconnection of every RTSP camera (the config file's cameras may override it each). */
+    rtspReconnect: reconnectSchema.default({}),
     maxStreams: z.coerce.number().int().min(1).max(64).default(8),
     maxClients: z.coerce.number().int().min(1).max(10_000).default(200),
     /**
@@ -150,6 +169,7 @@ const KEY_HELP: Record<string, string> = {
   cameras: 'cameras started with the server: "/dev/videoN", {"kind":"v4l2","device":…} or {"kind":"rtsp","url":…,"username"?,"password"?}; optional id (kept across restarts, default cam-N) and name',
   iceServers: 'STUN/TURN servers for the webcam over WebRTC',
   iceTransportPolicy: 'relay: WebRTC through TURN only',
+  rtspReconnect: 'how RTSP cameras reconnect: maxAttempts in a row (omitted: forever), initialDelayMs, maxDelayMs (backoff cap), connectTimeoutMs, stallTimeoutMs (watchdog)',
   maxStreams: 'most concurrent streams',
   maxClients: 'most concurrent WebSocket clients',
   heartbeatMs: 'WebSocket ping interval in ms; a client missing two pongs is dropped',
@@ -300,6 +320,8 @@ export function loadConfigWithMode(argv: readonly string[], env: NodeJS.ProcessE
     .option('--camera <device...>', 'V4L2 camera(s) on this machine to start with the server, e.g. /dev/video0 (RTSP cameras: the config file)')
     .option('--ice-server <url...>', 'STUN/TURN server(s) for the webcam over WebRTC, e.g. stun:stun.example.org:3478 (TURN credentials: config file or COUNTERTOP_ICE_SERVERS)')
     .addOption(new Option('--ice-transport-policy <policy>', 'relay: WebRTC through TURN only').choices(['all', 'relay']))
+    .option('--rtsp-max-attempts <n>', 'RTSP reconnection attempts in a row before a camera fails (default: forever)')
+    .option('--rtsp-stall-timeout-ms <ms>', 'RTSP stall watchdog: no frame for this long on a live camera → reconnect (default 5000)')
     .option('--max-streams <n>', 'most concurrent streams')
     .option('--max-clients <n>', 'most concurrent WebSocket clients')
     .option('--heartbeat-ms <ms>', 'WebSocket ping interval; a client missing two pongs is dropped (default 15000)')
@@ -345,9 +367,19 @@ export function loadConfigWithMode(argv: readonly string[], env: NodeJS.ProcessE
     // commander sets demo=true unless --no-demo was given; only an explicit --no-demo overrides.
     if (k === 'demo' && v === true) continue;
     if (k === 'iceServer') flagValues.iceServers = (v as string[]).map((urls) => ({ urls }));
+    else if (k === 'rtspMaxAttempts' || k === 'rtspStallTimeoutMs') continue; // merged into rtspReconnect below
     else flagValues[k === 'camera' ? 'cameras' : k] = v;
   }
   const merged: Record<string, unknown> = { ...fileValues, ...envValues, ...flagValues };
+  // The two reconnect flags override their keys of the file's rtspReconnect, not the whole object.
+  if (flags.rtspMaxAttempts !== undefined || flags.rtspStallTimeoutMs !== undefined) {
+    const base = typeof merged.rtspReconnect === 'object' && merged.rtspReconnect !== null ? merged.rtspReconnect : {};
+    merged.rtspReconnect = {
+      ...base,
+      ...(flags.rtspMaxAttempts !== undefined ? { maxAttempts: flags.rtspMaxAttempts } : {}),
+      ...(flags.rtspStallTimeoutMs !== undefined ? { stallTimeoutMs: flags.rtspStallTimeoutMs } : {}),
+    };
+  }
   // The token comes from the highest level that gives one, as itself or as a file: a --token-file
   // replaces the config file's token, and so on; both at one level is a mistake.
   delete merged.token;

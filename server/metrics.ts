@@ -14,6 +14,7 @@ export class ServerMetrics {
   readonly streamUp = new Gauge({ name: 'countertop_stream_up', help: '1 while the stream is live (frames arriving), else 0', labelNames: ['stream'], registers: [this.registry] });
   readonly streamFps = new Gauge({ name: 'countertop_stream_fps', help: 'Frames per second arriving from the source over the last stats interval', labelNames: ['stream'], registers: [this.registry] });
   readonly reconnects = new Counter({ name: 'countertop_stream_reconnects_total', help: 'Times a stream lost its source and started reconnecting', labelNames: ['stream'], registers: [this.registry] });
+  readonly stalls = new Counter({ name: 'countertop_stream_stalls_total', help: 'Times the stall watchdog dropped a live connection that delivered no frame in time', labelNames: ['stream'], registers: [this.registry] });
   readonly latency = new Histogram({
     name: 'countertop_latency_seconds',
     help: 'Capture → emitted latency of predictions',
@@ -39,6 +40,6 @@ export class ServerMetrics {
   }
 
   forgetStream(streamId: string): void {
-    for (const m of [this.framesIn, this.windowsInferred, this.drops, this.streamUp, this.streamFps, this.reconnects, this.latency, this.previewFrames]) m.remove({ stream: streamId });
+    for (const m of [this.framesIn, this.windowsInferred, this.drops, this.streamUp, this.streamFps, this.reconnects, this.stalls, this.latency, this.previewFrames]) m.remove({ stream: streamId });
   }
 }

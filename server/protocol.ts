@@ -77,6 +77,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     name: z.string().max(80).optional(),
   }),
   z.object({ type: z.literal('remove-stream'), id: requestId, streamId }),
+  /** Start a failed or ended stream again (its Retry button). */
+  z.object({ type: z.literal('retry-stream'), id: requestId, streamId }),
   z.object({ type: z.literal('list-recordings'), id: requestId }),
   z.object({ type: z.literal('start-replay'), id: requestId, recording: recordingName, loop: z.boolean().default(false) }),
   z.object({ type: z.literal('webrtc-offer'), id: requestId, sdp: z.string().min(10).max(60_000), name: z.string().max(80).optional() }),
@@ -116,6 +118,10 @@ export interface StreamInfo {
   detail?: string;
   recording: boolean;
   startedAt: number;
+  /** Times the stream lost its source and started reconnecting (since it was added; kept across a retry). */
+  reconnects: number;
+  /** Times the stall watchdog dropped a live connection that sent no frame in time. */
+  stalls: number;
 }
 
 export interface StreamStatsPayload {
@@ -180,7 +186,7 @@ export type ServerMessage =
   | { type: 'error'; id?: string; code: ErrorCode; message: string }
   | { type: 'pong'; id?: string; at: number }
   | { type: 'streams'; streams: StreamInfo[] }
-  | { type: 'status'; streamId: string; state: StreamState; at: number; detail?: string }
+  | { type: 'status'; streamId: string; state: StreamState; at: number; detail?: string; reconnects: number; stalls: number }
   | { type: 'prediction'; streamId: string; firstSeq: number; lastSeq: number; heads: Record<string, ScoredLabel[]>; stamps: LatencyStamps }
   | { type: 'action'; streamId: string; kind: 'start' | 'end'; label: string; confidence: number; start: number; end?: number; stamps: LatencyStamps }
   | { type: 'caption'; streamId: string; text: string; reason: string; stamps: LatencyStamps }

@@ -20,11 +20,17 @@ export interface OpenedSource {
   readonly dispose?: () => void;
 }
 
+/** What a source reports to the manager beyond its frames and states. */
+export interface SourceEvents {
+  /** The stall watchdog dropped a live connection that delivered no frame in time. */
+  stalled(): void;
+}
+
 export interface StreamRequest {
   readonly kind: StreamKind;
   readonly name: string;
-  /** Opens the source for the given stream id; throws a user-facing error for bad input. */
-  readonly open: (streamId: string) => OpenedSource;
+  /** Opens the source for the given stream id (again on a retry); throws a user-facing error for bad input. */
+  readonly open: (streamId: string, events: SourceEvents) => OpenedSource;
   /** Fixed id (the demo stream); otherwise `<kind>-<n>`. */
   readonly id?: string;
   /** What the stream reads (a camera URL without credentials, a device): two live streams may not read the same. */
@@ -52,6 +58,8 @@ function isOver(state: StreamState): boolean {
 
 interface RunningStream {
   info: StreamInfo;
+  /** Kept so that a failed stream can be started again under its id (retry). */
+  readonly request: StreamRequest;
   readonly key?: string;
   readonly frames$: Observable<Frame>;
   readonly outputs$: Subject<PipelineOutput>;
@@ -103,7 +111,44 @@ export class StreamManager {
     if (this.streams.size >= this.opts.maxStreams) throw new StreamLimitError(`at most ${this.opts.maxStreams} streams may run at once; remove one first`);
     const id = request.id ?? this.nextId(request.kind);
     if (this.streams.has(id)) throw new StreamLimitError(`stream "${id}" is already running`);
-    const opened = request.open(id);
+    const stream = this.start(request, id, { reconnects: 0, stalls: 0 });
+    this.log.info({ stream: id, kind: request.kind, name: request.name }, 'stream added');
+    this.emitChanged();
+    return { ...stream.info };
+  }
+
+  /**
+   * Starts a failed or ended stream again under the same id, keeping its reconnect and stall counts
+   * (the dashboard's Retry). A webcam cannot be: its peer connection is gone with the stream.
+   */
+  retry(id: string): StreamInfo {
+    const old = this.streams.get(id);
+    if (!old) throw new UnknownStreamError(`no stream "${id}"`);
+    if (!isOver(old.info.state)) throw new StreamStateError(`stream "${id}" is ${old.info.state}: only a failed or ended stream can be retried`);
+    if (old.info.kind === 'webcam') throw new StreamStateError('a webcam stream cannot be restarted from the server: use "Use my webcam" again');
+    if (old.recorder) throw new StreamStateError(`stream "${id}" is still saving a recording; stop it first`);
+    old.subscription.unsubscribe();
+    old.outputs$.complete();
+    old.dispose?.();
+    this.stage.engine.forgetStream?.(id); // a fresh start: no window may join frames from before the failure
+    // If the source cannot be opened again (a file gone), the failed card stays as it was.
+    const stream = this.start(old.request, id, { reconnects: old.info.reconnects, stalls: old.info.stalls });
+    this.log.info({ stream: id }, 'stream retried');
+    this.emitChanged();
+    return { ...stream.info };
+  }
+
+  /** Opens the request's source and runs it through the pipeline as stream `id` (new, or replacing a failed one). */
+  private start(request: StreamRequest, id: string, counts: { reconnects: number; stalls: number }): RunningStream {
+    let stream: RunningStream | undefined;
+    const opened = request.open(id, {
+      stalled: () => {
+        if (!stream || this.streams.get(id) !== stream) return;
+        stream.info = { ...stream.info, stalls: stream.info.stalls + 1 };
+        this.metrics.stalls.inc({ stream: id });
+        this.log.warn({ stream: id, stalls: stream.info.stalls }, 'stream stalled: no frame in time, reconnecting');
+      },
+    });
 
     const frames$ = opened.source.frames.pipe(
       tap(() => this.metrics.framesIn.inc({ stream: id })),
@@ -111,11 +156,15 @@ export class StreamManager {
     );
     const source: LiveSource = { ...opened.source, frames: frames$ };
     const outputs$ = new Subject<PipelineOutput>();
-    const info: StreamInfo = { id, kind: request.kind, name: request.name, state: 'connecting', recording: false, startedAt: Date.now() };
+    const info: StreamInfo = { id, kind: request.kind, name: request.name, state: 'connecting', recording: false, startedAt: Date.now(), ...counts };
     const subscription = new Subscription();
-    const stream: RunningStream = { info, key: request.key, frames$, outputs$, subscription, dispose: opened.dispose, dropsCounted: 0 };
+    const running: RunningStream = { info, request, key: request.key, frames$, outputs$, subscription, dispose: opened.dispose, dropsCounted: 0 };
+    stream = running;
     this.metrics.streamUp.set({ stream: id }, 0);
-    this.streams.set(id, stream);
+    // Counters start at 0 (not absent) so that rate() and alerts see every camera from its start.
+    this.metrics.reconnects.inc({ stream: id }, 0);
+    this.metrics.stalls.inc({ stream: id }, 0);
+    this.streams.set(id, running);
     this.metrics.streams.set(this.streams.size);
 
     if (this.opts.previewFps > 0) {
@@ -133,20 +182,18 @@ export class StreamManager {
       createLivePipeline(source, this.stage, this.opts.pipeline).subscribe({
         next: (out) => {
           outputs$.next(out);
-          this.onOutput(stream, out);
+          this.onOutput(running, out);
         },
         error: (err: unknown) => {
           this.log.error({ stream: id, err }, 'pipeline failed');
-          this.setState(stream, 'failed', err instanceof Error ? err.message : String(err));
+          this.setState(running, 'failed', err instanceof Error ? err.message : String(err));
         },
         complete: () => {
-          if (stream.info.state !== 'failed') this.setState(stream, 'ended');
+          if (running.info.state !== 'failed') this.setState(running, 'ended');
         },
       }),
     );
-    this.log.info({ stream: id, kind: request.kind, name: request.name }, 'stream added');
-    this.emitChanged();
-    return { ...info };
+    return running;
   }
 
   async remove(id: string): Promise<void> {
@@ -258,10 +305,22 @@ export class StreamManager {
 
   private setState(stream: RunningStream, state: StreamState, detail?: string): void {
     const changed = stream.info.state !== state || stream.info.detail !== detail;
-    if (state === 'reconnecting' && stream.info.state !== 'reconnecting') this.metrics.reconnects.inc({ stream: stream.info.id });
+    let { reconnects } = stream.info;
+    if (state === 'reconnecting' && stream.info.state !== 'reconnecting') {
+      reconnects++;
+      this.metrics.reconnects.inc({ stream: stream.info.id });
+    }
     this.metrics.streamUp.set({ stream: stream.info.id }, state === 'live' ? 1 : 0);
-    stream.info = { ...stream.info, state, detail };
-    const msg: Extract<ServerMessage, { type: 'status' }> = { type: 'status', streamId: stream.info.id, state, at: Date.now(), ...(detail ? { detail } : {}) };
+    stream.info = { ...stream.info, state, detail, reconnects };
+    const msg: Extract<ServerMessage, { type: 'status' }> = {
+      type: 'status',
+      streamId: stream.info.id,
+      state,
+      at: Date.now(),
+      ...(detail ? { detail } : {}),
+      reconnects,
+      stalls: stream.info.stalls,
+    };
     stream.lastStatus = msg;
     this.hub.publish(stream.info.id, msg);
     if (changed) {

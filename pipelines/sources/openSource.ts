@@ -2,7 +2,8 @@
  * The one source builder: a small per-kind config in, a validated LiveSource out.
  *
  *   file        any video ffmpeg reads; paced at real time or as fast as possible; optionally looping
- *   rtsp        rtsp:// or rtsps:// over TCP, reconnecting with capped exponential backoff
+ *   rtsp        rtsp:// or rtsps:// over TCP, reconnecting with capped exponential backoff (forever
+ *               unless reconnect.maxRetries says otherwise) and a stall watchdog
  *   v4l2        a /dev/videoN camera
  *   webrtc      a video track arriving at a @roamhq/wrtc peer (signaling is the server's job)
  *   procedural  frames from a frame generator (e.g. data/'s renderer), for demos and tests
@@ -12,7 +13,7 @@
  * synchronously: a bad config throws SourceConfigError before anything is spawned.
  */
 import type { ChildProcess } from 'node:child_process';
-import { defer, map, Observable, ReplaySubject, tap } from 'rxjs';
+import { asyncScheduler, defer, map, Observable, ReplaySubject, Subscription, tap, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
 import { z } from 'zod';
 import { now } from '../clock.js';
 import type { Frame, FrameFormat, LiveSource, StreamState, StreamStatus } from '../types.js';
@@ -87,7 +88,49 @@ export interface OpenSourceHooks {
   /** Called with every ffmpeg process the source spawns (one per connection attempt). */
   readonly onSpawn?: (child: ChildProcess) => void;
   readonly clock?: () => number;
+  /** RTSP: called each time the watchdog finds a live connection stalled (no frame for stallTimeoutMs) and drops it to reconnect. */
+  readonly onStall?: () => void;
 }
+
+/** A live connection delivered no frame for the stall timeout: the watchdog drops it and reconnects. */
+export class StallError extends Error {
+  override readonly name = 'StallError';
+}
+
+/**
+ * The stall watchdog: after the first frame, a gap of `ms` without one errors with StallError (so
+ * the reconnect loop opens a fresh decoder) and calls `onStall`. Before the first frame the
+ * reconnect loop's connect timeout applies instead.
+ */
+export function stallWatchdog<T>(ms: number, onStall?: () => void, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<T> {
+  return (frames) =>
+    new Observable<T>((subscriber) => {
+      let timer: Subscription | undefined;
+      const inner = frames.subscribe({
+        next: (value) => {
+          // Re-armed at every frame, first armed by the first one (the connect timeout covers the wait before it).
+          timer?.unsubscribe();
+          timer = scheduler.schedule(() => {
+            onStall?.();
+            subscriber.error(new StallError(`stalled: no frame for ${ms} ms`));
+          }, ms);
+          subscriber.next(value);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+      return () => {
+        timer?.unsubscribe();
+        inner.unsubscribe();
+      };
+    });
+}
+
+/**
+ * RTSP cameras retry forever by default (an NVR's cameras come back after a reboot or an outage);
+ * reconnect.maxRetries limits that.
+ */
+export const RTSP_MAX_RETRIES_DEFAULT = Infinity;
 
 /**
  * The size a source should decode at for an engine: `minScale` × the model's frame (previews and
@@ -123,12 +166,16 @@ export function openSource(config: SourceConfig, format: FrameFormat, hooks: Ope
     }
     case 'rtsp': {
       const url = validateRtspUrl(c.url);
-      const policy: ReconnectPolicy = { ...defaultReconnectPolicy, ...c.reconnect };
-      // -timeout: socket I/O timeout in µs, so ffmpeg itself gives up on a silent camera.
-      const args = ['-rtsp_transport', 'tcp', '-timeout', String(policy.stallTimeoutMs * 1000), '-fflags', 'nobuffer', '-flags', 'low_delay', '-i', url];
+      const policy: ReconnectPolicy = { ...defaultReconnectPolicy, maxRetries: RTSP_MAX_RETRIES_DEFAULT, ...c.reconnect };
+      // -timeout: ffmpeg's socket I/O timeout in µs, a backstop for a hung socket. Twice the stall
+      // timeout, so that a silent camera is caught (and counted) by the watchdog, not by ffmpeg's
+      // own exit with a misleading "Invalid data found".
+      const args = ['-rtsp_transport', 'tcp', '-timeout', String(policy.stallTimeoutMs * 2000), '-fflags', 'nobuffer', '-flags', 'low_delay', '-i', url];
+      // withReconnect's own gap timeout stays as a backstop, a little later than the watchdog's.
+      const loopPolicy: ReconnectPolicy = { ...policy, stallTimeoutMs: policy.stallTimeoutMs + 1000 };
       const frames = defer(() => {
         let seq = 0; // one numbering across reconnections
-        return withReconnect(() => decode(args), policy, report).pipe(map((f): Frame => ({ ...f, seq: seq++ })));
+        return withReconnect(() => decode(args).pipe(stallWatchdog(policy.stallTimeoutMs, hooks.onStall)), loopPolicy, report).pipe(map((f): Frame => ({ ...f, seq: seq++ })));
       });
       return { streamId: c.streamId, frames, status: statusSubject, frameRate: fmt.data.fps };
     }

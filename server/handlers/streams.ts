@@ -4,7 +4,7 @@ import { acceptOffer } from '../webrtc.js';
 import { rtspDisplayName } from '../cameras.js';
 import { RequestError, type Handlers } from './types.js';
 
-export const streamHandlers: Handlers<'subscribe' | 'unsubscribe' | 'add-rtsp' | 'add-v4l2' | 'remove-stream' | 'webrtc-offer'> = {
+export const streamHandlers: Handlers<'subscribe' | 'unsubscribe' | 'add-rtsp' | 'add-v4l2' | 'remove-stream' | 'retry-stream' | 'webrtc-offer'> = {
   subscribe(m, { ctx, client, reply }) {
     const { streams } = ctx;
     if (m.streams === '*') {
@@ -46,7 +46,7 @@ export const streamHandlers: Handlers<'subscribe' | 'unsubscribe' | 'add-rtsp' |
       kind: 'rtsp',
       name: m.name?.trim() || rtspDisplayName(m.url),
       key: rtspCameraKey(m.url),
-      open: (id) => ({ source: ctx.sources.rtsp(id, m.url) }),
+      open: (id, events) => ({ source: ctx.sources.rtsp(id, m.url, { reconnect: ctx.rtspReconnect, onStall: events.stalled }) }),
     });
     reply({ type: 'ack', id: m.id, of: m.type, streamId: info.id });
   },
@@ -59,6 +59,11 @@ export const streamHandlers: Handlers<'subscribe' | 'unsubscribe' | 'add-rtsp' |
   async 'remove-stream'(m, { ctx, client, reply }) {
     await ctx.streams.remove(m.streamId);
     client.owned.delete(m.streamId);
+    reply({ type: 'ack', id: m.id, of: m.type, streamId: m.streamId });
+  },
+
+  'retry-stream'(m, { ctx, reply }) {
+    ctx.streams.retry(m.streamId);
     reply({ type: 'ack', id: m.id, of: m.type, streamId: m.streamId });
   },
 

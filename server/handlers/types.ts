@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { AnnotatedSegment } from '../../eval/replay.js';
+import type { ReconnectPolicy } from '../../pipelines/sources/reconnect.js';
 import type { Client, ClientHub } from '../hub.js';
 import type { Semaphore } from '../limits.js';
 import type { ServerMetrics } from '../metrics.js';
@@ -26,6 +27,8 @@ export interface SessionContext {
   readonly evaluations: Semaphore;
   /** ICE servers and policy for the server's WebRTC peers (the same ones the dashboard is sent). */
   readonly webrtc: WebRtcSettings;
+  /** How RTSP cameras added from the dashboard reconnect (the server-wide rtspReconnect). */
+  readonly rtspReconnect: Partial<ReconnectPolicy>;
   /** Messages per second one client may send (bursts of twice that). */
   readonly messageRate: number;
 }

@@ -154,6 +154,8 @@ export class Connection {
         if (s) {
           s.state = m.state;
           s.detail = m.detail;
+          s.reconnects = m.reconnects;
+          s.stalls = m.stalls;
         }
         break;
       }
