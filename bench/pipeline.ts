@@ -30,7 +30,7 @@ import { Incremental3dChannel } from '../pipelines/incremental3d.js';
 import { ModelEngine, type ModelEngineOptions } from '../pipelines/modelEngine.js';
 import { WorkerEngine } from '../pipelines/workerEngine.js';
 import type { InferenceEngine } from '../pipelines/engine.js';
-import { openSource } from '../pipelines/sources/openSource.js';
+import { decodeFormat, openSource } from '../pipelines/sources/openSource.js';
 import { percentile } from '../pipelines/streamStats.js';
 import type { Frame, FrameWindow } from '../pipelines/types.js';
 import { BUNDLED_MODEL_DIR } from '../server/model.js';
@@ -215,15 +215,15 @@ async function endToEndRate(model: CountertopModel, video: string, options: Mode
   return { windows, ms, rate: (windows * 1000) / ms, framesEncoded: engine.framesEncoded };
 }
 
-async function realtimeTrial(engine: InferenceEngine, video: string, streams: number, seconds: number) {
+export async function realtimeTrial(engine: InferenceEngine, video: string, streams: number, seconds: number, stride = STRIDE) {
   const stage = new InferenceStage(engine, { maxBatch: MAX_BATCH, queueCapacity: 2 });
   const warmupMs = 3000;
   const t0 = performance.timeOrigin + performance.now();
   const latencies: number[] = [];
   let dropsAtWarmup = 0;
   const pipelines = Array.from({ length: streams }, (_, i) =>
-    createLivePipeline(openSource({ kind: 'file', streamId: `cam${i}`, path: video, pace: 'realtime', loop: true }, engine.input), stage, {
-      stride: STRIDE,
+    createLivePipeline(openSource({ kind: 'file', streamId: `cam${i}`, path: video, pace: 'realtime', loop: true }, decodeFormat(engine.input)), stage, {
+      stride,
       statsIntervalMs: 0,
     }).pipe(
       tap((o) => {

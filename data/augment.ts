@@ -22,7 +22,9 @@ export function sampleWindow(total: number, T: number, step: number, rng?: Prng)
   if (total < 1) throw new Error('a clip needs at least one frame');
   const span = (T - 1) * step + 1;
   const room = Math.max(0, total - span);
-  const start = rng ? rng.int(0, room) : Math.floor(room / 2);
+  // The middle start is snapped to the step grid: a live stream resampled from the clip's first
+  // frame sees exactly these frames (random training starts take any phase, as live streams do).
+  const start = rng ? rng.int(0, room) : step * Math.floor(room / 2 / step);
   return Array.from({ length: T }, (_, k) => Math.min(total - 1, start + k * step));
 }
 

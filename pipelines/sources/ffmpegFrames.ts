@@ -37,17 +37,25 @@ export interface FfmpegDecodeOptions {
    * busy counts as latency instead of being hidden by a late read.
    */
   readonly stamp?: 'arrival' | 'nominal';
+  /**
+   * The input is a recorded file with a constant frame rate: resample it on a grid a quarter of an
+   * output frame away from the input's frame times. WebM stores times in whole milliseconds, and on
+   * those fps's rounding took uneven frames (12 → 6 fps: frames 1, 2, 4, 7, 8, 10, …) instead of
+   * every second one, as the training loader does (test/data/sampling.test.ts). Shifted by a
+   * quarter, millisecond jitter cannot move a frame across a boundary: 0, 2, 4, …
+   */
+  readonly constantRate?: boolean;
 }
 
 const STDERR_TAIL = 2048;
 
 /** The full argv for a decode: quiet, video only, fps then scale, rgb24 rawvideo on stdout. */
-export function decodeArgs(inputArgs: readonly string[], { width, height, fps }: FrameFormat): string[] {
+export function decodeArgs(inputArgs: readonly string[], { width, height, fps }: FrameFormat, constantRate = false): string[] {
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'error',
     ...inputArgs,
     '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-vf', `fps=${fps},scale=${width}:${height}:flags=bilinear`,
+    '-vf', `${constantRate ? `setpts=PTS-0.25/(${fps}*TB),fps=${fps}:round=up` : `fps=${fps}`},scale=${width}:${height}:flags=bilinear`,
     '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
   ];
 }
@@ -68,7 +76,7 @@ export function ffmpegFrames(options: FfmpegDecodeOptions): Observable<Frame> {
     let filled = 0;
     let stderr = '';
     let closed = false;
-    const child = spawn(ffmpegPath, decodeArgs(options.inputArgs, format), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(ffmpegPath, decodeArgs(options.inputArgs, format, options.constantRate), { stdio: ['ignore', 'pipe', 'pipe'] });
     options.onSpawn?.(child);
 
     child.stdout!.on('data', (chunk: Buffer) => {
