@@ -154,14 +154,14 @@ export function openSource(config: SourceConfig, format: FrameFormat, hooks: Ope
   const statusSubject = new ReplaySubject<StreamStatus>(1);
   const report = (state: StreamState, detail?: string) =>
     statusSubject.next({ streamId: c.streamId, state, at: clock(), ...(detail ? { detail: redactUrl(detail).replace(/(rtsps?:\/\/)[^@/\s]*@/gi, '$1***@') } : {}) });
-  const decode = (inputArgs: string[], stamp: 'arrival' | 'nominal' = 'arrival') =>
-    ffmpegFrames({ streamId: c.streamId, inputArgs, format: fmt.data, onSpawn: hooks.onSpawn, clock, stamp });
+  const decode = (inputArgs: string[], stamp: 'arrival' | 'nominal' = 'arrival', constantRate = false) =>
+    ffmpegFrames({ streamId: c.streamId, inputArgs, format: fmt.data, onSpawn: hooks.onSpawn, clock, stamp, constantRate });
 
   switch (c.kind) {
     case 'file': {
       const input = validateVideoFile(c.path);
       const args = [...(c.pace === 'realtime' ? ['-re'] : []), ...(c.loop ? ['-stream_loop', '-1'] : []), ...FILE_INPUT_ARGS, '-i', input];
-      const frames = decode(args, c.pace === 'realtime' ? 'nominal' : 'arrival');
+      const frames = decode(args, c.pace === 'realtime' ? 'nominal' : 'arrival', true);
       return { streamId: c.streamId, frames: withLifecycle(frames, report), status: statusSubject, frameRate: fmt.data.fps };
     }
     case 'rtsp': {
