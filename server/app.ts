@@ -14,6 +14,8 @@ import type { InferenceStage } from '../pipelines/index.js';
 import { TOKEN_COOKIE, authorize, hostAllowed } from './auth.js';
 import { startConfiguredCameras } from './cameras.js';
 import type { ServerConfig } from './config.js';
+import { HistoryHandle, historySink } from './history.js';
+import { serveHistory } from './historyHttp.js';
 import { ClientHub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
 import { MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, type ModelInfo, type WebRtcSettings } from './protocol.js';
@@ -70,7 +72,12 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   const metrics = new ServerMetrics();
   const hub = new ClientHub(metrics);
   const recordings = new RecordingsFolder(config.recordingsDir);
+  const history = HistoryHandle.open(
+    config.history ? { file: config.historyFile, maxAgeDays: config.historyMaxAgeDays, maxBytes: config.historyMaxMb * 1e6, model: deps.model.name } : undefined,
+    log,
+  );
   const streams = new StreamManager(deps.stage, hub, metrics, log, {
+    ...(history.store ? { events: historySink(history.store) } : {}),
     maxStreams: config.maxStreams,
     previewFps: config.previewFps,
     previewWidth: config.previewWidth,
@@ -79,7 +86,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   });
   streams.changed$.subscribe((list) => hub.broadcast({ type: 'streams', streams: list }));
   const webrtc: WebRtcSettings = { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy };
-  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate, evaluations: new Semaphore(1), webrtc, messageRate: config.clientMessageRate, rtspReconnect: reconnectPolicy(config.rtspReconnect) };
+  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate, evaluations: new Semaphore(1), webrtc, messageRate: config.clientMessageRate, rtspReconnect: reconnectPolicy(config.rtspReconnect), history };
 
   const tls = config.tlsCert && config.tlsKey ? readTls(config.tlsCert, config.tlsKey) : undefined;
 
@@ -112,6 +119,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     if (url.pathname === '/livez') return void json(200, { ok: true });
     if (url.pathname === '/readyz') return void json(closing ? 503 : 200, { ready: !closing, ...(closing ? { reason: 'shutting down' } : {}) });
     if (url.pathname === '/healthz') return void json(200, health());
+    if (url.pathname.startsWith('/history/')) return void serveHistory(history, url, res);
     if (url.pathname === '/metrics') {
       res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
       return;
@@ -136,6 +144,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       clients: hub.size,
       // Loaded before the server listens; an untrained model serves, but its outputs are random.
       model: { ...deps.model, state: deps.model.trained ? 'ready' : 'untrained' },
+      history: history.usable ? { enabled: true } : { enabled: false, reason: history.unavailable },
     };
   };
 
@@ -224,6 +233,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       hub.closeAll(1001, 'server shutting down');
       wss.close();
       await streams.closeAll();
+      history.store?.close();
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
       await closed;

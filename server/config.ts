@@ -105,6 +105,11 @@ export const configSchema = z
     iceTransportPolicy: z.enum(['all', 'relay']).default('all'),
     /** Reconnection of every RTSP camera (the config file's cameras may override it each). */
     rtspReconnect: reconnectSchema.default({}),
+    /** The event history (SQLite): every action and caption with a snapshot, kept across restarts. */
+    history: z.boolean().default(true),
+    historyFile: z.string().min(1).default(path.join(repoRoot, 'runs', 'history.sqlite')),
+    historyMaxAgeDays: z.coerce.number().min(0.001).max(3650).default(30),
+    historyMaxMb: z.coerce.number().min(1).max(1_000_000).default(500),
     maxStreams: z.coerce.number().int().min(1).max(64).default(8),
     maxClients: z.coerce.number().int().min(1).max(10_000).default(200),
     /**
@@ -170,6 +175,10 @@ const KEY_HELP: Record<string, string> = {
   iceServers: 'STUN/TURN servers for the webcam over WebRTC',
   iceTransportPolicy: 'relay: WebRTC through TURN only',
   rtspReconnect: 'how RTSP cameras reconnect: maxAttempts in a row (omitted: forever), initialDelayMs, maxDelayMs (backoff cap), connectTimeoutMs, stallTimeoutMs (watchdog)',
+  history: 'keep the event history (every action and caption with a snapshot) in SQLite',
+  historyFile: 'the SQLite file of the event history (default: runs/history.sqlite in the checkout)',
+  historyMaxAgeDays: 'events older than this many days are deleted',
+  historyMaxMb: 'the history is kept under this many megabytes, oldest events deleted first',
   maxStreams: 'most concurrent streams',
   maxClients: 'most concurrent WebSocket clients',
   heartbeatMs: 'WebSocket ping interval in ms; a client missing two pongs is dropped',
@@ -184,7 +193,7 @@ export function configJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(configFileSchema, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, Record<string, unknown>> } & Record<string, unknown>;
   for (const [key, prop] of Object.entries(schema.properties)) {
     // Defaults that are absolute paths of this checkout would make the published file differ per machine.
-    if (key === 'recordingsDir' || key === 'staticDir') delete prop.default;
+    if (key === 'recordingsDir' || key === 'staticDir' || key === 'historyFile') delete prop.default;
     if (KEY_HELP[key]) prop.description = KEY_HELP[key];
   }
   return {
@@ -214,6 +223,10 @@ const ENV_KEYS: Record<string, keyof z.input<typeof configSchema>> = {
   COUNTERTOP_CAMERAS: 'cameras',
   COUNTERTOP_ICE_SERVERS: 'iceServers',
   COUNTERTOP_ICE_TRANSPORT_POLICY: 'iceTransportPolicy',
+  COUNTERTOP_HISTORY: 'history',
+  COUNTERTOP_HISTORY_FILE: 'historyFile',
+  COUNTERTOP_HISTORY_MAX_AGE_DAYS: 'historyMaxAgeDays',
+  COUNTERTOP_HISTORY_MAX_MB: 'historyMaxMb',
   COUNTERTOP_MAX_STREAMS: 'maxStreams',
   COUNTERTOP_MAX_CLIENTS: 'maxClients',
   COUNTERTOP_HEARTBEAT_MS: 'heartbeatMs',
@@ -322,6 +335,10 @@ export function loadConfigWithMode(argv: readonly string[], env: NodeJS.ProcessE
     .addOption(new Option('--ice-transport-policy <policy>', 'relay: WebRTC through TURN only').choices(['all', 'relay']))
     .option('--rtsp-max-attempts <n>', 'RTSP reconnection attempts in a row before a camera fails (default: forever)')
     .option('--rtsp-stall-timeout-ms <ms>', 'RTSP stall watchdog: no frame for this long on a live camera → reconnect (default 5000)')
+    .addOption(new Option('--no-history', 'do not keep the event history'))
+    .option('--history-file <file>', 'SQLite file of the event history (default runs/history.sqlite)')
+    .option('--history-max-age-days <days>', 'delete history events older than this (default 30)')
+    .option('--history-max-mb <mb>', 'keep the history under this size, oldest deleted first (default 500)')
     .option('--max-streams <n>', 'most concurrent streams')
     .option('--max-clients <n>', 'most concurrent WebSocket clients')
     .option('--heartbeat-ms <ms>', 'WebSocket ping interval; a client missing two pongs is dropped (default 15000)')
@@ -359,13 +376,13 @@ export function loadConfigWithMode(argv: readonly string[], env: NodeJS.ProcessE
       }
       continue;
     }
-    envValues[key] = key === 'demo' ? v !== '0' && v !== 'false' : key === 'cameras' ? v.split(',').map((d) => d.trim()) : v;
+    envValues[key] = key === 'demo' || key === 'history' ? v !== '0' && v !== 'false' : key === 'cameras' ? v.split(',').map((d) => d.trim()) : v;
   }
   const flagValues: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(flags)) {
     if (k === 'config' || k === 'validateConfig' || v === undefined) continue;
     // commander sets demo=true unless --no-demo was given; only an explicit --no-demo overrides.
-    if (k === 'demo' && v === true) continue;
+    if ((k === 'demo' || k === 'history') && v === true) continue;
     if (k === 'iceServer') flagValues.iceServers = (v as string[]).map((urls) => ({ urls }));
     else if (k === 'rtspMaxAttempts' || k === 'rtspStallTimeoutMs') continue; // merged into rtspReconnect below
     else flagValues[k === 'camera' ? 'cameras' : k] = v;

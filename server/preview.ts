@@ -27,7 +27,17 @@ export function rgbToRgba(rgb: Uint8Array, pixels: number): Uint8ClampedArray {
   return out;
 }
 
+/** The frame downscaled to at most `maxWidth` px wide, as JPEG bytes. */
+export async function encodeJpeg(frame: Frame, maxWidth: number, quality = 70): Promise<Buffer> {
+  return (await encodeScaled(frame, maxWidth, quality)).jpeg;
+}
+
 export async function encodePreview(frame: Frame, maxWidth: number, quality = 70): Promise<PreviewImage> {
+  const { width, height, jpeg } = await encodeScaled(frame, maxWidth, quality);
+  return { streamId: frame.streamId, seq: frame.seq, width, height, jpeg: jpeg.toString('base64') };
+}
+
+async function encodeScaled(frame: Frame, maxWidth: number, quality: number): Promise<{ width: number; height: number; jpeg: Buffer }> {
   const src = createCanvas(frame.width, frame.height);
   src.getContext('2d').putImageData(new ImageData(rgbToRgba(frame.pixels, frame.width * frame.height), frame.width, frame.height), 0, 0);
   const width = Math.min(maxWidth, frame.width);
@@ -36,8 +46,7 @@ export async function encodePreview(frame: Frame, maxWidth: number, quality = 70
   const ctx = dst.getContext('2d');
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(src, 0, 0, width, height);
-  const jpeg = await dst.encode('jpeg', quality);
-  return { streamId: frame.streamId, seq: frame.seq, width, height, jpeg: jpeg.toString('base64') };
+  return { width, height, jpeg: await dst.encode('jpeg', quality) };
 }
 
 /** Samples frames at most `fps` per second (by capture time) and encodes them. */

@@ -57,6 +57,46 @@ export function rtspCameraKey(url: string): string {
 
 const requestId = z.string().max(64).optional();
 
+/** Largest page of a history query. */
+export const MAX_HISTORY_PAGE = 200;
+
+/** A filter over the event history: the `history-query` message and the export's query string. */
+export const historyFilterSchema = z.strictObject({
+  streams: z.array(streamId).max(64).optional(),
+  /** An action label, exactly (captions carry the label of the action open when they were made). */
+  label: z.string().min(1).max(200).optional(),
+  type: z.enum(['action', 'caption']).optional(),
+  /** Epoch ms, inclusive. */
+  from: z.number().int().min(0).max(8.64e15).optional(),
+  /** Epoch ms, exclusive. */
+  to: z.number().int().min(0).max(8.64e15).optional(),
+  /** Only rows older than this id (the previous page's last id): stable paging while events arrive. */
+  before: z.number().int().min(1).optional(),
+  limit: z.number().int().min(1).max(MAX_HISTORY_PAGE).default(50),
+});
+export type HistoryFilter = z.input<typeof historyFilterSchema>;
+
+/** One stored event, as the dashboard and the export get it. */
+export interface HistoryItem {
+  id: number;
+  streamId: string;
+  streamName: string;
+  type: 'action' | 'caption';
+  /** The action's label; a caption's: the action open when it was made, if any. */
+  label: string | null;
+  /** The caption's text. */
+  text: string | null;
+  reason: string | null;
+  /** Epoch ms: the action's start, a caption's emission. */
+  start: number;
+  /** Epoch ms: the action's end; null while it is open, and for captions. */
+  end: number | null;
+  confidence: number | null;
+  model: string;
+  /** A JPEG is at /history/snapshot/<id>. */
+  snapshot: boolean;
+}
+
 export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), id: requestId, protocol: z.number().int() }),
   z.object({
@@ -86,6 +126,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('stop-recording'), id: requestId, streamId }),
   z.object({ type: z.literal('evaluate'), id: requestId, recording: recordingName }),
   z.object({ type: z.literal('ping'), id: requestId }),
+  /** A page of the event history, newest first; `facets` also asks for the streams and labels in it. */
+  z.object({ type: z.literal('history-query'), id: requestId, filter: historyFilterSchema.default({ limit: 50 }), facets: z.boolean().default(false) }),
 ]);
 
 /** A message as a client sends it (fields with defaults may be left out). */
@@ -196,7 +238,8 @@ export type ServerMessage =
   | { type: 'webrtc-answer'; id?: string; streamId: string; sdp: string }
   | { type: 'recording-saved'; streamId: string; video: string; events: string }
   | { type: 'eval-progress'; id?: string; recording: string; fraction: number }
-  | { type: 'eval-result'; id?: string; result: EvaluationSummary };
+  | { type: 'eval-result'; id?: string; result: EvaluationSummary }
+  | { type: 'history'; id?: string; items: HistoryItem[]; more: boolean; facets?: { streams: { id: string; name: string }[]; labels: string[] } };
 
 export type ErrorCode =
   | 'bad-json'

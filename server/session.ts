@@ -6,6 +6,7 @@
 import type { RawData } from 'ws';
 import { SourceConfigError } from '../pipelines/sources/openSource.js';
 import { evaluationHandlers } from './handlers/evaluation.js';
+import { historyHandlers } from './handlers/history.js';
 import { recordingHandlers } from './handlers/recordings.js';
 import { streamHandlers } from './handlers/streams.js';
 import { RequestError, type Handler, type HandlerScope, type Handlers, type MessageType, type SessionContext } from './handlers/types.js';
@@ -30,7 +31,7 @@ const protocolHandlers: Handlers<'hello' | 'ping'> = {
 };
 
 /** Every client message type and its handler; the type makes a missing one a compile error. */
-export const messageHandlers: Handlers<MessageType> = { ...protocolHandlers, ...streamHandlers, ...recordingHandlers, ...evaluationHandlers };
+export const messageHandlers: Handlers<MessageType> = { ...protocolHandlers, ...streamHandlers, ...recordingHandlers, ...evaluationHandlers, ...historyHandlers };
 
 /** The user-facing code and message for anything a handler throws. */
 function toRequestError(err: unknown): RequestError {

@@ -7,6 +7,7 @@ import { Observable, share, Subject, Subscription, tap } from 'rxjs';
 import type { Logger } from 'pino';
 import { adaptFrameRate, createLivePipeline, type InferenceStage, type LivePipelineOptions } from '../pipelines/index.js';
 import type { Frame, LiveSource, PipelineOutput } from '../pipelines/types.js';
+import type { StreamEventSink } from './history.js';
 import type { ClientHub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
 import { previewJpegs } from './preview.js';
@@ -44,6 +45,8 @@ export interface StreamManagerOptions {
   /** Frame rate the recorder writes at (the model's fps, which sources decode to). */
   readonly recordFps: number;
   readonly pipeline?: LivePipelineOptions;
+  /** Where action events and captions are kept (the event history). */
+  readonly events?: StreamEventSink;
 }
 
 export class StreamLimitError extends Error {}
@@ -67,6 +70,8 @@ interface RunningStream {
   readonly dispose?: () => void;
   recorder?: StreamRecorder;
   lastStatus?: Extract<ServerMessage, { type: 'status' }>;
+  /** The newest frame, for the history's snapshot of an event (one reference, not a copy). */
+  lastFrame?: Frame;
   /** The pipeline reports a running total of drops; the counter is advanced by the difference. */
   dropsCounted: number;
 }
@@ -151,7 +156,10 @@ export class StreamManager {
     });
 
     const frames$ = opened.source.frames.pipe(
-      tap(() => this.metrics.framesIn.inc({ stream: id })),
+      tap((f) => {
+        this.metrics.framesIn.inc({ stream: id });
+        if (stream) stream.lastFrame = f;
+      }),
       share(),
     );
     const source: LiveSource = { ...opened.source, frames: frames$ };
@@ -276,10 +284,12 @@ export class StreamManager {
       case 'action': {
         const e = out.event;
         this.hub.publish(id, { type: 'action', streamId: id, kind: e.kind, label: e.label, confidence: e.confidence, start: e.start, end: e.end, stamps: { ...e.stamps } });
+        this.opts.events?.action(stream.info, e, stream.lastFrame);
         break;
       }
       case 'caption':
         this.hub.publish(id, { type: 'caption', streamId: id, text: out.event.text, reason: out.event.reason, stamps: { ...out.event.stamps } });
+        this.opts.events?.caption(stream.info, { text: out.event.text, reason: out.event.reason, at: out.event.stamps.emittedAt }, stream.lastFrame);
         break;
       case 'status':
         this.setState(stream, out.status.state, out.status.detail);

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { AnnotatedSegment } from '../../eval/replay.js';
 import type { ReconnectPolicy } from '../../pipelines/sources/reconnect.js';
+import type { HistoryHandle } from '../history.js';
 import type { Client, ClientHub } from '../hub.js';
 import type { Semaphore } from '../limits.js';
 import type { ServerMetrics } from '../metrics.js';
@@ -29,6 +30,8 @@ export interface SessionContext {
   readonly webrtc: WebRtcSettings;
   /** How RTSP cameras added from the dashboard reconnect (the server-wide rtspReconnect). */
   readonly rtspReconnect: Partial<ReconnectPolicy>;
+  /** The event history (or why it is off). */
+  readonly history: HistoryHandle;
   /** Messages per second one client may send (bursts of twice that). */
   readonly messageRate: number;
 }

@@ -44,7 +44,9 @@ export interface TestServer {
 
 /** Flags as a user would pass them; port 0 picks a free port. */
 export async function startTestServer(flags: string[] = [], opts: { demoFile?: string; statsIntervalMs?: number; log?: Logger; evaluate?: SessionContext['evaluate']; env?: NodeJS.ProcessEnv } = {}): Promise<TestServer> {
-  const config = loadConfig(['--port', '0', '--log-level', 'silent', '--no-demo', ...flags], opts.env ?? {});
+  // No event history unless the test names a file: tests must not write into the checkout's runs/.
+  const history = flags.includes('--history-file') ? [] : ['--no-history'];
+  const config = loadConfig(['--port', '0', '--log-level', 'silent', '--no-demo', ...history, ...flags], opts.env ?? {});
   const engine = await smallEngine();
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
   const sources = pipelineSources(engine.input);

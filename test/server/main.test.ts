@@ -18,7 +18,7 @@ const d = run ? describe : describe.skip;
 d('npm start', () => {
   it('serves the dashboard with the demo stream live and stops on SIGTERM', async () => {
     const tmp = tempDir('main');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/main.ts'), '--port', '0', '--recordings-dir', path.join(tmp.dir, 'recordings')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/main.ts'), '--port', '0', '--recordings-dir', path.join(tmp.dir, 'recordings'), '--history-file', path.join(tmp.dir, 'history.sqlite')], {
       cwd: repoRoot,
       env: { ...process.env, COUNTERTOP_TOKEN: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -69,7 +69,7 @@ d('npm start', () => {
   });
 
   it('a missing checkpoint or demo file stops it with a one-line reason', () => {
-    const start = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/main.ts'), '--port', '0', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+    const start = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/main.ts'), '--port', '0', '--no-history', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
     const model = start(['--model', '/nonexistent-checkpoint', '--no-demo']);
     expect(model.status).not.toBe(0);
     expect(model.stderr).toMatch(/checkpoint \/nonexistent-checkpoint: manifest\.json is missing/);
