@@ -15,16 +15,17 @@ import type { Prng } from './prng.js';
 export type TemporalSampling = 'uniform' | 'random' | 'window' | 'window-random';
 
 /**
- * Indices of a window of T frames `step` apart in a clip of `total` frames: from the middle, or
- * from a random start when `rng` is given. A clip shorter than the window repeats its last frame.
+ * Indices of a window of T frames `step` apart in a clip of `total` frames: at `at` of the room
+ * the clip leaves (0.5 = the middle), or from a random start when `rng` is given. A clip shorter
+ * than the window repeats its last frame.
  */
-export function sampleWindow(total: number, T: number, step: number, rng?: Prng): number[] {
+export function sampleWindow(total: number, T: number, step: number, rng?: Prng, at = 0.5): number[] {
   if (total < 1) throw new Error('a clip needs at least one frame');
   const span = (T - 1) * step + 1;
   const room = Math.max(0, total - span);
-  // The middle start is snapped to the step grid: a live stream resampled from the clip's first
-  // frame sees exactly these frames (random training starts take any phase, as live streams do).
-  const start = rng ? rng.int(0, room) : step * Math.floor(room / 2 / step);
+  // The start is snapped to the step grid: a live stream resampled from the clip's first frame
+  // sees exactly these frames (random training starts take any phase, as live streams do).
+  const start = rng ? rng.int(0, room) : step * Math.floor((room * at) / step);
   return Array.from({ length: T }, (_, k) => Math.min(total - 1, start + k * step));
 }
 
@@ -33,8 +34,8 @@ export function sampleWindow(total: number, T: number, step: number, rng?: Prng)
  * last frame; `random` keeps the same stride but starts at a random offset within the first stride
  * (and wraps to the end), so each epoch sees other frames. Short clips repeat frames.
  */
-export function sampleFrameIndices(total: number, T: number, mode: TemporalSampling, rng?: Prng, step = 1): number[] {
-  if (mode === 'window' || mode === 'window-random') return sampleWindow(total, T, step, mode === 'window-random' ? rng : undefined);
+export function sampleFrameIndices(total: number, T: number, mode: TemporalSampling, rng?: Prng, step = 1, at = 0.5): number[] {
+  if (mode === 'window' || mode === 'window-random') return sampleWindow(total, T, step, mode === 'window-random' ? rng : undefined, at);
   if (total < 1) throw new Error('a clip needs at least one frame');
   if (T === 1) return [mode === 'random' && rng ? rng.int(0, total - 1) : Math.floor((total - 1) / 2)];
   if (mode === 'uniform' || !rng) return Array.from({ length: T }, (_, k) => Math.round((k * (total - 1)) / (T - 1)));

@@ -41,6 +41,8 @@ export const ClipBatchOptionsSchema = z.object({
   sampling: z.enum(['uniform', 'random', 'window', 'window-random']).default('uniform'),
   /** Source frames between two sampled frames of a window (model/config.ts frameStep). */
   step: z.number().int().min(1).max(64).default(1),
+  /** Where a 'window' is taken in the clip: 0 = its start, 0.5 = the middle, 1 = the end. */
+  windowAt: z.number().min(0).max(1).default(0.5),
   /**
    * Also yield each clip's per-frame hand–object vectors (perception/features.ts) for the sampled
    * frames: read from `<id>.perception.json`, or measured by `perceive` when a clip has none.
@@ -176,7 +178,7 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
       if (clip instanceof DecodeError) return { id: r.id, reason: /No such file/.test(clip.message) ? 'missing' : clip.reason, detail: clip.message };
       if (state instanceof Error) return { id: r.id, reason: 'unreadable', detail: state.message };
       const rng = new Prng(`${o.seed}`).fork(`aug:${o.epoch}:${r.id}`);
-      const indices = sampleFrameIndices(clip.frames, o.frames, o.sampling, rng, o.step);
+      const indices = sampleFrameIndices(clip.frames, o.frames, o.sampling, rng, o.step, o.windowAt);
       const mx = clip.width - o.width, my = clip.height - o.height;
       const x = o.crop === 'random' ? rng.int(0, mx) : Math.floor(mx / 2);
       const y = o.crop === 'random' ? rng.int(0, my) : Math.floor(my / 2);

@@ -19,6 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ciderD, corpusBleu, type CaptionPair } from './caption.js';
+import { NO_ACTION } from '../data/catalogue/types.js';
 
 export const annotatedSegmentSchema = z
   .object({
@@ -222,7 +223,9 @@ export function scoreReplay(
   const truth = annotations.map((s) => ({ start: s.start, end: s.end, label: labelOf(s) }));
   const frame = frameAccuracy(truth, observed.predictions, observed.fps);
   const eventSource = observed.events.length > 0 ? 'segmenter' : 'top-1 runs';
-  const predictedSegments = observed.events.length > 0 ? observed.events : segmentsFromPredictions(observed.predictions);
+  // "No action" is scored frame by frame, not as events: the segmenter never starts one.
+  const isAction = (s: { label: string }) => !sameLabel(s.label, NO_ACTION);
+  const predictedSegments = (observed.events.length > 0 ? observed.events : segmentsFromPredictions(observed.predictions)).filter(isAction);
   const pairs = captionPairs(annotations, observed.captions);
   let caption: ReplayReport['caption'] = null;
   if (pairs.length > 0) {
@@ -231,7 +234,7 @@ export function scoreReplay(
   return {
     frameAccuracy: frame.accuracy,
     scoredFrames: frame.frames,
-    event: eventF1(truth, predictedSegments),
+    event: eventF1(truth.filter(isAction), predictedSegments),
     eventSource,
     caption,
     latencyMs: latencySummary(observed.latenciesMs),

@@ -48,6 +48,8 @@ export interface BatchRequest {
   readonly epoch: number;
   /** Only the first n clips (after shuffling). */
   readonly limit?: number;
+  /** Evaluation with 'window' sampling: where in the clip the window is taken (default 0.5, the middle). */
+  readonly windowAt?: number;
 }
 
 export interface ClipData {

@@ -12,6 +12,9 @@ import { evaluatePredictions, writePredictions, type ClipPrediction, type Evalua
 import { compactReport } from './trainer.js';
 import { resolveCheckpointDir } from './transfer.js';
 
+/** Windows per clip when evaluating a 'window' model: start, middle and end. */
+export const EVALUATION_VIEWS = 3;
+
 export async function evaluateCheckpoint(
   checkpoint: string,
   data: ClipData,
@@ -31,12 +34,14 @@ export async function evaluateCheckpoint(
   const captionSource = model.vocabulary ? (task === 'simplified' ? 'simplified' : 'captions') : undefined;
   await data.warm({ frames: model.config.frames, height: model.config.height, width: model.config.width }, opts.splits);
   const predictions: ClipPrediction[] = [];
-  for (const split of opts.splits) predictions.push(...(await evaluateSplit(model, data, split, head.name, { batchSize: opts.batchSize, captionSource })).predictions);
+  // Window models are scored over the whole clip (EVALUATION_VIEWS windows from start to end, averaged).
+  const views = model.config.sampling === 'window' ? EVALUATION_VIEWS : 1;
+  for (const split of opts.splits) predictions.push(...(await evaluateSplit(model, data, split, head.name, { batchSize: opts.batchSize, captionSource, views })).predictions);
   mkdirSync(out, { recursive: true });
   writePredictions(path.join(out, 'predictions.jsonl'), predictions);
   const report = evaluatePredictions(head.name, predictions, head.labels.length, data.actionTemplates);
   writeFileSync(path.join(out, 'confusion.svg'), confusionMatrixSvg(report.classification.confusion, head.labels, `Held-out confusion (${head.name})`));
-  writeFileSync(path.join(out, 'report.json'), JSON.stringify({ checkpoint: dir, data: data.dir, splits: opts.splits, ...compactReport(report) }, null, 2) + '\n');
+  writeFileSync(path.join(out, 'report.json'), JSON.stringify({ checkpoint: dir, data: data.dir, splits: opts.splits, views, ...compactReport(report) }, null, 2) + '\n');
   model.dispose();
   return report;
 }

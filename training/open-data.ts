@@ -65,6 +65,7 @@ export async function openClipData(dir: string, opts: OpenOptions = {}): Promise
         epoch: req.epoch,
         sampling: req.shape.windowStep ? (req.training ? 'window-random' : 'window') : req.training ? 'random' : 'uniform',
         step: req.shape.windowStep ?? 1,
+        ...(req.windowAt !== undefined ? { windowAt: req.windowAt } : {}),
         handObject: req.shape.handObject ?? false,
         crop: req.training ? 'random' : 'center',
         flip: req.training,
