@@ -4,18 +4,12 @@
  * search for inference.
  */
 import * as tf from '@tensorflow/tfjs';
-import { dense, lstmStep, makeDense, makeLstm, type Dense, type LstmWeights, type ParamStore } from './layers.js';
+import type { DecoderSpec } from './architecture.js';
+import { dense, lstmStep, type Dense, type LstmWeights } from './layers.js';
 import { END_ID, GO_ID, PAD_ID, type Vocabulary } from './vocabulary.js';
+import type { CaptionWeights } from './weights.js';
 
-export interface CaptionDecoderSizes {
-  readonly vocabulary: number;
-  readonly embedding: number;
-  readonly units: number;
-  /** Width of the clip encoding it is conditioned on. */
-  readonly context: number;
-  /** Token length of a caption (14). */
-  readonly length: number;
-}
+export type CaptionDecoderSizes = DecoderSpec;
 
 export class CaptionDecoder {
   private readonly embedding: tf.Variable; // [V, E]
@@ -23,11 +17,9 @@ export class CaptionDecoder {
   private readonly lstm: LstmWeights; // kernel [E, 4U]
   private readonly out: Dense; // [U, V]
 
-  constructor(store: ParamStore, readonly sizes: CaptionDecoderSizes) {
-    this.embedding = store.add('caption/embedding', [sizes.vocabulary, sizes.embedding], 'glorot');
-    this.lstm = makeLstm(store, 'caption/lstm', sizes.embedding, sizes.units);
-    this.contextKernel = store.add('caption/lstm/context_kernel', [sizes.context, 4 * sizes.units], 'glorot', [sizes.context, sizes.units]);
-    this.out = makeDense(store, 'caption/out', sizes.units, sizes.vocabulary);
+  /** Runs over weights made by weights.ts from the same sizes. */
+  constructor(weights: CaptionWeights, readonly sizes: CaptionDecoderSizes) {
+    ({ embedding: this.embedding, contextKernel: this.contextKernel, lstm: this.lstm, out: this.out } = weights);
   }
 
   /** Embedding as a one-hot product (gather's gradient needs a kernel wasm lacks). */

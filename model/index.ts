@@ -14,6 +14,9 @@
  * still needs the clip, unless its features come precomputed too (`{ spatiotemporal: [B,T,F3] }`,
  * e.g. from `model.spatiotemporalFeatures(clip5d)` or an incremental cache); pass null as the clip
  * when every channel that is on has precomputed features.
+ *
+ * Weights by layer, typed: `model.weights.spatiotemporal?.convs[i].kernel` (rank 5), built from
+ * `model.architecture`, the one layer description (checkpoint names and shapes) of the config.
  */
 export type { HeadSpec, TrainingBatch, Encoding, LossParts } from './types.js';
 export { normalisePixels, PIXEL_SCALE } from './preprocess.js';
@@ -59,6 +62,8 @@ export {
   type TransferOptions,
   type StepLosses,
 } from './network.js';
+export type { ModelWeights, EncoderWeights, ChannelWeights, ConvWeights, HeadWeights, CaptionWeights, Dense, LstmWeights } from './weights.js';
+export type { Architecture } from './architecture.js';
 export {
   saveCheckpoint,
   loadCheckpoint,

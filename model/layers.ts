@@ -1,74 +1,13 @@
 /**
- * The network's building blocks as plain functions over tf.Variables: parameter creation, conv
- * blocks (2D, and 3D in three numerically equivalent forms), dense layers and an LSTM cell.
- * Callers run them inside tf.tidy.
+ * The network's building blocks as plain functions over tf.Variables: conv blocks (2D, and 3D in
+ * three numerically equivalent forms), dense layers and an LSTM cell. Callers run them inside
+ * tf.tidy; the variables come from weights.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-
-/**
- * Named variables in creation order; checkpoint names are these logical names, not tfjs's global
- * ones. Names found in `shared` are adopted instead of created (a transfer model's frozen encoder)
- * and are not owned: dispose() leaves them alone.
- */
-export class ParamStore {
-  private static nextId = 0;
-  /** Global prefix that keeps tfjs variable names unique across model instances. */
-  readonly prefix = `countertop${ParamStore.nextId++}`;
-  readonly entries = new Map<string, tf.Variable>();
-  readonly owned = new Set<tf.Variable>();
-  private seed: number;
-
-  constructor(
-    seed: number,
-    private readonly shared: ReadonlyMap<string, tf.Variable> = new Map(),
-  ) {
-    this.seed = seed * 1_000_003;
-  }
-
-  /** Glorot-uniform (fans from the receptive field unless given), a constant, or a tensor-making function. */
-  add(name: string, shape: number[], init: 'glorot' | number | (() => tf.Tensor), fans?: [number, number]): tf.Variable {
-    if (this.entries.has(name)) throw new Error(`duplicate variable ${name}`);
-    const seed = this.seed++;
-    const adopted = this.shared.get(name);
-    if (adopted) {
-      if (!tf.util.arraysEqual(adopted.shape, shape)) throw new Error(`shared variable ${name} has shape [${adopted.shape}], expected [${shape}]`);
-      this.entries.set(name, adopted);
-      return adopted;
-    }
-    const value = tf.tidy(() => {
-      if (typeof init === 'number') return tf.fill(shape, init);
-      if (typeof init === 'function') return init();
-      const [fanIn, fanOut] = fans ?? defaultFans(shape);
-      const limit = Math.sqrt(6 / (fanIn + fanOut));
-      return tf.randomUniform(shape, -limit, limit, 'float32', seed);
-    });
-    const v = tf.variable(value, true, `${this.prefix}/${name}`);
-    value.dispose();
-    this.entries.set(name, v);
-    this.owned.add(v);
-    return v;
-  }
-
-  dispose(): void {
-    for (const v of this.owned) v.dispose();
-    this.owned.clear();
-    this.entries.clear();
-  }
-}
-
-function defaultFans(shape: number[]): [number, number] {
-  if (shape.length === 2) return [shape[0]!, shape[1]!];
-  const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
-  return [receptive * shape[shape.length - 2]!, receptive * shape[shape.length - 1]!];
-}
 
 export interface Dense {
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable;
-}
-
-export function makeDense(store: ParamStore, name: string, inputs: number, units: number): Dense {
-  return { kernel: store.add(`${name}/kernel`, [inputs, units], 'glorot'), bias: store.add(`${name}/bias`, [units], 0) };
 }
 
 export function dense(x: tf.Tensor2D, layer: Dense, activation: 'linear' | 'relu' = 'linear'): tf.Tensor2D {
@@ -137,15 +76,6 @@ export interface LstmWeights {
   readonly recurrent: tf.Variable; // [U, 4U]
   readonly bias: tf.Variable; // [4U], forget gate initialised to 1
   readonly units: number;
-}
-
-export function makeLstm(store: ParamStore, name: string, inputs: number, units: number): LstmWeights {
-  const kernel = store.add(`${name}/kernel`, [inputs, 4 * units], 'glorot', [inputs, units]);
-  // Glorot rather than orthogonal: tfjs's orthogonal initialiser is very slow (see shared/STACK.md).
-  const recurrent = store.add(`${name}/recurrent`, [units, 4 * units], 'glorot', [units, units]);
-  // Forget-gate bias 1: remember by default early in training.
-  const bias = store.add(`${name}/bias`, [4 * units], () => tf.concat([tf.zeros([units]), tf.ones([units]), tf.zeros([2 * units])]));
-  return { kernel, recurrent, bias, units };
 }
 
 /** One step: gates = xProj + h·R (xProj already holds x·K + b). */

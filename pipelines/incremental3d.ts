@@ -38,23 +38,18 @@ export class Incremental3dChannel {
     model: CountertopModel,
     readonly capacity = 4 * model.config.frames,
   ) {
-    const vars = new Map(model.namedVariables().map((v) => [v.name, v.variable]));
-    const get = (name: string) => {
-      const v = vars.get(name);
-      if (!v) throw new Error(`model has no variable ${name}; the incremental 3D channel does not match this model`);
-      return v;
-    };
+    const channel = model.weights.spatiotemporal;
+    if (!channel) throw new Error('the spatiotemporal channel is switched off (config.spatiotemporal.features = 0); the incremental 3D channel does not apply');
     const kt = model.config.spatiotemporal.temporalKernel;
     this.half = (kt - 1) / 2;
-    model.config.spatiotemporal.filters.forEach((_, i) => {
-      const kernel = get(`spatiotemporal/conv${i}/kernel`) as unknown as tf.Tensor5D;
-      const [k, kh, kw, c, o] = kernel.shape;
+    for (const conv of channel.convs) {
+      const [k, kh, kw, c, o] = conv.kernel.shape;
       this.layers.push({
-        taps: Array.from({ length: k }, (_, j) => tf.keep(tf.tidy(() => kernel.slice([j, 0, 0, 0, 0], [1, kh, kw, c, o]).reshape([kh, kw, c, o]) as tf.Tensor4D))),
-        bias: tf.keep(tf.clone(get(`spatiotemporal/conv${i}/bias`)) as tf.Tensor1D),
+        taps: Array.from({ length: k }, (_, j) => tf.keep(tf.tidy(() => conv.kernel.slice([j, 0, 0, 0, 0], [1, kh, kw, c, o]).reshape([kh, kw, c, o]) as tf.Tensor4D))),
+        bias: tf.keep(tf.clone(conv.bias)),
       });
-    });
-    this.dense = { kernel: tf.keep(tf.clone(get('spatiotemporal/dense/kernel')) as tf.Tensor2D), bias: tf.keep(tf.clone(get('spatiotemporal/dense/bias')) as tf.Tensor1D) };
+    }
+    this.dense = { kernel: tf.keep(tf.clone(channel.dense.kernel) as tf.Tensor2D), bias: tf.keep(tf.clone(channel.dense.bias) as tf.Tensor1D) };
     this.timestepsComputed = this.layers.map(() => 0);
   }
 
