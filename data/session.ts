@@ -16,7 +16,7 @@ import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { templateKey } from './captions.js';
 import { catalogueOf, templateIndex } from './catalogue/index.js';
-import type { Domain } from './catalogue/types.js';
+import { NO_ACTION, type Domain } from './catalogue/types.js';
 import { encodeWebm } from './encode.js';
 import { Prng } from './prng.js';
 import { ClipPainter, DIFFICULTY, planClip, planLook, progressAt, type ClipPlan, type Difficulty } from './render/clip.js';
@@ -94,13 +94,17 @@ export function renderSession(o: SessionOptions): Session {
     if (!Number.isInteger(o.actions) || o.actions < 1) throw new Error(`actions must be a positive integer, got ${o.actions}`);
     order = [];
     const pick = rng.fork('order');
-    while (order.length < o.actions) order.push(...pick.shuffle(catalogue.templates.map((_, i) => i)));
+    // The idle class is what the gaps between actions show; it is not drawn as an action of its own.
+    const actionIndices = catalogue.templates.map((_, i) => i).filter((i) => catalogue.templates[i]!.template !== NO_ACTION);
+    while (order.length < o.actions) order.push(...pick.shuffle(actionIndices));
     order = order.slice(0, o.actions);
   } else {
     if (o.actions.length === 0) throw new Error('no actions given for the session');
     order = o.actions.map((t) => templateIndex(catalogue, t));
   }
   const pieces: Piece[] = [];
+  // Domains with a "no action" class annotate the idle gaps with it (no caption: nothing to describe).
+  const idleClass = catalogue.templates.some((t) => t.template === NO_ACTION);
   const segments: SessionSegment[] = [];
   let frame = 0;
   order.forEach((ti, k) => {
@@ -109,6 +113,7 @@ export function renderSession(o: SessionOptions): Session {
     const idle = Math.round(fps * r.range(gapLo, gapHi));
     const startFrame = frame + idle;
     pieces.push({ plan, idle, startFrame });
+    if (idleClass && idle > 0) segments.push(idleSegment(frame, startFrame, fps));
     segments.push({
       start: round3(startFrame / fps),
       end: round3((startFrame + plan.frames) / fps),
@@ -122,6 +127,7 @@ export function renderSession(o: SessionOptions): Session {
   });
   const tail = Math.round(fps * gapLo);
   const frameCount = frame + tail;
+  if (idleClass && tail > 0) segments.push(idleSegment(frame, frameCount, fps));
 
   function* frames(): Generator<Uint8Array> {
     let f = 0;
@@ -137,6 +143,10 @@ export function renderSession(o: SessionOptions): Session {
 }
 
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
+
+function idleSegment(from: number, to: number, fps: number): SessionSegment {
+  return { start: round3(from / fps), end: round3(to / fps), template: NO_ACTION, label: NO_ACTION, caption: '', simplified: '', group: 'Idle' };
+}
 
 /** Encodes a session to `<dir>/<name>.webm` and writes `<dir>/<name>.json`; returns the annotation. */
 export async function writeSession(o: SessionOptions & { dir: string; name?: string; codec?: 'vp9' | 'vp8'; crf?: number }): Promise<SessionAnnotation> {

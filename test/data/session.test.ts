@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeVideo } from '../../data/decode.js';
+import { NO_ACTION } from '../../data/catalogue/types.js';
 import { renderSession, writeSession, type SessionAnnotation } from '../../data/session.js';
 import { readSsv2Dataset } from '../../data/ssv2.js';
 import { HAVE_FFMPEG } from './requireFfmpeg.js';
@@ -13,18 +14,26 @@ const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
 
 describe('renderSession', () => {
-  it('lays out ordered, non-overlapping segments inside the video, with gaps between them', () => {
+  it('lays out ordered, non-overlapping action segments with idle "No action" gaps between them', () => {
     const s = renderSession({ domain: 'kitchenware', seed: 4, actions: 5, width: 32, height: 32 });
-    expect(s.segments).toHaveLength(5);
+    const actions = s.segments.filter((x) => x.label !== NO_ACTION);
+    const idle = s.segments.filter((x) => x.label === NO_ACTION);
+    expect(actions).toHaveLength(5);
+    // One gap before each action and the tail after the last, each with no caption.
+    expect(idle).toHaveLength(6);
+    expect(idle.every((x) => x.caption === '' && x.end > x.start)).toBe(true);
     let last = 0;
     for (const seg of s.segments) {
-      expect(seg.start).toBeGreaterThan(last);
-      expect(seg.end - seg.start).toBeGreaterThanOrEqual(2.5 - 1e-9);
-      expect(seg.end - seg.start).toBeLessThanOrEqual(4 + 1 / 12);
-      expect(seg.label).toBe(seg.template.replace(/\[something\]/g, 'something'));
+      // Segments tile the video in order: each starts where the previous one ended.
+      expect(seg.start).toBeCloseTo(last, 2);
+      if (seg.label !== NO_ACTION) {
+        expect(seg.end - seg.start).toBeGreaterThanOrEqual(2.5 - 1e-9);
+        expect(seg.end - seg.start).toBeLessThanOrEqual(4 + 1 / 12);
+        expect(seg.label).toBe(seg.template.replace(/\[something\]/g, 'something'));
+      }
       last = seg.end;
     }
-    expect(last).toBeLessThan(s.duration);
+    expect(last).toBeCloseTo(s.duration, 2);
     const frames = [...s.frames()];
     expect(frames).toHaveLength(s.frameCount);
     expect(frames.every((f) => f.length === 32 * 32 * 3)).toBe(true);
@@ -34,7 +43,7 @@ describe('renderSession', () => {
     const asked = ['Putting a lid on [something]', 'Stirring something with something', 'Taking a lid off [something]'];
     const a = renderSession({ domain: 'kitchenware', seed: 'x', actions: asked, width: 24, height: 24 });
     const b = renderSession({ domain: 'kitchenware', seed: 'x', actions: asked, width: 24, height: 24 });
-    expect(a.segments.map((s) => s.label)).toEqual(['Putting a lid on something', 'Stirring something with something', 'Taking a lid off something']);
+    expect(a.segments.map((s) => s.label).filter((l) => l !== NO_ACTION)).toEqual(['Putting a lid on something', 'Stirring something with something', 'Taking a lid off something']);
     expect(b.segments).toEqual(a.segments);
     const fa = [...a.frames()], fb = [...b.frames()];
     expect(fa.every((f, i) => Buffer.compare(Buffer.from(f), Buffer.from(fb[i]!)) === 0)).toBe(true);
