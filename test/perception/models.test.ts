@@ -91,3 +91,36 @@ describe('pretrained detectors', () => {
     await expect(loadPerceptionModel(name, { dir: tmp })).rejects.toThrow(/plain names/);
   });
 });
+
+describe('the detectors in the live path', () => {
+  it('stay bounded under overload: a stream read at full speed drops windows (counted), the pipeline completes and tensors stay flat', async () => {
+    const { CountertopModel } = await import('../../model/index.js');
+    const { parseModelConfig } = await import('../../model/config.js');
+    const { ModelEngine } = await import('../../pipelines/modelEngine.js');
+    const { InferenceStage } = await import('../../pipelines/inferenceStage.js');
+    const { createLivePipeline } = await import('../../pipelines/livePipeline.js');
+    const { openSource, decodeFormat } = await import('../../pipelines/sources/openSource.js');
+    const { lastValueFrom, toArray } = await import('rxjs');
+    const { makeVideo } = await import('../pipelines/tools.js');
+    const config = parseModelConfig({ frames: 4, fps: 6, height: 32, width: 32, spatial: { features: 0 }, spatiotemporal: { features: 0 }, perception: { handObject: true, backbone: false, features: 8, coordinates: 'hand' }, encoder: { units: 8 } });
+    const model = CountertopModel.create(config, [{ name: 'action', labels: ['a', 'No action'] }], null);
+    const engine = await ModelEngine.create(model, { perception: { objectEvery: 3, detectEvery: 3 } });
+    expect(engine.input.detailSize).toBe(256);
+    const video = makeVideo(path.join(tmp, 'overload.webm'), { seconds: 6, fps: 16, size: '320x240' });
+    const stage = new InferenceStage(engine, { maxBatch: 2, queueCapacity: 1 });
+    const run = async () =>
+      lastValueFrom(createLivePipeline(openSource({ kind: 'file', streamId: 'cam', path: video, pace: 'max' }, decodeFormat(engine.input)), stage, { stride: 1, statsIntervalMs: 0, captions: false }).pipe(toArray()));
+    const first = await run();
+    const before = tf.memory().numTensors;
+    const second = await run();
+    const predictions = second.filter((o) => o.type === 'prediction');
+    expect(predictions.length).toBeGreaterThan(0);
+    // Frames arrive far faster than the detectors run: the stage drops the oldest windows and counts them.
+    expect(stage.dropsFor('cam')).toBeGreaterThan(0);
+    expect(engine.perception!.framesPerceived).toBeGreaterThan(0);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(first.some((o) => o.type === 'prediction')).toBe(true);
+    engine.dispose();
+    model.dispose();
+  }, 180_000);
+});
