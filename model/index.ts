@@ -72,3 +72,4 @@ export {
   type SaveExtra,
   type LoadedCheckpoint,
 } from './checkpoint.js';
+export { resolveCheckpoint, CHECKPOINT_DIR, type ResolvedCheckpoint } from './checkpoint-folder.js';

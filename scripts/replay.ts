@@ -16,6 +16,7 @@ import { pino } from 'pino';
 import { loadAnnotations, type AnnotatedSegment } from '../eval/replay.js';
 import { runReplay } from '../eval/replay-run.js';
 import { describeLiveSettings, loadLiveSettings, ModelEngine, resolveLiveSettings, type LoadedLiveSettings } from '../pipelines/index.js';
+import { resolveCheckpoint, type ResolvedCheckpoint } from '../model/index.js';
 import { BUNDLED_MODEL_DIR, loadServingModel } from '../server/model.js';
 import { NotAVideoError, probeVideo } from '../server/probe.js';
 
@@ -25,7 +26,7 @@ const program = new Command()
   .requiredOption('--recording <file>', 'the recorded video (webm, mp4, …)')
   .requiredOption('--annotations <file>', 'JSON segments {start, end, template, caption} in seconds')
   .addOption(new Option('--speed <speed>', 'realtime plays at the recording’s own pace; max decodes as fast as the model runs').choices(['realtime', 'max']).default('max'))
-  .option('--model <dir>', 'checkpoint folder (default: the bundled model, else an untrained default-config model)')
+  .option('--model <dir>', 'checkpoint, training run or transfer output folder (default: the bundled model, else an untrained default-config model)')
   .addOption(new Option('--compare <field>', 'annotation field the predicted action is compared with').choices(['template', 'label']).default('template'))
   .option('--stride <n>', "frames between windows (default: the checkpoint's live settings)")
   .option('--json <file>', 'also write the full report as JSON')
@@ -50,8 +51,17 @@ const annotations = ((): AnnotatedSegment[] => {
 await probeVideo(path.resolve(opts.recording)).catch((err: unknown) => usage(err instanceof NotAVideoError ? err.message : `cannot probe ${opts.recording}: ${(err as Error).message}`));
 
 // The same folder loadServingModel would pick, named here so its live settings are read (and a bad
-// file refused) before the model loads.
-const checkpoint = opts.model ?? (existsSync(path.join(BUNDLED_MODEL_DIR, 'manifest.json')) ? BUNDLED_MODEL_DIR : undefined);
+// file refused) before the model loads. --model may name a checkpoint, a training run or a transfer
+// output; which checkpoint that is goes to stderr.
+const resolved = ((): ResolvedCheckpoint | undefined => {
+  try {
+    return opts.model === undefined ? undefined : resolveCheckpoint(opts.model);
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+})();
+if (resolved) process.stderr.write(`${resolved.note}\n`);
+const checkpoint = resolved?.dir ?? (existsSync(path.join(BUNDLED_MODEL_DIR, 'manifest.json')) ? BUNDLED_MODEL_DIR : undefined);
 const loaded = ((): LoadedLiveSettings => {
   try {
     return loadLiveSettings(checkpoint);

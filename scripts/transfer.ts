@@ -1,6 +1,7 @@
 /**
  * npm run transfer -- --encoder runs/NAME --data KITCHEN_DIR [--head linear|mlp] [--out DIR]
- * Freezes a trained encoder, trains a new head on the target set and reports test accuracy.
+ * Freezes a trained encoder, trains a new head on the target set, reports test accuracy and saves
+ * the servable model to <out>/checkpoint (npm start -- --model <out>).
  */
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -16,7 +17,7 @@ function number(v: string): number {
 
 const program = new Command()
   .name('transfer')
-  .description('Train a new head on a frozen encoder (features cached once) and report test accuracy.')
+  .description('Train a new head on a frozen encoder (features cached once), report test accuracy and save the model to <out>/checkpoint.')
   .requiredOption('--encoder <dir>', 'training run folder (or checkpoint folder) of the source encoder')
   .requiredOption('--data <dir>', 'target data set folder (e.g. kitchenware)')
   .option('--out <dir>', 'output folder (default <encoder>/transfer-<head>)')
@@ -43,7 +44,7 @@ const program = new Command()
     const r = await transfer(parsed.data, data);
     const c = r.test.classification;
     process.stdout.write(
-      `${parsed.data.out}: test top-1 ${(c.top1 * 100).toFixed(1)}%, top-5 ${(c.top5 * 100).toFixed(1)}% on ${c.items} clips (chance ${(100 / c.classes).toFixed(1)}%); encoder unchanged: ${r.encoderUnchanged}\n`,
+      `${parsed.data.out}: test top-1 ${(c.top1 * 100).toFixed(1)}%, top-5 ${(c.top5 * 100).toFixed(1)}% on ${c.items} clips (chance ${(100 / c.classes).toFixed(1)}%); encoder unchanged: ${r.encoderUnchanged}; model saved to ${r.checkpoint}\n`,
     );
   });
 

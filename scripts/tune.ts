@@ -24,6 +24,7 @@ import { pino } from 'pino';
 import { loadAnnotations, type AnnotatedSegment, type ReplayReport } from '../eval/replay.js';
 import { describeSettings, objective, recordingWindows, scoreSettings, settingsGrid } from '../eval/tune.js';
 import { describeLiveSettings, LIVE_SETTINGS_FILE, loadLiveSettings, ModelEngine, resolveLiveSettings, writeLiveSettings, type LiveSettings, type LoadedLiveSettings } from '../pipelines/index.js';
+import { resolveCheckpoint, type ResolvedCheckpoint } from '../model/index.js';
 import { BUNDLED_MODEL_DIR, loadServingModel } from '../server/model.js';
 import { NotAVideoError, probeVideo } from '../server/probe.js';
 
@@ -34,7 +35,7 @@ const program = new Command()
   .requiredOption('--annotations <file>', 'its annotated segments')
   .option('--check-recording <file>', 'a second recording to judge the choice on')
   .option('--check-annotations <file>', 'its annotated segments')
-  .option('--model <dir>', 'checkpoint folder (default: the bundled model)')
+  .option('--model <dir>', 'checkpoint, training run or transfer output folder (default: the bundled model)')
   .option('--stride <n>', "frames between windows (default: the checkpoint's live settings)")
   .option('--top <n>', 'settings to list', '10')
   .option('--json <file>', 'also write every setting and its scores as JSON')
@@ -67,8 +68,17 @@ for (const f of recordings) {
 }
 
 // The same folder loadServingModel would pick, named here so its live settings are read (and a bad
-// file refused) before the model loads.
-const checkpoint = opts.model ?? (existsSync(path.join(BUNDLED_MODEL_DIR, 'manifest.json')) ? BUNDLED_MODEL_DIR : undefined);
+// file refused) before the model loads. --model may name a checkpoint, a training run or a transfer
+// output; which checkpoint that is goes to stderr.
+const resolved = ((): ResolvedCheckpoint | undefined => {
+  try {
+    return opts.model === undefined ? undefined : resolveCheckpoint(opts.model);
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+})();
+if (resolved) process.stderr.write(`${resolved.note}\n`);
+const checkpoint = resolved?.dir ?? (existsSync(path.join(BUNDLED_MODEL_DIR, 'manifest.json')) ? BUNDLED_MODEL_DIR : undefined);
 if (opts.write && !checkpoint) usage('--write needs a checkpoint folder to write into (--model DIR, or the bundled model)');
 const loaded = ((): LoadedLiveSettings => {
   try {

@@ -165,7 +165,7 @@ const KEY_HELP: Record<string, string> = {
   tokenFile: 'a file whose first line is the token (instead of token)',
   tlsCert: 'PEM certificate: serve HTTPS and WSS',
   tlsKey: 'PEM private key for tlsCert',
-  model: 'checkpoint folder (default: the bundled model)',
+  model: 'checkpoint, training run or transfer output folder (default: the bundled model)',
   engine: 'where the model runs: a worker thread or inline',
   recordingsDir: 'folder of recordings (default: recordings/ in the checkout)',
   staticDir: 'the built dashboard (default: client/dist in the checkout)',
@@ -324,7 +324,7 @@ export function loadConfigWithMode(argv: readonly string[], env: NodeJS.ProcessE
     .option('--token-file <file>', 'file whose first line is the access token')
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (needed for "Use my webcam" from another machine)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
-    .option('--model <dir>', 'checkpoint folder (default: the bundled model, else an untrained default-config model)')
+    .option('--model <dir>', 'checkpoint, training run or transfer output folder (default: the bundled model, else an untrained default-config model)')
     .addOption(new Option('--engine <where>', 'run the model on a worker thread or inline on the main thread').choices(['worker', 'inline']))
     .option('--recordings-dir <dir>', 'folder of recordings that can be replayed and where recordings are saved')
     .option('--static-dir <dir>', 'built dashboard (npm run build)')

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { KITCHENWARE } from '../data/catalogue/kitchenware.js';
-import { CountertopModel, Vocabulary, initBackend, loadCheckpoint, parseModelConfig, type ModelConfigInput } from '../model/index.js';
+import { CountertopModel, Vocabulary, initBackend, loadCheckpoint, parseModelConfig, resolveCheckpoint, type ModelConfigInput } from '../model/index.js';
 import { ModelEngine, RestartingEngine, WorkerEngine, type InferenceEngine } from '../pipelines/index.js';
 import type { ModelInfo } from './protocol.js';
 
@@ -37,7 +37,10 @@ export function untrainedKitchenModel(config: ModelConfigInput = {}, seed = 1): 
 export async function loadServingModel(checkpoint: string | undefined, log: Logger, fallbackConfig: ModelConfigInput = {}): Promise<ServingModel> {
   const backend = await initBackend();
   log.info({ backend: backend.name, skipped: backend.skipped }, 'tensor backend');
-  const dir = checkpoint ?? (existsSync(path.join(BUNDLED_MODEL_DIR, 'manifest.json')) ? BUNDLED_MODEL_DIR : undefined);
+  // A named folder may be a checkpoint, a training run or a transfer output (resolveCheckpoint).
+  const resolved = checkpoint === undefined ? undefined : resolveCheckpoint(checkpoint);
+  if (resolved) log.info({ model: checkpoint, checkpoint: resolved.dir, kind: resolved.kind }, resolved.note);
+  const dir = resolved?.dir ?? (existsSync(path.join(BUNDLED_MODEL_DIR, 'manifest.json')) ? BUNDLED_MODEL_DIR : undefined);
   if (dir) {
     // A named checkpoint that fails to load is fatal: serving some other model silently would mislead.
     const loaded = await loadCheckpoint(dir);

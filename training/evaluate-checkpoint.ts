@@ -4,13 +4,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { initBackend, loadCheckpoint } from '../model/index.js';
+import { initBackend, loadCheckpoint, resolveCheckpoint } from '../model/index.js';
 import { confusionMatrixSvg } from '../eval/charts.js';
 import type { ClipData, SplitName } from './data-source.js';
 import { evaluateSplit } from './evaluate.js';
 import { evaluatePredictions, writePredictions, type ClipPrediction, type EvaluationReport } from './predictions.js';
 import { compactReport } from './trainer.js';
-import { resolveCheckpointDir } from './transfer.js';
 
 /** Windows per clip when evaluating a 'window' model: start, middle and end. */
 export const EVALUATION_VIEWS = 3;
@@ -22,7 +21,9 @@ export async function evaluateCheckpoint(
   opts: { splits: readonly SplitName[]; batchSize: number; log?: (l: string) => void },
 ): Promise<EvaluationReport> {
   await initBackend({ log: opts.log });
-  const dir = resolveCheckpointDir(checkpoint);
+  const resolved = resolveCheckpoint(checkpoint);
+  (opts.log ?? ((l: string) => process.stderr.write(l + '\n')))(resolved.note);
+  const dir = resolved.dir;
   const { model, training } = await loadCheckpoint(dir);
   const head = model.heads[0];
   if (!head || (head.name !== 'action' && head.name !== 'group')) throw new Error(`${dir}: no action or group head`);

@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { CountertopModel, Vocabulary, initBackend, loadCheckpoint, parseModelConfig, restoreAdam, saveCheckpoint, type HeadSpec } from '../model/index.js';
+import { CHECKPOINT_DIR, CountertopModel, Vocabulary, initBackend, loadCheckpoint, parseModelConfig, restoreAdam, saveCheckpoint, type HeadSpec } from '../model/index.js';
 import { clipShapeOf, disposeBatch, makeTrainingBatch } from './batches.js';
 import type { ClipData } from './data-source.js';
 import { evaluateSplit } from './evaluate.js';
@@ -23,7 +23,8 @@ import { writeRunCharts } from './run-charts.js';
 import { learningRateAt } from './schedule.js';
 import { TASK_DEFINITIONS, effectiveLambda } from './tasks.js';
 
-export const CHECKPOINT_DIR = 'checkpoint';
+// Defined with the resolver that finds it again (model/checkpoint-folder.ts).
+export { CHECKPOINT_DIR };
 
 /** Training state stored in the checkpoint manifest. */
 interface ResumeState {

@@ -3,13 +3,18 @@
  * report test accuracy. Because the encoder is frozen, its per-timestep states are computed once
  * per split and cached on disk next to the encoder's checkpoint; head training then never touches
  * pixels. The encoder's weights are hashed before and after, and a change is an error.
+ *
+ * The result is a servable model: `<out>/checkpoint/` (saveCheckpoint's format: the frozen encoder,
+ * the new head and its labels; the manifest's training metadata names the source encoder, the data,
+ * the head's training options and its test metrics), which `npm start --model <out>` and the other
+ * commands load through resolveCheckpoint.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { type CountertopModel, initBackend, loadCheckpoint } from '../model/index.js';
+import { CHECKPOINT_DIR, type CountertopModel, initBackend, loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../model/index.js';
 import { chunk, clipShapeOf, clipTensor, encodeInputs, epochOrder, labelOf } from './batches.js';
 import type { ClipData, ClipRecord, SplitName } from './data-source.js';
 import { toPredictions } from './evaluate.js';
@@ -17,10 +22,10 @@ import { MetricsLog } from './metrics-log.js';
 import { evaluatePredictions, writePredictions, type ClipPrediction, type EvaluationReport } from './predictions.js';
 import { SeededRandom, withSeededMathRandom } from './rng.js';
 import { confusionMatrixSvg, lineChartSvg } from '../eval/charts.js';
-import { CHECKPOINT_DIR, compactReport } from './trainer.js';
+import { compactReport } from './trainer.js';
 
 export const transferOptionsSchema = z.strictObject({
-  /** A training run's folder (holding checkpoint/) or a checkpoint folder itself. */
+  /** A checkpoint folder, a training run's folder or a transfer output folder (resolveCheckpoint). */
   encoder: z.string().min(1),
   data: z.string().min(1),
   out: z.string().min(1),
@@ -38,6 +43,8 @@ export type TransferOptionsInput = z.input<typeof transferOptionsSchema>;
 
 export interface TransferResult {
   readonly outDir: string;
+  /** The saved model: the frozen encoder and the new head (`<out>/checkpoint`). */
+  readonly checkpoint: string;
   readonly test: EvaluationReport;
   readonly encoderUnchanged: true;
   readonly featureCacheHit: boolean;
@@ -52,13 +59,6 @@ export function hashVariables(vars: readonly tf.Variable[]): string {
     h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
   }
   return h.digest('hex');
-}
-
-export function resolveCheckpointDir(encoder: string): string {
-  const inner = path.join(encoder, CHECKPOINT_DIR);
-  if (existsSync(path.join(inner, 'manifest.json'))) return inner;
-  if (existsSync(path.join(encoder, 'manifest.json'))) return encoder;
-  throw new Error(`${encoder}: no checkpoint (expected ${inner}/manifest.json)`);
 }
 
 /** Frozen per-timestep states of every clip of a split: [N, T, U], row i = records[i]. */
@@ -142,7 +142,10 @@ function predictFeatures(model: CountertopModel, f: SplitFeatures, batchSize: nu
 export async function transfer(opts: TransferOptions, data: ClipData, hooks: { log?: (line: string) => void } = {}): Promise<TransferResult> {
   const log = hooks.log ?? ((l: string) => process.stderr.write(l + '\n'));
   await initBackend({ log });
-  const ckptDir = resolveCheckpointDir(opts.encoder);
+  const resolved = resolveCheckpoint(opts.encoder);
+  log(resolved.note);
+  const ckptDir = resolved.dir;
+  if (path.resolve(opts.out, CHECKPOINT_DIR) === path.resolve(ckptDir)) throw new Error(`--out ${opts.out} would replace the source encoder's checkpoint ${ckptDir}: choose another output folder`);
   const loaded = await loadCheckpoint(ckptDir);
   const source = loaded.model;
   const encoderHashBefore = hashVariables(source.encoderVariables());
@@ -203,6 +206,30 @@ export async function transfer(opts: TransferOptions, data: ClipData, hooks: { l
   const encoderHashAfter = hashVariables(source.encoderVariables());
   if (encoderHashAfter !== encoderHashBefore) throw new Error('transfer changed the frozen encoder weights (hash differs); this is a bug');
 
+  // Saved only once the encoder is known unchanged, so a served transfer model is what was tested.
+  const checkpoint = path.join(opts.out, CHECKPOINT_DIR);
+  const lastValidation = metrics.read().filter((r) => r.kind === 'validation').at(-1) as { top1: number; top5: number } | undefined;
+  const sourceTraining = loaded.training ?? {};
+  await saveCheckpoint(checkpoint, model, {
+    training: {
+      kind: 'transfer',
+      task: 'actions',
+      encoder: { checkpoint: ckptDir, hash: encoderHashBefore, task: sourceTraining.task ?? null, data: sourceTraining.data ?? null, step: sourceTraining.step ?? null },
+      data: data.dir,
+      head: opts.head,
+      ...(opts.head === 'mlp' ? { hidden: opts.hidden } : {}),
+      epochs: opts.epochs,
+      batchSize: opts.batchSize,
+      lr: opts.lr,
+      seed: opts.seed,
+      steps: step,
+      clips: { train: train.features.records.length, validation: val.features.records.length, test: test.features.records.length },
+      ...(lastValidation ? { validation: { top1: lastValidation.top1, top5: lastValidation.top5 } } : {}),
+      test: compactReport(testReport),
+    },
+  });
+  log(`saved the transfer model to ${checkpoint} (serve it with npm start -- --model ${opts.out})`);
+
   const recs = metrics.read();
   writeFileSync(
     path.join(opts.out, 'curves.svg'),
@@ -220,10 +247,10 @@ export async function transfer(opts: TransferOptions, data: ClipData, hooks: { l
   writeFileSync(path.join(opts.out, 'confusion-test.svg'), confusionMatrixSvg(testReport.classification.confusion, data.actionLabels, 'Transfer test confusion (action)'));
   writeFileSync(
     path.join(opts.out, 'report.json'),
-    JSON.stringify({ encoder: ckptDir, head: opts.head, steps: step, encoderHash: encoderHashBefore, encoderUnchanged: true, featureCacheHit, test: compactReport(testReport) }, null, 2) + '\n',
+    JSON.stringify({ encoder: ckptDir, checkpoint, head: opts.head, steps: step, encoderHash: encoderHashBefore, encoderUnchanged: true, featureCacheHit, test: compactReport(testReport) }, null, 2) + '\n',
   );
   model.dispose();
   source.dispose();
   optimizer.dispose();
-  return { outDir: opts.out, test: testReport, encoderUnchanged: true, featureCacheHit };
+  return { outDir: opts.out, checkpoint, test: testReport, encoderUnchanged: true, featureCacheHit };
 }
