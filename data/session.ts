@@ -94,9 +94,9 @@ export function renderSession(o: SessionOptions): Session {
     if (!Number.isInteger(o.actions) || o.actions < 1) throw new Error(`actions must be a positive integer, got ${o.actions}`);
     order = [];
     const pick = rng.fork('order');
-    // The idle class is what the gaps between actions show; it is not drawn as an action of its own.
-    const actionIndices = catalogue.templates.map((_, i) => i).filter((i) => catalogue.templates[i]!.template !== NO_ACTION);
-    while (order.length < o.actions) order.push(...pick.shuffle(actionIndices));
+    // "No action" is drawn like any template (a few seconds of a resting or passing hand, an empty
+    // counter), besides the idle gaps between actions.
+    while (order.length < o.actions) order.push(...pick.shuffle(catalogue.templates.map((_, i) => i)));
     order = order.slice(0, o.actions);
   } else {
     if (o.actions.length === 0) throw new Error('no actions given for the session');

@@ -16,17 +16,18 @@ const ROOT = path.resolve(__dirname, '../..');
 describe('renderSession', () => {
   it('lays out ordered, non-overlapping action segments with idle "No action" gaps between them', () => {
     const s = renderSession({ domain: 'kitchenware', seed: 4, actions: 5, width: 32, height: 32 });
-    const actions = s.segments.filter((x) => x.label !== NO_ACTION);
-    const idle = s.segments.filter((x) => x.label === NO_ACTION);
-    expect(actions).toHaveLength(5);
-    // One gap before each action and the tail after the last, each with no caption.
-    expect(idle).toHaveLength(6);
-    expect(idle.every((x) => x.caption === '' && x.end > x.start)).toBe(true);
+    // Gaps are "No action" with no caption; drawn clips (an idle clip among them) have one.
+    const drawn = s.segments.filter((x) => x.caption !== '');
+    const gaps = s.segments.filter((x) => x.caption === '');
+    expect(drawn).toHaveLength(5);
+    // One gap before each clip and the tail after the last.
+    expect(gaps).toHaveLength(6);
+    expect(gaps.every((x) => x.label === NO_ACTION && x.end > x.start)).toBe(true);
     let last = 0;
     for (const seg of s.segments) {
       // Segments tile the video in order: each starts where the previous one ended.
       expect(seg.start).toBeCloseTo(last, 2);
-      if (seg.label !== NO_ACTION) {
+      if (seg.caption !== '') {
         expect(seg.end - seg.start).toBeGreaterThanOrEqual(2.5 - 1e-9);
         expect(seg.end - seg.start).toBeLessThanOrEqual(4 + 1 / 12);
         expect(seg.label).toBe(seg.template.replace(/\[something\]/g, 'something'));
@@ -43,7 +44,7 @@ describe('renderSession', () => {
     const asked = ['Putting a lid on [something]', 'Stirring something with something', 'Taking a lid off [something]'];
     const a = renderSession({ domain: 'kitchenware', seed: 'x', actions: asked, width: 24, height: 24 });
     const b = renderSession({ domain: 'kitchenware', seed: 'x', actions: asked, width: 24, height: 24 });
-    expect(a.segments.map((s) => s.label).filter((l) => l !== NO_ACTION)).toEqual(['Putting a lid on something', 'Stirring something with something', 'Taking a lid off something']);
+    expect(a.segments.filter((s) => s.caption !== '').map((s) => s.label)).toEqual(['Putting a lid on something', 'Stirring something with something', 'Taking a lid off something']);
     expect(b.segments).toEqual(a.segments);
     const fa = [...a.frames()], fb = [...b.frames()];
     expect(fa.every((f, i) => Buffer.compare(Buffer.from(f), Buffer.from(fb[i]!)) === 0)).toBe(true);
