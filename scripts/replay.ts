@@ -15,9 +15,9 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { loadAnnotations, type AnnotatedSegment } from '../eval/replay.js';
 import { runReplay } from '../eval/replay-run.js';
-import { describeLiveSettings, loadLiveSettings, ModelEngine, resolveLiveSettings, type LoadedLiveSettings } from '../pipelines/index.js';
-import { resolveCheckpoint, type ResolvedCheckpoint } from '../model/index.js';
-import { BUNDLED_MODEL_DIR, loadServingModel } from '../server/model.js';
+import { describeLiveSettings, ModelEngine, resolveLiveSettings } from '../pipelines/index.js';
+import { loadServingModel } from '../server/model.js';
+import { chooseModel } from './cliModel.js';
 import { NotAVideoError, probeVideo } from '../server/probe.js';
 
 const program = new Command()
@@ -50,25 +50,8 @@ const annotations = ((): AnnotatedSegment[] => {
 // Before the model loads: a text file or a playlist named .webm is said in one line, not after a minute of loading.
 await probeVideo(path.resolve(opts.recording)).catch((err: unknown) => usage(err instanceof NotAVideoError ? err.message : `cannot probe ${opts.recording}: ${(err as Error).message}`));
 
-// The same folder loadServingModel would pick, named here so its live settings are read (and a bad
-// file refused) before the model loads. --model may name a checkpoint, a training run or a transfer
-// output; which checkpoint that is goes to stderr.
-const resolved = ((): ResolvedCheckpoint | undefined => {
-  try {
-    return opts.model === undefined ? undefined : resolveCheckpoint(opts.model);
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-})();
-if (resolved) process.stderr.write(`${resolved.note}\n`);
-const checkpoint = resolved?.dir ?? (existsSync(path.join(BUNDLED_MODEL_DIR, 'manifest.json')) ? BUNDLED_MODEL_DIR : undefined);
-const loaded = ((): LoadedLiveSettings => {
-  try {
-    return loadLiveSettings(checkpoint);
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-})();
+// The same folder loadServingModel would pick, and its live settings, read before the model loads.
+const { checkpoint, loaded } = chooseModel(opts.model, usage);
 const settings = resolveLiveSettings({ stride }, loaded.settings);
 
 // Any failure from here on ends the process with one line and exit 1. Left uncaught, it would reach

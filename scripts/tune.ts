@@ -23,9 +23,9 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { loadAnnotations, type AnnotatedSegment, type ReplayReport } from '../eval/replay.js';
 import { describeSettings, objective, recordingWindows, scoreSettings, settingsGrid } from '../eval/tune.js';
-import { describeLiveSettings, LIVE_SETTINGS_FILE, loadLiveSettings, ModelEngine, resolveLiveSettings, writeLiveSettings, type LiveSettings, type LoadedLiveSettings } from '../pipelines/index.js';
-import { resolveCheckpoint, type ResolvedCheckpoint } from '../model/index.js';
-import { BUNDLED_MODEL_DIR, loadServingModel } from '../server/model.js';
+import { describeLiveSettings, LIVE_SETTINGS_FILE, ModelEngine, resolveLiveSettings, writeLiveSettings, type LiveSettings } from '../pipelines/index.js';
+import { loadServingModel } from '../server/model.js';
+import { chooseModel } from './cliModel.js';
 import { NotAVideoError, probeVideo } from '../server/probe.js';
 
 const program = new Command()
@@ -67,26 +67,9 @@ for (const f of recordings) {
   await probeVideo(path.resolve(f)).catch((err: unknown) => usage(err instanceof NotAVideoError ? err.message : `cannot probe ${f}: ${(err as Error).message}`));
 }
 
-// The same folder loadServingModel would pick, named here so its live settings are read (and a bad
-// file refused) before the model loads. --model may name a checkpoint, a training run or a transfer
-// output; which checkpoint that is goes to stderr.
-const resolved = ((): ResolvedCheckpoint | undefined => {
-  try {
-    return opts.model === undefined ? undefined : resolveCheckpoint(opts.model);
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-})();
-if (resolved) process.stderr.write(`${resolved.note}\n`);
-const checkpoint = resolved?.dir ?? (existsSync(path.join(BUNDLED_MODEL_DIR, 'manifest.json')) ? BUNDLED_MODEL_DIR : undefined);
+// The same folder loadServingModel would pick, and its live settings, read before the model loads.
+const { checkpoint, loaded } = chooseModel(opts.model, usage);
 if (opts.write && !checkpoint) usage('--write needs a checkpoint folder to write into (--model DIR, or the bundled model)');
-const loaded = ((): LoadedLiveSettings => {
-  try {
-    return loadLiveSettings(checkpoint);
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-})();
 const current: LiveSettings = resolveLiveSettings({ stride }, loaded.settings);
 
 // Any failure from here on ends the process with one line and exit 1. Left uncaught, it would reach
