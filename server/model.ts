@@ -35,8 +35,10 @@ export function untrainedKitchenModel(config: ModelConfigInput = {}, seed = 1): 
 }
 
 export async function loadServingModel(checkpoint: string | undefined, log: Logger, fallbackConfig: ModelConfigInput = {}): Promise<ServingModel> {
-  const backend = await initBackend();
-  log.info({ backend: backend.name, skipped: backend.skipped }, 'tensor backend');
+  // The backend's one line goes through the logger like everything else (JSON lines), not to stderr.
+  let line: string | undefined;
+  const backend = await initBackend({ log: (l) => (line = l) });
+  log.info({ backend: backend.name, detail: backend.detail, skipped: backend.skipped }, line?.replace(/^\[countertop\] /, '') ?? `tensor backend: ${backend.name}`);
   // A named folder may be a checkpoint, a training run or a transfer output (resolveCheckpoint).
   const resolved = checkpoint === undefined ? undefined : resolveCheckpoint(checkpoint);
   if (resolved) log.info({ model: checkpoint, checkpoint: resolved.dir, kind: resolved.kind }, resolved.note);
