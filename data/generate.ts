@@ -10,7 +10,9 @@
  * Deterministic from the seed: clip i is rendered from its own forked random stream, so the same
  * options give the same records and the same pixels. Classes are balanced (clip i gets template
  * i mod K before the ids are shuffled) and each class is split 80/10/10 on its own, so splits are
- * disjoint by construction and every class is present in each split when it has ≥ 10 clips.
+ * disjoint by construction and every class is present in each split. Fewer than
+ * MIN_CLIPS_PER_CLASS clips for some class is refused before anything is written (such a class
+ * would be missing from validation and test, and training would have nothing to evaluate on).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -62,18 +64,31 @@ interface PlannedRecord {
   clipSeed: number;
 }
 
+/** One clip each for train, validation and test. */
+export const MIN_CLIPS_PER_CLASS = 3;
+
+/** Why `count` clips cannot be split over `classes` classes, or undefined when they can. */
+export function splitProblem(count: number, classes: number): string | undefined {
+  if (count >= MIN_CLIPS_PER_CLASS * classes) return undefined;
+  const per = Math.floor(count / classes);
+  const some = count % classes === 0 ? `${per}` : `${per}–${per + 1}`;
+  return `${count} clips over ${classes} classes is ${some} per class, and every class needs at least ${MIN_CLIPS_PER_CLASS} (one each for train, validation and test): use a count of at least ${MIN_CLIPS_PER_CLASS * classes}, or fewer templates`;
+}
+
 /** Which template and split each clip gets; independent of rendering. */
 export function assignRecords(count: number, classes: number, seed: string, split = { train: 0.8, validation: 0.1 }): PlannedRecord[] {
+  const problem = splitProblem(count, classes);
+  if (problem) throw new Error(problem);
   const rng = new Prng(seed).fork('assign');
   const order = rng.shuffle(Array.from({ length: count }, (_, i) => i));
   const byClass: number[][] = Array.from({ length: classes }, () => []);
   for (let i = 0; i < count; i++) byClass[i % classes]!.push(order[i]!);
   const records: PlannedRecord[] = [];
   byClass.forEach((slots, c) => {
-    // Every class with ≥ 3 clips gets at least one validation and one test clip.
+    // Every class (≥ 3 clips, checked above) gets at least one validation and one test clip.
     const n = slots.length;
-    const nVal = n >= 3 ? Math.max(1, Math.round(n * split.validation)) : 0;
-    const nTest = n >= 3 ? Math.max(1, Math.round(n * (1 - split.train - split.validation))) : 0;
+    const nVal = Math.max(1, Math.round(n * split.validation));
+    const nTest = Math.max(1, Math.round(n * (1 - split.train - split.validation)));
     const nTrain = n - nVal - nTest;
     slots.forEach((slot, k) => {
       const s: Split = k < nTrain ? 'train' : k < nTrain + nVal ? 'validation' : 'test';
@@ -100,6 +115,9 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateRepor
   const difficulty = o.difficulty ?? DIFFICULTY.moderate;
   const width = o.width ?? 128, height = o.height ?? 128, fps = o.fps ?? 12;
   const out = path.resolve(o.out);
+  // Refused before the folder or its manifest is written.
+  const problem = splitProblem(o.count, catalogue.templates.length);
+  if (problem) throw new Error(problem);
   await mkdir(out, { recursive: true });
   // The manifest is written first (complete: false): a rerun with the same recipe resumes, keeping
   // finished clips (they are byte-identical by construction); another recipe in the folder is refused.

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { catalogueOf } from '../data/catalogue/index.js';
 import { DOMAINS } from '../data/catalogue/types.js';
 import { contactSheet } from '../data/contactSheet.js';
-import { generateDataset } from '../data/generate.js';
+import { generateDataset, splitProblem } from '../data/generate.js';
 import { DIFFICULTY, DifficultySchema } from '../data/render/clip.js';
 import { writeSession } from '../data/session.js';
 
@@ -97,6 +97,9 @@ async function main() {
     console.log(`wrote ${path.join(args.out, a.video)} (${a.duration.toFixed(1)} s, ${a.frames} frames, ${a.segments.length} segments) and ${args.name}.json`);
   } else {
     if (args.count === undefined) program.error('--count is required to make a data set');
+    // Too few clips for every class to reach validation and test: refused before anything is written.
+    const problem = splitProblem(args.count!, args.templates?.length ?? catalogueOf(args.domain).templates.length);
+    if (problem) program.error(`data:make: --count ${problem}`, { exitCode: 2 });
     const bar = new SingleBar({ format: 'clips {bar} {value}/{total} {eta_formatted} left', stream: process.stderr }, Presets.shades_classic);
     bar.start(args.count!, 0);
     const report = await generateDataset({ domain: args.domain, count: args.count!, out: args.out, seed: args.seed, difficulty, width: args.width, height: args.height, fps: args.fps, codec: args.codec, concurrency: args.concurrency, templates: args.templates, overwrite: args.overwrite, onClip: (done) => bar.update(done) });

@@ -37,6 +37,8 @@ interface ResumeState {
   readonly finished: boolean;
 }
 
+const NO_HELD_OUT = (dir: string) => `${dir}: no labelled test or validation clips to evaluate on (the data maker needs ≥ 3 clips per class for them); nothing was trained`;
+
 export interface TrainResult {
   readonly outDir: string;
   readonly steps: number;
@@ -50,12 +52,14 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
   const task = TASK_DEFINITIONS[opts.task];
   const lambda = effectiveLambda(opts.task, opts.lambda);
   const out = opts.out;
+  const trainCount = opts.maxTrainClips > 0 ? Math.min(opts.maxTrainClips, data.count('train')) : data.count('train');
+  if (trainCount === 0) throw new Error(`${data.dir}: no labelled training clips`);
+  // Refused before any epoch runs: with nothing held out the run could not report at its end.
+  if (data.count('test') === 0 && data.count('validation') === 0) throw new Error(NO_HELD_OUT(data.dir));
   mkdirSync(out, { recursive: true });
   const ckptDir = path.join(out, CHECKPOINT_DIR);
   const metrics = new MetricsLog(path.join(out, 'metrics.jsonl'));
 
-  const trainCount = opts.maxTrainClips > 0 ? Math.min(opts.maxTrainClips, data.count('train')) : data.count('train');
-  if (trainCount === 0) throw new Error(`${data.dir}: no labelled training clips`);
   const hasValidation = data.count('validation') > 0;
   const batchesPerEpoch = Math.ceil(trainCount / opts.batchSize);
   const totalSteps = batchesPerEpoch * opts.epochs;
@@ -150,7 +154,7 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
 
   // Real SSv2 ships its test split unlabelled: then the validation split is the held-out set.
   const heldOut = data.count('test') > 0 ? 'test' : 'validation';
-  if (data.count(heldOut) === 0) throw new Error(`${data.dir}: no labelled test or validation clips to evaluate on (the data maker needs ≥ 3 clips per class for them)`);
+  if (data.count(heldOut) === 0) throw new Error(NO_HELD_OUT(data.dir));
   if (heldOut !== 'test') log(`${data.dir}: the test split is unlabelled; reporting the validation split instead`);
   const test = await writeEvaluation(model, data, heldOut, task.head, captionSource, out, opts.batchSize);
   metrics.append({ kind: 'test', step: state.step, top1: test.classification.top1, top5: test.classification.top5, ...(test.caption ? { bleu4: test.caption.bleu4, ciderD: test.caption.ciderD } : {}) });

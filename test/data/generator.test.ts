@@ -102,6 +102,27 @@ describe('assignRecords', () => {
     expect(assignRecords(440, 44, 'seed')).toEqual(r);
     expect(assignRecords(440, 44, 'other')).not.toEqual(r);
   });
+
+  it('puts every class in train, validation and test from 3 clips per class, and refuses fewer', () => {
+    const r = assignRecords(132, 44, 'seed');
+    for (let c = 0; c < 44; c++) {
+      expect(r.filter((x) => x.templateIndex === c).map((x) => x.split).sort()).toEqual(['test', 'train', 'validation']);
+    }
+    // 40 clips over 44 classes used to go to train alone, without a word.
+    expect(() => assignRecords(40, 44, 'seed')).toThrow('40 clips over 44 classes is 0–1 per class, and every class needs at least 3 (one each for train, validation and test): use a count of at least 132, or fewer templates');
+    expect(() => assignRecords(5, 2, 'seed')).toThrow(/at least 6\b/);
+  });
+
+  it('generateDataset refuses too few clips per class before it writes anything', async () => {
+    const parent = await mkdtemp(path.join(tmpdir(), 'ct-gen-small-'));
+    try {
+      const out = path.join(parent, 'ds');
+      await expect(generateDataset({ domain: 'something', count: 40, out, seed: '1' })).rejects.toThrow(/every class needs at least 3 .* at least 135/);
+      await expect(readdir(parent)).resolves.toEqual([]);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.skipIf(!HAVE_FFMPEG)('generated data set on disk', () => {

@@ -4,7 +4,7 @@
  * (2 for a usage or input error, 1 for a run that failed), never a dump of minified tfjs source.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, saveCheckpoint } from '../../model/index.js';
@@ -35,6 +35,21 @@ describe('npm run bench', () => {
     expect(area.stderr).toMatch(/no benchmark named nonsense; choose from data, /);
     expect(area.stdout).not.toContain('## bench:');
     expect(cli('bench.ts', ['--bogus'], 60_000).code).toBe(2);
+  });
+});
+
+describe('npm run data:make', () => {
+  it('refuses fewer than 3 clips per class with the count needed, before writing anything', () => {
+    const tmp = tempDir('data-make-small');
+    try {
+      const out = path.join(tmp.dir, 'ds');
+      const r = cli('data-make.ts', ['--domain', 'something', '--count', '40', '--out', out], 60_000);
+      expect(r.code).toBe(2);
+      expect(lines(r.stderr)).toEqual(['data:make: --count 40 clips over 45 classes is 0–1 per class, and every class needs at least 3 (one each for train, validation and test): use a count of at least 135, or fewer templates']);
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      tmp.remove();
+    }
   });
 });
 
