@@ -10,14 +10,14 @@ import type { ClipPlan, View } from './clip.js';
 import { HAND, type Hand, type Pose, type SceneState } from './motions.js';
 
 /**
- * The COCO class a detector most often gives each catalogue object, with second guesses; objects
- * COCO has no class for (pots, boards, cloths) are missing, as they are to the real detector.
+ * The COCO class a detector would give each catalogue object; objects COCO has no class for
+ * (cutting boards, plates, cloths, sponges, lids) are missing, as they are to the real detector. Wrong
+ * classes are the noise model's job (perception/simulate.ts).
  */
-export const COCO_GUESSES: Readonly<Record<string, readonly string[]>> = {
-  cup: ['cup'], mug: ['cup'], glass: ['wine glass', 'cup'], bowl: ['bowl'], pot: ['bowl', 'vase'], saucepan: ['bowl'], jar: ['bottle', 'vase', 'cup'],
-  kettle: ['vase'], bottle: ['bottle'], can: ['cup', 'bottle'], knife: ['knife'], spoon: ['spoon'], whisk: ['spoon', 'fork'], spatula: ['spoon', 'knife'],
-  ladle: ['spoon'], tomato: ['apple', 'orange'], carrot: ['carrot'], cucumber: ['banana', 'carrot'], bread: ['sandwich', 'cake'], lemon: ['orange', 'apple'],
-  pancake: ['pizza', 'donut', 'cake'], orange: ['orange'], pen: ['knife'],
+export const COCO_CLASS_OF: Readonly<Record<string, string>> = {
+  cup: 'cup', mug: 'cup', glass: 'wine glass', bowl: 'bowl', pot: 'bowl', saucepan: 'bowl', jar: 'bottle', kettle: 'vase', bottle: 'bottle',
+  can: 'cup', knife: 'knife', spoon: 'spoon', whisk: 'spoon', spatula: 'spoon', ladle: 'spoon', tomato: 'apple', carrot: 'carrot',
+  cucumber: 'banana', bread: 'sandwich', lemon: 'orange', pancake: 'pizza', orange: 'orange', pen: 'knife',
 };
 
 const toImage = (v: View, x: number, y: number): Point2 => ({ x: (x * v.scale + v.offsetX) / v.width, y: (y * v.scale + v.offsetY) / v.height });
@@ -78,7 +78,7 @@ export function perceiveScene(plan: ClipPlan, scene: SceneState, view: View): Fr
   const hands = scene.hands.map((h) => handObservation(h, view)).filter((h): h is HandObservation => h !== null).sort((a, b) => a.box.cx - b.box.cx);
   const objects: ObjectObservation[] = [];
   const add = (noun: string, pose: Pose, size: { w: number; h: number }) => {
-    const label = COCO_GUESSES[noun]?.[0];
+    const label = COCO_CLASS_OF[noun];
     if (!label || !pose.visible || size.w === 0) return;
     const box = objectBox(pose, size, view);
     if (inFrame(box)) objects.push({ label, kind: KITCHEN_CLASSES[label]!, score: 1, box: clipBox(box) });
