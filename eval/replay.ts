@@ -20,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ciderD, corpusBleu, type CaptionPair } from './caption.js';
 import { NO_ACTION } from '../data/catalogue/types.js';
+import { sameLabel } from './labels.js';
 
 export const annotatedSegmentSchema = z
   .object({
@@ -77,18 +78,8 @@ export interface TimedCaption {
   readonly text: string;
 }
 
-/**
- * Labels compare ignoring case, spacing and placeholder brackets, so a model whose classes are SSv2
- * templates ("Pouring [something] into [something]") and one whose classes are the labels-file
- * names ("Pouring something into something") are scored alike.
- */
-export function normaliseLabel(label: string): string {
-  return label.replace(/\[([^\]]*)\]/g, '$1').trim().replace(/\s+/g, ' ').toLowerCase();
-}
-
-export function sameLabel(a: string, b: string): boolean {
-  return normaliseLabel(a) === normaliseLabel(b);
-}
+// Labels compare ignoring case, spacing and placeholder brackets; the same rule the dashboard colours by.
+export { normaliseLabel, sameLabel } from './labels.js';
 
 export function frameAccuracy(truth: readonly TimedSegment[], predictions: readonly TimedPrediction[], fps: number): { accuracy: number; frames: number; correct: number } {
   if (!(fps > 0)) throw new Error('frameAccuracy: fps must be positive');

@@ -30,6 +30,8 @@ export interface StreamView {
   top: ScoredLabel[];
   caption: string | null;
   captionAt: number;
+  /** Why the caption was written: at an action's start, or on the periodic interval. */
+  captionReason: string | null;
   events: TimelineEvent[];
   stats: StreamStatsPayload | null;
   preview: string | null;
@@ -42,7 +44,7 @@ type Reply = Extract<ServerMessage, { id?: string }>;
 type Outgoing = ClientMessage extends infer M ? (M extends { id?: string } ? Omit<M, 'id'> : never) : never;
 
 function emptyView(): StreamView {
-  return { top: [], caption: null, captionAt: 0, events: [], stats: null, preview: null, serverNow: 0, predictions: 0 };
+  return { top: [], caption: null, captionAt: 0, captionReason: null, events: [], stats: null, preview: null, serverNow: 0, predictions: 0 };
 }
 
 export class Connection {
@@ -170,6 +172,8 @@ export class Connection {
         const v = this.ensureView(m.streamId);
         v.caption = m.text;
         v.captionAt = m.stamps.emittedAt;
+        v.captionReason = m.reason;
+        v.serverNow = Math.max(v.serverNow, m.stamps.emittedAt);
         break;
       }
       case 'action': {
