@@ -24,7 +24,7 @@ export interface ServingModel {
 }
 
 /** Captions an untrained model can at least spell: the kitchen templates and object words. */
-function kitchenVocabulary(): Vocabulary {
+export function kitchenVocabulary(): Vocabulary {
   const texts = [...KITCHENWARE.templates.map((t) => t.template.replace(/\[something\]/g, '')), ...KITCHENWARE.objects.map((o) => `a ${o.noun}`)];
   return Vocabulary.build(texts, { minCount: 1 });
 }

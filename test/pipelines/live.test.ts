@@ -101,7 +101,6 @@ describe('ModelEngine (real model)', () => {
     const engine = new ModelEngine(model);
     const [result] = await engine.inferBatch(windowsOf(Array.from({ length: 8 }, (_, i) => noiseFrame('c', i)), 8, 1));
     const text = await engine.caption!(result!.encoding);
-    expect(typeof text).toBe('string');
     expect(text).toBe(model.captionGreedy(tf.tensor2d(result!.encoding, [1, result!.encoding.length]))[0]);
     engine.dispose();
   });
@@ -114,8 +113,10 @@ describe('createLivePipeline (real ffmpeg + real model)', () => {
   it('turns a generated video into stamped predictions, captions, status and stats, then releases ffmpeg', async (ctx) => {
     if (!need(hasFfmpeg, 'ffmpeg', ctx)) return;
     const clip = makeVideo(path.join(tmp.dir, 'clip.webm'), { seconds: 3, fps: 16, size: '96x72' });
+    const tensorsBefore = tf.memory().numTensors;
     const engine = new ModelEngine(model);
     const stage = new InferenceStage(engine, { maxBatch: 4, queueCapacity: 64 });
+    const engineTensors = tf.memory().numTensors; // its own copies of the 3D weights
     const children: ChildProcess[] = [];
     const source = openSource({ kind: 'file', streamId: 'kitchen', path: clip, pace: 'max' }, engine.input, { onSpawn: (c) => children.push(c) });
     const outputs = await lastValueFrom(createLivePipeline(source, stage, { stride: 2, captions: { intervalMs: 1000 }, statsIntervalMs: 60_000 }).pipe(toArray()));
@@ -141,7 +142,16 @@ describe('createLivePipeline (real ffmpeg + real model)', () => {
     expect(captions.length).toBeGreaterThanOrEqual(1);
     expect(captions.length).toBeLessThan(predictions.length);
     expect(captions[0]!.reason).toBe('interval');
-    expect(captions.every((c) => typeof c.text === 'string' && c.stamps.emittedAt >= c.stamps.inferredAt)).toBe(true);
+    // Each caption is a decoded word sequence, every word from the model's vocabulary, at most one
+    // per decoder step (greedy decoding runs caption length − 1 steps after <go>).
+    const vocabulary = model.vocabulary!;
+    for (const c of captions) {
+      const words = c.text.split(' ').filter(Boolean);
+      expect(words.length, c.text).toBeGreaterThan(0);
+      expect(words.length, c.text).toBeLessThanOrEqual(model.config.caption.length - 1);
+      expect(words.filter((w) => !vocabulary.words.includes(w)), c.text).toEqual([]);
+      expect(c.stamps.emittedAt).toBeGreaterThanOrEqual(c.stamps.inferredAt);
+    }
 
     expect(of('status').map((o) => o.status.state)).toEqual(['connecting', 'live', 'ended']);
     const stats = of('stats').map((o) => o.stats);
@@ -149,8 +159,11 @@ describe('createLivePipeline (real ffmpeg + real model)', () => {
     expect(stats.reduce((n, s) => n + s.windows, 0)).toBe(predictions.length);
     expect(stage.windowsScored).toBe(predictions.length);
     await until(() => !alive(children[0]!.pid!), 'ffmpeg to exit');
-    expect(tf.memory().numTensors).toBeGreaterThan(0);
     expect(stage.streams).toEqual([]); // the stream left the stage
+    // … taking its cached frame tensors with it: none of the run's tensors is left.
+    expect(tf.memory().numTensors).toBe(engineTensors);
+    engine.dispose();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
   });
 
   it('unsubscribing mid-stream kills ffmpeg and frees the stream\'s cached tensors', async (ctx) => {

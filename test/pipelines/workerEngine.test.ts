@@ -98,6 +98,7 @@ describe('RestartingEngine (a worker that dies is replaced)', () => {
     );
     try {
       const before = await supervised.inferBatch([windowOf('r', 8), windowOf('r', 10)]);
+      const captionBefore = await supervised.caption!(before[0]!.encoding);
       await killWorker(started[0]!);
       expect(started[0]!.alive).toBe(false);
       // Concurrent calls that meet the dead worker share one restart.
@@ -106,7 +107,9 @@ describe('RestartingEngine (a worker that dies is replaced)', () => {
       expect(restarts).toEqual(['1: inference worker exited (1)']);
       after.forEach((r, i) => r.probabilities.action!.forEach((p, k) => expect(Math.abs(p - before[i]!.probabilities.action![k]!)).toBeLessThan(1e-5)));
       expect(again).toHaveLength(1);
-      expect(typeof (await supervised.caption!(after[0]!.encoding))).toBe('string');
+      // The restarted worker decodes the same caption as the first one did.
+      expect(await supervised.caption!(after[0]!.encoding)).toBe(captionBefore);
+      expect(captionBefore.split(' ').filter(Boolean).length).toBeGreaterThan(0);
     } finally {
       await supervised.close();
     }
