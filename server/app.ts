@@ -10,7 +10,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { Observable } from 'rxjs';
 import type { InferenceStage } from '../pipelines/index.js';
+import type { BatchTiming } from './inferenceTiming.js';
 import { TOKEN_COOKIE, authorize, hostAllowed } from './auth.js';
 import { startConfiguredCameras } from './cameras.js';
 import type { ServerConfig } from './config.js';
@@ -36,6 +38,8 @@ export interface AppDeps {
   readonly log: Logger;
   readonly pipeline?: LivePipelineOptions;
   readonly evaluate?: SessionContext['evaluate'];
+  /** The stage's engine calls, timed (server/inferenceTiming.ts timedEngine): /metrics' inference histograms. */
+  readonly inferenceTimings?: Observable<BatchTiming>;
 }
 
 export interface RunningServer {
@@ -71,6 +75,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   const { log } = deps;
   const metrics = new ServerMetrics();
   const hub = new ClientHub(metrics);
+  const timings = deps.inferenceTimings?.subscribe(({ seconds, streams }) => metrics.observeBatch(seconds, streams));
   const recordings = new RecordingsFolder(config.recordingsDir);
   const history = HistoryHandle.open(
     config.history ? { file: config.historyFile, maxAgeDays: config.historyMaxAgeDays, maxBytes: config.historyMaxMb * 1e6, model: deps.model.name } : undefined,
@@ -232,6 +237,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       clearInterval(heartbeat);
       hub.closeAll(1001, 'server shutting down');
       wss.close();
+      timings?.unsubscribe();
       await streams.closeAll();
       history.store?.close();
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));

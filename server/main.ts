@@ -52,12 +52,13 @@ async function main(): Promise<void> {
   const log = pino({ level: config.logLevel, base: { app: 'countertop' } });
   await ensureDashboardBuilt(config.staticDir, log);
   // Loaded only after the config is valid, so --help and configuration errors answer at once.
-  const [{ InferenceStage, loadLiveSettings }, { startServer }, { evaluator }, { loadServingModel, servingEngine }, { pipelineSources }] = await Promise.all([
+  const [{ InferenceStage, loadLiveSettings }, { startServer }, { evaluator }, { loadServingModel, servingEngine }, { pipelineSources }, { timedEngine }] = await Promise.all([
     import('../pipelines/index.js'),
     import('./app.js'),
     import('./evaluation.js'),
     import('./model.js'),
     import('./sources.js'),
+    import('./inferenceTiming.js'),
   ]);
   const served = await loadServingModel(config.model, log);
   const { info } = served;
@@ -65,12 +66,14 @@ async function main(): Promise<void> {
   const live = loadLiveSettings(served.checkpoint);
   log.info({ from: live.file && live.source === 'file' ? live.file : 'defaults', settings: live.settings }, 'live settings');
   const engine = await servingEngine(config.engine, served, log);
-  const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
+  // The stage's engine calls are timed for /metrics; replay evaluations use the engine directly.
+  const timed = timedEngine(engine);
+  const stage = new InferenceStage(timed.engine, { maxBatch: 8, queueCapacity: 2 });
   stage.drops$.subscribe(({ streamId, drops }) => {
     if (drops === 1 || drops % 100 === 0) log.warn({ stream: streamId, drops }, 'inference stage dropping windows (overloaded)');
   });
   const sources = pipelineSources(engine.input);
-  const server = await startServer(config, { stage, model: info, sources, log, pipeline: live.settings, evaluate: evaluator(engine, live.settings) });
+  const server = await startServer(config, { stage, model: info, sources, log, pipeline: live.settings, evaluate: evaluator(engine, live.settings), inferenceTimings: timed.timings$ });
 
   const seeded = server.recordings.seedFrom(DEMO_DIR);
   if (seeded.length > 0) log.info({ files: seeded, into: server.recordings.dir }, 'recordings folder was empty: copied the demo session in, for replay and evaluation');

@@ -6,6 +6,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+const INFERENCE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly framesIn = new Counter({ name: 'countertop_frames_in_total', help: 'Frames received from a source', labelNames: ['stream'], registers: [this.registry] });
@@ -20,6 +22,26 @@ export class ServerMetrics {
     help: 'Capture → emitted latency of predictions',
     labelNames: ['stream'],
     buckets: [0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+  readonly skippedFrames = new Counter({
+    name: 'countertop_stream_skipped_frames_total',
+    help: "Source frames the frame-rate adapter skipped to thin the stream to the model's fps (windows the inference queue dropped are countertop_pipeline_drops_total)",
+    labelNames: ['stream'],
+    registers: [this.registry],
+  });
+  readonly inferenceBatch = new Histogram({
+    name: 'countertop_inference_batch_seconds',
+    help: 'Engine time of one batch (all streams): call to result',
+    buckets: INFERENCE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly inferenceBatchWindows = new Histogram({ name: 'countertop_inference_batch_windows', help: 'Windows scored per engine call', buckets: [1, 2, 3, 4, 6, 8, 12, 16], registers: [this.registry] });
+  readonly streamInference = new Histogram({
+    name: 'countertop_stream_inference_seconds',
+    help: "Engine time of the batch each of the stream's windows was scored in (queue wait not included; capture → emitted is countertop_latency_seconds)",
+    labelNames: ['stream'],
+    buckets: INFERENCE_BUCKETS,
     registers: [this.registry],
   });
   readonly clients = new Gauge({ name: 'countertop_ws_clients', help: 'Connected WebSocket clients', registers: [this.registry] });
@@ -39,7 +61,14 @@ export class ServerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'countertop_' });
   }
 
+  /** One engine call: the batch's time, and once per window under that window's stream. */
+  observeBatch(seconds: number, streams: readonly string[]): void {
+    this.inferenceBatch.observe(seconds);
+    this.inferenceBatchWindows.observe(streams.length);
+    for (const stream of streams) this.streamInference.observe({ stream }, seconds);
+  }
+
   forgetStream(streamId: string): void {
-    for (const m of [this.framesIn, this.windowsInferred, this.drops, this.streamUp, this.streamFps, this.reconnects, this.stalls, this.latency, this.previewFrames]) m.remove({ stream: streamId });
+    for (const m of [this.framesIn, this.windowsInferred, this.drops, this.streamUp, this.streamFps, this.reconnects, this.stalls, this.latency, this.previewFrames, this.skippedFrames, this.streamInference]) m.remove({ stream: streamId });
   }
 }

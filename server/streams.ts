@@ -163,6 +163,11 @@ export class StreamManager {
       share(),
     );
     const source: LiveSource = { ...opened.source, frames: frames$ };
+    // Skipped frames: the pipeline thins the source to the model's fps with adaptFrameRate (when the
+    // source is not at that rate already). The same operator, fed the same frames here, says which
+    // ones it skips, synchronously, frame by frame — read from the pipelines, not kept by them.
+    const modelFps = this.stage.engine.input.fps;
+    const countSkips = source.frameRate !== modelFps;
     const outputs$ = new Subject<PipelineOutput>();
     const info: StreamInfo = { id, kind: request.kind, name: request.name, state: 'connecting', recording: false, startedAt: Date.now(), ...counts };
     const subscription = new Subscription();
@@ -172,9 +177,25 @@ export class StreamManager {
     // Counters start at 0 (not absent) so that rate() and alerts see every camera from its start.
     this.metrics.reconnects.inc({ stream: id }, 0);
     this.metrics.stalls.inc({ stream: id }, 0);
+    this.metrics.skippedFrames.inc({ stream: id }, 0);
     this.streams.set(id, running);
     this.metrics.streams.set(this.streams.size);
 
+    if (countSkips) {
+      const gate = new Subject<Frame>();
+      let passed = false;
+      subscription.add(gate.pipe(adaptFrameRate(modelFps)).subscribe(() => (passed = true)));
+      subscription.add(
+        frames$.subscribe({
+          next: (f) => {
+            passed = false;
+            gate.next(f);
+            if (!passed) this.metrics.skippedFrames.inc({ stream: id });
+          },
+          error: () => {}, // the pipeline reports the source's failure
+        }),
+      );
+    }
     if (this.opts.previewFps > 0) {
       subscription.add(
         frames$.pipe(previewJpegs(this.opts.previewFps, this.opts.previewWidth, () => this.hub.wantsPreview(id))).subscribe({

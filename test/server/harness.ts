@@ -12,6 +12,7 @@ import { InferenceStage, ModelEngine, type InferenceEngine } from '../../pipelin
 import { startServer, type RunningServer } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import { evaluator } from '../../server/evaluation.js';
+import { timedEngine } from '../../server/inferenceTiming.js';
 import { untrainedKitchenModel } from '../../server/model.js';
 import type { ClientMessage, ServerMessage } from '../../server/protocol.js';
 import type { SessionContext } from '../../server/session.js';
@@ -48,7 +49,8 @@ export async function startTestServer(flags: string[] = [], opts: { demoFile?: s
   const history = flags.includes('--history-file') ? [] : ['--no-history'];
   const config = loadConfig(['--port', '0', '--log-level', 'silent', '--no-demo', ...history, ...flags], opts.env ?? {});
   const engine = await smallEngine();
-  const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
+  const timed = timedEngine(engine);
+  const stage = new InferenceStage(timed.engine, { maxBatch: 8, queueCapacity: 2 });
   const sources = pipelineSources(engine.input);
   const pipeline = { captions: { intervalMs: 1500 }, statsIntervalMs: opts.statsIntervalMs ?? 500 };
   const server = await startServer(config, {
@@ -58,6 +60,7 @@ export async function startTestServer(flags: string[] = [], opts: { demoFile?: s
     model: { name: 'small untrained (test)', trained: false, backend: 'test', labels: engine.heads[0]!.labels.length, note: 'test model' },
     pipeline,
     evaluate: opts.evaluate ?? evaluator(engine, pipeline),
+    inferenceTimings: timed.timings$,
   });
   if (opts.demoFile) {
     const file = opts.demoFile;

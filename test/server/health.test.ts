@@ -6,7 +6,8 @@
 import { NEVER, Subject, throwError } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamStatus } from '../../pipelines/types.js';
-import { startTestServer, type TestServer } from './harness.js';
+import type { Frame } from '../../pipelines/types.js';
+import { smallEngine, startTestServer, type TestServer } from './harness.js';
 
 interface Health {
   ok: boolean;
@@ -76,6 +77,34 @@ describe('health and metrics', () => {
     say('reconnecting');
     await until(async () => (await metric('countertop_stream_reconnects_total')) === '2', 'two reconnects counted');
     await streams.closeAll();
+  });
+
+  it('per camera: frames the frame-rate adapter skipped, and the engine time of its windows (per stream and per batch)', async () => {
+    const { streams } = t.server;
+    const { input } = await smallEngine();
+    const frames = new Subject<Frame>();
+    // A camera at three times the model's rate: two frames in three are skipped before the model.
+    const s = streams.add({ kind: 'webcam', name: 'fast camera', open: (id) => ({ source: { streamId: id, frames, frameRate: input.fps * 3 } }) });
+    const pixels = new Uint8Array(input.width * input.height * 3).fill(90);
+    const period = 1000 / (input.fps * 3);
+    const t0 = Date.now();
+    const sent = 6 * input.frames * 3; // enough for several windows
+    for (let i = 0; i < sent; i++) frames.next({ streamId: s.id, seq: i, capturedAt: t0 + i * period, width: input.width, height: input.height, pixels });
+    const text = async () => (await fetch(`${t.url}/metrics`)).text();
+    const value = (body: string, series: string) => Number(new RegExp(`^${series.replace(/[{}+]/g, '\\$&')} (\\S+)$`, 'm').exec(body)?.[1] ?? NaN);
+    await until(async () => value(await text(), `countertop_stream_inference_seconds_count{stream="${s.id}"}`) > 0, 'an inferred window');
+    const body = await text();
+    expect(value(body, `countertop_frames_in_total{stream="${s.id}"}`)).toBe(sent);
+    // adaptFrameRate keeps one frame in three of an evenly spaced 3× stream.
+    expect(value(body, `countertop_stream_skipped_frames_total{stream="${s.id}"}`)).toBe((sent * 2) / 3);
+    expect(body).toMatch(/^# TYPE countertop_stream_inference_seconds histogram$/m);
+    expect(value(body, `countertop_stream_inference_seconds_bucket{le="+Inf",stream="${s.id}"}`)).toBeGreaterThan(0);
+    expect(value(body, 'countertop_inference_batch_seconds_count')).toBeGreaterThan(0);
+    expect(value(body, 'countertop_inference_batch_seconds_sum')).toBeGreaterThan(0);
+    expect(value(body, 'countertop_inference_batch_windows_count')).toBe(value(body, 'countertop_inference_batch_seconds_count'));
+    await streams.remove(s.id);
+    // A removed camera's series go with it.
+    expect(await text()).not.toMatch(new RegExp(`stream="${s.id}"`));
   });
 
   it('metric names follow the Prometheus conventions', async () => {

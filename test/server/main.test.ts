@@ -60,6 +60,11 @@ d('npm start', () => {
       expect(existsSync(path.join(tmp.dir, 'recordings', 'kitchen-session.json'))).toBe(true);
       // Structured logs: every stdout line is a JSON object.
       for (const line of out.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+      // The tensor backend line too: one JSON line on stdout, nothing plain on stderr.
+      expect(out).toMatch(/"msg":"tensor backend: \w/);
+      expect(err).not.toMatch(/tensor backend/);
+      // The stage's engine calls are timed for /metrics.
+      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^countertop_stream_inference_seconds_count\{stream="demo"\} [1-9]/m);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
