@@ -14,6 +14,7 @@ import { hasFfmpeg, hasRtspServer, need, startRtspServer, freePort, tempDir, typ
 import { repoRoot, startTestServer, type TestServer } from '../server/harness.js';
 import { writeSession } from '../../data/session.js';
 import { writeKitchenClip } from './kitchenClip.js';
+import { normaliseLabel } from '../../eval/labels.js';
 import { CHROMIUM, HEADLESS_CHROMIUM_ARGS } from '../../scripts/chromium.js';
 
 const hasChromium = existsSync(CHROMIUM);
@@ -129,6 +130,12 @@ d('dashboard in Chromium', () => {
     await expect(truth.count()).resolves.toBe(session.segments.length + 1);
     const predicted = result.getByRole('img', { name: 'Predicted action timeline' }).locator('rect');
     await expect(predicted.count()).resolves.toBeGreaterThan(1);
+    // One legend entry per action however annotations and predictions spell it; idle is not an action.
+    const legend = (await result.getByRole('list', { name: 'Legend' }).locator('li').allTextContents()).map((l) => l.trim());
+    const actions = legend.filter((l) => l !== 'Idle (no action)').map(normaliseLabel);
+    expect(actions.length).toBeGreaterThan(0);
+    expect(new Set(actions).size, legend.join(' | ')).toBe(actions.length);
+    expect(actions).not.toContain('no action');
     mkdirSync(path.dirname(EVAL_SCREENSHOT), { recursive: true });
     await page.screenshot({ path: EVAL_SCREENSHOT, fullPage: true });
     await page.getByRole('button', { name: 'Live' }).click();
@@ -159,6 +166,10 @@ d('dashboard in Chromium', () => {
   it('writes a screenshot of the dashboard and logged no console errors', async () => {
     // Let every card show a prediction, a caption and a preview before the picture is taken.
     for (const id of ['demo']) await expect.poll(() => card(id).getByTestId('caption').textContent(), { timeout: 30_000 }).toMatch(/“/);
+    // The live timeline has time ticks over its 60 s, and the card says what each action text is.
+    await expect(card('demo').locator('.tick').allTextContents()).resolves.toEqual(['−60 s', '−50 s', '−40 s', '−30 s', '−20 s', '−10 s', 'now']);
+    await expect(card('demo').getByTestId('now-note').textContent()).resolves.toMatch(/latest window/);
+    await expect(card('demo').getByTestId('caption-note').textContent()).resolves.toMatch(/^Caption/);
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
