@@ -52,7 +52,7 @@ export async function run(): Promise<void> {
   const engine = new ModelEngine(model);
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
   const sources = pipelineSources(engine.input);
-  const config = loadConfig(['--port', '0', '--no-demo', '--log-level', 'silent', '--max-clients', '1000'], {});
+  const config = loadConfig(['--port', '0', '--no-demo', '--log-level', 'silent', '--max-clients', '1000', '--no-history'], {});
   const server = await startServer(config, { stage, model: info, sources, log, pipeline: settings });
   const demo = path.join(repoRoot, 'assets/demo/kitchen-session.webm');
   server.streams.add({ id: 'demo', kind: 'demo', name: 'demo', open: (id) => ({ source: sources.file(id, demo, { loop: true }) }) });
@@ -98,6 +98,40 @@ export async function run(): Promise<void> {
     );
     await new Promise((r) => setTimeout(r, 500));
   }
+  await offerFlood(wsUrl);
   await server.close();
   engine.dispose();
+}
+
+/**
+ * 2,000 bogus WebRTC offers from 20 clients as fast as they can send: the server's resident memory
+ * before, right after and 20 s later (each offer used to hold a native peer connection and log a
+ * stack; now at most two are in negotiation per client and text that is not SDP is refused first).
+ */
+async function offerFlood(wsUrl: string): Promise<void> {
+  const rss = () => process.memoryUsage().rss / 2 ** 20;
+  const before = rss();
+  let answered = 0;
+  const clients = await Promise.all(
+    Array.from({ length: 20 }, () =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(wsUrl);
+        ws.on('open', () => resolve(ws));
+        ws.on('error', reject);
+        ws.on('message', () => answered++);
+      }),
+    ),
+  );
+  const started = performance.now();
+  clients.forEach((ws, c) => {
+    for (let i = 0; i < 100; i++) ws.send(JSON.stringify({ type: 'webrtc-offer', id: `flood-${c}-${i}`, sdp: `v=0 not really an offer ${c} ${i} `.repeat(20) }));
+  });
+  await new Promise((r) => setTimeout(r, 3000));
+  const after = rss();
+  for (const ws of clients) ws.close();
+  await new Promise((r) => setTimeout(r, 20_000));
+  console.log(
+    `offer flood: 2,000 bogus offers from 20 clients, all sent at once; ${answered} replies in ${((performance.now() - started) / 1000).toFixed(0)} s; ` +
+      `RSS ${before.toFixed(0)} MB before, ${after.toFixed(0)} MB 3 s after, ${rss().toFixed(0)} MB 20 s later (server and clients in this one process)`,
+  );
 }
