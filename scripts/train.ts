@@ -1,12 +1,17 @@
 /**
  * npm run train -- --data DIR --task groups|actions|simplified|captions --lambda L --epochs E --out runs/NAME
  * Trains a source task; --resume continues a killed run from its last checkpoint. See docs/TRAINING.md.
+ * Ctrl-C (SIGINT) stops at the end of the current step with a checkpoint and prints the command that
+ * resumes it (a second Ctrl-C quits at once, without one).
+ *
+ * Exit codes: 0 done; 1 the run failed; 2 a usage or input error (among them --resume with no
+ * checkpoint to resume); 130 stopped by Ctrl-C (checkpoint saved).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { openClipData } from '../training/open-data.js';
 import { parseTrainOptions } from '../training/options.js';
 import { TASKS } from '../training/tasks.js';
-import { train } from '../training/trainer.js';
+import { NothingToResumeError, train, TrainingInterrupted } from '../training/trainer.js';
 import { evaluateCheckpoint } from '../training/evaluate-checkpoint.js';
 
 function number(v: string): number {
@@ -74,7 +79,25 @@ const program = new Command()
       progress: o.progress,
     });
     const data = await openClipData(opts.data);
-    const result = await train(opts, data);
+    const stop = new AbortController();
+    process.on('SIGINT', () => {
+      if (stop.signal.aborted) {
+        process.stderr.write('train: stopped without saving a checkpoint\n');
+        process.exit(130);
+      }
+      process.stderr.write('\ntrain: Ctrl-C: saving a checkpoint at the end of this step (Ctrl-C again quits without it)\n');
+      stop.abort();
+    });
+    let result;
+    try {
+      result = await train(opts, data, { signal: stop.signal });
+    } catch (e) {
+      if (!(e instanceof TrainingInterrupted)) throw e;
+      const args = process.argv.slice(2);
+      const again = ['npm run train --', ...args.map(shellWord), ...(args.includes('--resume') ? [] : ['--resume'])].join(' ');
+      process.stderr.write(`train: ${e.message}\nresume with: ${again}\n`);
+      process.exit(130);
+    }
     const c = result.test.classification;
     const lines = [`${opts.out}: ${result.steps} steps; test ${result.test.head} top-1 ${(c.top1 * 100).toFixed(1)}%, top-5 ${(c.top5 * 100).toFixed(1)}% (${c.items} clips, chance ${(100 / c.classes).toFixed(1)}%)`];
     if (result.test.caption) {
@@ -84,7 +107,12 @@ const program = new Command()
     process.stdout.write(lines.join('\n') + '\n');
   });
 
+/** A word as a POSIX shell reads it back. */
+function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`train: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
+  process.exit(e instanceof NothingToResumeError ? 2 : 1);
 });

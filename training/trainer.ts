@@ -39,6 +39,29 @@ interface ResumeState {
 
 const NO_HELD_OUT = (dir: string) => `${dir}: no labelled test or validation clips to evaluate on (the data maker needs ≥ 3 clips per class for them); nothing was trained`;
 
+/** `--resume` on a run folder with no checkpoint: said, not silently started over. */
+export class NothingToResumeError extends Error {}
+
+/** The run stopped at a step end because `hooks.signal` was aborted (Ctrl-C), after saving a checkpoint. */
+export class TrainingInterrupted extends Error {
+  constructor(
+    readonly out: string,
+    readonly checkpointDir: string,
+    readonly step: number,
+    /** Where the resumed run goes on: 1-based epoch and the batches of it already done. */
+    readonly epoch: number,
+    readonly batchInEpoch: number,
+  ) {
+    super(`interrupted after step ${step}; checkpoint saved in ${checkpointDir} (it resumes at epoch ${epoch}, batch ${batchInEpoch})`);
+  }
+}
+
+export interface TrainHooks {
+  log?: (line: string) => void;
+  /** Aborting it stops the run at the end of the current step, with a checkpoint (TrainingInterrupted). */
+  signal?: AbortSignal;
+}
+
 export interface TrainResult {
   readonly outDir: string;
   readonly steps: number;
@@ -46,7 +69,7 @@ export interface TrainResult {
   readonly validation?: EvaluationReport;
 }
 
-export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (line: string) => void } = {}): Promise<TrainResult> {
+export async function train(opts: TrainOptions, data: ClipData, hooks: TrainHooks = {}): Promise<TrainResult> {
   const log = hooks.log ?? ((l: string) => process.stderr.write(l + '\n'));
   await initBackend({ log });
   const task = TASK_DEFINITIONS[opts.task];
@@ -56,8 +79,11 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
   if (trainCount === 0) throw new Error(`${data.dir}: no labelled training clips`);
   // Refused before any epoch runs: with nothing held out the run could not report at its end.
   if (data.count('test') === 0 && data.count('validation') === 0) throw new Error(NO_HELD_OUT(data.dir));
-  mkdirSync(out, { recursive: true });
   const ckptDir = path.join(out, CHECKPOINT_DIR);
+  if (opts.resume && !existsSync(path.join(ckptDir, 'manifest.json'))) {
+    throw new NothingToResumeError(`nothing to resume: ${out} has no checkpoint (${path.join(ckptDir, 'manifest.json')} is missing); run without --resume to start a new run there`);
+  }
+  mkdirSync(out, { recursive: true });
   const metrics = new MetricsLog(path.join(out, 'metrics.jsonl'));
 
   const hasValidation = data.count('validation') > 0;
@@ -69,7 +95,7 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
   let model: CountertopModel;
   let optimizer: tf.AdamOptimizer;
   let state: ResumeState;
-  if (opts.resume && existsSync(path.join(ckptDir, 'manifest.json'))) {
+  if (opts.resume) {
     const loaded = await loadCheckpoint(ckptDir);
     const saved = loaded.training as unknown as ResumeState | undefined;
     if (!saved || saved.resumeKey !== resumeKey(opts)) {
@@ -105,6 +131,15 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
   const captionTarget = captionSource && model.vocabulary ? { vocab: model.vocabulary, source: captionSource } : null;
   const progress = new TrainingProgress(opts.progress, totalSteps, state.step);
   let lastValidation: EvaluationReport | undefined;
+  // Ctrl-C: a checkpoint at the end of the current step, then TrainingInterrupted (the CLI says how to resume).
+  const interrupted = async (saved: boolean) => {
+    if (!saved) await checkpoint(state);
+    progress.stop();
+    model.dispose();
+    optimizer.dispose();
+    return new TrainingInterrupted(out, ckptDir, state.step, state.epoch + 1, state.batchInEpoch);
+  };
+  if (hooks.signal?.aborted && !state.finished) throw await interrupted(false);
   for (let epoch = state.epoch; epoch < opts.epochs; epoch++) {
     // The epoch's order and augmentation are fixed by (seed, epoch); a resumed epoch skips the batches already trained.
     const skip = epoch === state.epoch ? state.batchInEpoch : 0;
@@ -130,6 +165,7 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
       metrics.append({ kind: 'train', step, epoch, lr, loss: losses.total, classification: losses.classification, caption: losses.caption, clipsPerSecond });
       progress.tick({ epoch: epoch + 1, epochs: opts.epochs, loss: losses.total, clipsPerSecond });
       state = { ...state, step, batchInEpoch: b + 1 };
+      if (hooks.signal?.aborted && b + 1 < batchesPerEpoch) throw await interrupted(false);
       if (opts.checkpointEvery > 0 && step % opts.checkpointEvery === 0 && b + 1 < batchesPerEpoch) await checkpoint(state);
       loaded = performance.now();
     }
@@ -149,6 +185,8 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: { log?: (
       progress.note(`epoch ${epoch + 1}: validation top-1 ${(lastValidation.classification.top1 * 100).toFixed(1)}%` + (lastValidation.caption ? `, BLEU-4 ${lastValidation.caption.bleu4.toFixed(3)}` : ''));
     }
     await checkpoint({ ...state, finished: epoch + 1 === opts.epochs });
+    // After the last batch of an epoch the interruption waits for its validation and checkpoint.
+    if (hooks.signal?.aborted && epoch + 1 < opts.epochs) throw await interrupted(true);
   }
   progress.stop();
 

@@ -73,7 +73,7 @@ function runDir(paths: RunnerPaths, key: string): string {
   return path.join(paths.workDir, 'runs', ...key.split('/'));
 }
 
-function commonTrainArgs(scale: Scale, run: PlannedRun, epochs: number): string[] {
+function commonTrainArgs(scale: Scale, run: PlannedRun, epochs: number, out: string): string[] {
   return [
     '--task', run.task,
     ...(run.lambda !== 1 ? ['--lambda', String(run.lambda)] : []),
@@ -81,7 +81,8 @@ function commonTrainArgs(scale: Scale, run: PlannedRun, epochs: number): string[
     '--batch-size', String(scale.batchSize),
     '--seed', String(run.seed),
     '--config', JSON.stringify(scale.config),
-    '--resume',
+    // A run killed earlier continues from its checkpoint (--resume with none is refused).
+    ...(existsSync(path.join(out, 'checkpoint', 'manifest.json')) ? ['--resume'] : []),
     '--no-progress',
   ];
 }
@@ -100,9 +101,9 @@ export async function executeRun(scale: Scale, run: PlannedRun, paths: RunnerPat
   mkdirSync(path.dirname(out), { recursive: true });
   const started = performance.now();
   if (run.kind === 'source') {
-    await runScript('scripts/train.ts', ['--data', dirs.source, '--out', out, ...commonTrainArgs(scale, run, scale.sourceEpochs)], log);
+    await runScript('scripts/train.ts', ['--data', dirs.source, '--out', out, ...commonTrainArgs(scale, run, scale.sourceEpochs, out)], log);
   } else if (run.kind === 'scratch') {
-    await runScript('scripts/train.ts', ['--data', dirs.target, '--out', out, ...commonTrainArgs(scale, run, scale.scratchEpochs)], log);
+    await runScript('scripts/train.ts', ['--data', dirs.target, '--out', out, ...commonTrainArgs(scale, run, scale.scratchEpochs, out)], log);
   } else {
     await runScript(
       'scripts/transfer.ts',
