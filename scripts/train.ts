@@ -47,7 +47,7 @@ const program = new Command()
   .option('--checkpoint-every <n>', 'also checkpoint every N steps (0 = epoch ends only)', number, 0)
   .option('--max-train-clips <n>', 'use only the first N training clips (0 = all)', number, 0)
   .option('--min-word-count <n>', 'minimum count of a caption word to enter the vocabulary', number, 1)
-  .option('--resume', 'continue the run in --out from its checkpoint', false)
+  .option('--resume', 'continue the run in --out from its checkpoint (refused, exit 2, when it has none)', false)
   .option('--no-progress', 'no progress bar')
   .option('--evaluate <checkpoint>', 'do not train: evaluate this run/checkpoint on every labelled clip of --data, writing to --out')
   .action(async (o) => {
