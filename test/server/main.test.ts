@@ -4,13 +4,14 @@
  * report healthy with the demo stream live, deliver predictions and captions scored on its worker
  * thread, serve the dashboard, and shut down cleanly on SIGTERM.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasFfmpeg, need, tempDir } from '../pipelines/tools.js';
 import type { ServerMessage } from '../../server/protocol.js';
 import { repoRoot, TestClient } from './harness.js';
+import { startServerProcess } from './serverProcess.js';
 
 const run = need(hasFfmpeg, 'ffmpeg') && need(existsSync(path.join(repoRoot, 'assets/demo')), 'the bundled demo session (assets/demo)');
 const d = run ? describe : describe.skip;
@@ -18,24 +19,9 @@ const d = run ? describe : describe.skip;
 d('npm start', () => {
   it('serves the dashboard with the demo stream live and stops on SIGTERM', async () => {
     const tmp = tempDir('main');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/main.ts'), '--port', '0', '--recordings-dir', path.join(tmp.dir, 'recordings'), '--history-file', path.join(tmp.dir, 'history.sqlite')], {
-      cwd: repoRoot,
-      env: { ...process.env, COUNTERTOP_TOKEN: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const server = await startServerProcess(['--port', '0', '--recordings-dir', path.join(tmp.dir, 'recordings'), '--history-file', path.join(tmp.dir, 'history.sqlite')]);
+    const { child, url, exited } = server;
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (b: Buffer) => {
-          out += b.toString();
-          const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)".*countertop listening/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        void exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
-      });
       // The demo stream reaches "live" once ffmpeg delivers its first frame.
       let health: { ok: boolean; streams: { id: string; state: string }[]; model: { trained: boolean; note: string } } | undefined;
       for (let i = 0; i < 240 && health?.streams[0]?.state !== 'live'; i++) {
@@ -46,7 +32,7 @@ d('npm start', () => {
       expect(health?.model.note.length).toBeGreaterThan(0);
       expect(health?.model.trained).toBe(true);
       // The model runs on a worker thread (the default) and its predictions and captions reach a client.
-      expect(out).toMatch(/"engine":"worker".*model runs on a worker thread/);
+      expect(server.out()).toMatch(/"engine":"worker".*model runs on a worker thread/);
       const client = await TestClient.connect(`${url.replace(/^http/, 'ws')}/ws`);
       client.send({ type: 'subscribe', streams: ['demo'], preview: false });
       const prediction = await client.waitFor<Extract<ServerMessage, { type: 'prediction' }>>((m) => m.type === 'prediction', 60_000, 'a prediction');
@@ -59,10 +45,10 @@ d('npm start', () => {
       // The empty recordings folder received the annotated demo session.
       expect(existsSync(path.join(tmp.dir, 'recordings', 'kitchen-session.json'))).toBe(true);
       // Structured logs: every stdout line is a JSON object.
-      for (const line of out.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+      for (const line of server.out().trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
       // The tensor backend line too: one JSON line on stdout, nothing plain on stderr.
-      expect(out).toMatch(/"msg":"tensor backend: \w/);
-      expect(err).not.toMatch(/tensor backend/);
+      expect(server.out()).toMatch(/"msg":"tensor backend: \w/);
+      expect(server.err()).not.toMatch(/tensor backend/);
       // The stage's engine calls are timed for /metrics.
       expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^countertop_stream_inference_seconds_count\{stream="demo"\} [1-9]/m);
       child.kill('SIGTERM');

@@ -6,7 +6,6 @@
  * checkpoint it chose; a folder without one is a one-line error. An encoder with the perception channel on
  * transfers too (its frozen features need the clips' hand–object vectors).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +16,8 @@ import { transfer, transferOptionsSchema } from '../../training/transfer.js';
 import type { ServerMessage } from '../../server/protocol.js';
 import { hasFfmpeg, need, tempDir } from '../pipelines/tools.js';
 import { TestClient } from '../server/harness.js';
-import { ROOT, TINY_CONFIG, runCli, startCli } from './harness.js';
+import { TINY_CONFIG, runCli, startCli } from './harness.js';
+import { startServerProcess } from '../server/serverProcess.js';
 
 const SOURCE_TEMPLATES = ['Pushing something from left to right', 'Pushing something from right to left', 'Moving something up', 'Moving something down'];
 const TARGET_TEMPLATES = ['Pouring [something] into [something]', 'Stirring [something] with [something]', 'Putting a lid on [something]'];
@@ -76,25 +76,10 @@ d('transfer → serve', () => {
   it('npm start --model <transfer output> serves it: live predictions carry the new labels', async () => {
     mkdirSync(at('static'), { recursive: true });
     writeFileSync(at('static', 'index.html'), '<title>countertop</title>');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'server/main.ts'), '--port', '0', '--no-history', '--model', xfer(), '--demo-file', at('target', '1.webm'), '--recordings-dir', at('recordings'), '--static-dir', at('static')],
-      { cwd: ROOT, env: { ...process.env, COUNTERTOP_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const server = await startServerProcess(['--port', '0', '--no-history', '--model', xfer(), '--demo-file', at('target', '1.webm'), '--recordings-dir', at('recordings'), '--static-dir', at('static')]);
+    const { child, url, exited } = server;
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (b: Buffer) => {
-          out += b.toString();
-          const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)".*countertop listening/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        void exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
-      });
-      expect(out).toContain(`using ${path.join(xfer(), 'checkpoint')} (transfer head (linear) on the frozen encoder of ${path.join(run(), 'checkpoint')}, output of npm run transfer)`);
+      expect(server.out()).toContain(`using ${path.join(xfer(), 'checkpoint')} (transfer head (linear) on the frozen encoder of ${path.join(run(), 'checkpoint')}, output of npm run transfer)`);
       const health = (await (await fetch(`${url}/healthz`)).json()) as { model: { trained: boolean; labels: number } };
       expect(health.model).toMatchObject({ trained: true, labels: 3 });
       const client = await TestClient.connect(`${url.replace(/^http/, 'ws')}/ws`);
