@@ -36,7 +36,7 @@ async function measure(where: 'inline' | 'worker', streams: number, seconds: num
   const engine = await servingEngine(where, served, log);
   const stage = new InferenceStage(engine, { maxBatch: 8, queueCapacity: 2 });
   const sources = pipelineSources(engine.input);
-  const config = loadConfig(['--port', '0', '--no-demo', '--log-level', 'silent', '--max-streams', String(Math.max(8, streams)), '--preview-fps', '0'], {});
+  const config = loadConfig(['--port', '0', '--no-demo', '--log-level', 'silent', '--max-streams', String(Math.max(8, streams)), '--preview-fps', '0', '--no-history'], {});
   const server = await startServer(config, { stage, model: served.info, sources, log, pipeline: loadLiveSettings(served.checkpoint).settings });
   const ids = Array.from({ length: streams }, (_, i) => `demo${i}`);
   for (const id of ids) server.streams.add({ id, kind: 'demo', name: id, open: (sid) => ({ source: sources.file(sid, DEMO, { loop: true }) }) });
