@@ -13,7 +13,7 @@ import type { ObjectKind } from '../perception/types.js';
 import type { CaptionWord } from './types.js';
 
 /** Detector (COCO) noun → the catalogue's noun for the same thing, where they differ. */
-const CATALOGUE_NOUN: Readonly<Record<string, string>> = { 'wine glass': 'glass', vase: 'jar', sandwich: 'bread', orange: 'lemon' };
+const CATALOGUE_NOUN: Readonly<Record<string, string>> = { 'wine glass': 'glass', vase: 'jar', sandwich: 'bread' };
 
 /** Which detected kinds can fill a slot of each role. */
 const ROLE_KINDS: Readonly<Partial<Record<Role, readonly ObjectKind[]>>> = {
