@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { MAX_CLIENT_MESSAGES_PER_SECOND, rtspCameraKey, rtspUrl } from './protocol.js';
+import { BUS_KEY_HELP, ROLES, busHost, busSchema } from '../cluster/busConfig.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -89,6 +90,15 @@ export const configSchema = z
      */
     engine: z.enum(['worker', 'inline']).default('worker'),
     recordingsDir: z.string().default(path.join(repoRoot, 'recordings')),
+    /** The clip library: labelled clips for teaching new actions, in the SSv2 layout (server/clipLibrary.ts). */
+    libraryDir: z.string().default(path.join(repoRoot, 'library')),
+    /** The library refuses clips beyond this size (its videos together) and this count. */
+    libraryMaxMb: z.coerce.number().min(1).max(1_000_000).default(2000),
+    libraryMaxClips: z.coerce.number().int().min(1).max(100_000).default(2000),
+    /** Seconds of each live stream kept in memory for "keep the last N seconds" (0: none). */
+    clipBufferSeconds: z.coerce.number().min(0).max(60).default(10),
+    /** Models taught from the dashboard, one folder each (server/modelRegistry.ts). */
+    modelsDir: z.string().default(path.join(repoRoot, 'models')),
     staticDir: z.string().default(path.join(repoRoot, 'client', 'dist')),
     /** The demo stream: a bundled kitchen session played on loop; `false` to start without it. */
     demo: z.boolean().default(true),
@@ -122,6 +132,9 @@ export const configSchema = z
     previewFps: z.coerce.number().min(0).max(15).default(3),
     previewWidth: z.coerce.number().int().min(32).max(640).default(240),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Which part this process runs (docs/SCALE.md); `all`, the default, needs no bus. */
+    role: z.enum(ROLES).default('all'),
+    bus: busSchema.default(busSchema.parse({})),
   })
   .superRefine((c, ctx) => {
     const keys = new Map<string, number>();
@@ -142,6 +155,16 @@ export const configSchema = z
     }
     if (c.iceTransportPolicy === 'relay' && !c.iceServers.some((server) => [server.urls].flat().some((u) => u.startsWith('turn')))) {
       ctx.addIssue({ code: 'custom', path: ['iceTransportPolicy'], message: 'relay-only WebRTC needs a TURN server in iceServers' });
+    }
+    // As an open HTTP port needs a token, a bus beyond this machine needs credentials.
+    if (c.role !== 'all') {
+      const remote = c.bus.servers.find((u) => !isLoopback(busHost(u)));
+      if (remote && !c.bus.nkeySeedFile && !(c.bus.user && c.bus.password)) {
+        ctx.addIssue({ code: 'custom', path: ['bus'], message: `the bus ${remote} is not on loopback: set bus.user and bus.password (or bus.nkeySeedFile)` });
+      }
+      if (Boolean(c.bus.user) !== Boolean(c.bus.password)) ctx.addIssue({ code: 'custom', path: ['bus', c.bus.user ? 'password' : 'user'], message: 'bus.user and bus.password go together' });
+      if (c.bus.nkeySeedFile && c.bus.user) ctx.addIssue({ code: 'custom', path: ['bus', 'nkeySeedFile'], message: 'give bus.user/password or bus.nkeySeedFile, not both' });
+      if (Boolean(c.bus.tls?.certFile) !== Boolean(c.bus.tls?.keyFile)) ctx.addIssue({ code: 'custom', path: ['bus', 'tls'], message: 'a client certificate needs both certFile and keyFile' });
     }
     if (!isLoopback(c.host) && !c.token) {
       ctx.addIssue({
@@ -168,6 +191,11 @@ const KEY_HELP: Record<string, string> = {
   model: 'checkpoint, training run or transfer output folder (default: the bundled model)',
   engine: 'where the model runs: a worker thread or inline',
   recordingsDir: 'folder of recordings (default: recordings/ in the checkout)',
+  libraryDir: 'the clip library for teaching new actions, SSv2 layout (default: library/ in the checkout)',
+  libraryMaxMb: 'the clip library refuses new clips beyond this many megabytes',
+  libraryMaxClips: 'the clip library refuses new clips beyond this many',
+  clipBufferSeconds: 'seconds of each live stream kept in memory for "keep the last N seconds" (0: off)',
+  modelsDir: 'folder of models taught from the dashboard (default: models/ in the checkout)',
   staticDir: 'the built dashboard (default: client/dist in the checkout)',
   demo: 'start the looping demo stream',
   demoFile: 'video played on loop as the demo stream',
@@ -186,6 +214,7 @@ const KEY_HELP: Record<string, string> = {
   previewFps: 'preview JPEGs per second per stream (0 = none)',
   previewWidth: 'preview width in pixels',
   logLevel: 'pino log level',
+  ...BUS_KEY_HELP,
 };
 
 /** The JSON schema of the config file, for editors and for checking files outside the server. */
@@ -193,7 +222,7 @@ export function configJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(configFileSchema, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, Record<string, unknown>> } & Record<string, unknown>;
   for (const [key, prop] of Object.entries(schema.properties)) {
     // Defaults that are absolute paths of this checkout would make the published file differ per machine.
-    if (key === 'recordingsDir' || key === 'staticDir' || key === 'historyFile') delete prop.default;
+    if (key === 'recordingsDir' || key === 'staticDir' || key === 'historyFile' || key === 'libraryDir' || key === 'modelsDir') delete prop.default;
     if (KEY_HELP[key]) prop.description = KEY_HELP[key];
   }
   return {
@@ -217,6 +246,8 @@ const ENV_KEYS: Record<string, keyof z.input<typeof configSchema>> = {
   COUNTERTOP_TLS_CERT: 'tlsCert',
   COUNTERTOP_TLS_KEY: 'tlsKey',
   COUNTERTOP_RECORDINGS_DIR: 'recordingsDir',
+  COUNTERTOP_LIBRARY_DIR: 'libraryDir',
+  COUNTERTOP_MODELS_DIR: 'modelsDir',
   COUNTERTOP_STATIC_DIR: 'staticDir',
   COUNTERTOP_DEMO: 'demo',
   COUNTERTOP_DEMO_FILE: 'demoFile',
@@ -233,6 +264,16 @@ const ENV_KEYS: Record<string, keyof z.input<typeof configSchema>> = {
   COUNTERTOP_CLIENT_MESSAGE_RATE: 'clientMessageRate',
   COUNTERTOP_PREVIEW_FPS: 'previewFps',
   COUNTERTOP_LOG_LEVEL: 'logLevel',
+  COUNTERTOP_ROLE: 'role',
+};
+
+/** Environment variables for keys of `bus` (merged key by key over the file's bus, like the flags). */
+const BUS_ENV_KEYS: Record<string, string> = {
+  COUNTERTOP_BUS: 'servers',
+  COUNTERTOP_BUS_ID: 'id',
+  COUNTERTOP_BUS_USER: 'user',
+  COUNTERTOP_BUS_PASSWORD: 'password',
+  COUNTERTOP_BUS_NKEY_SEED_FILE: 'nkeySeedFile',
 };
 
 /** A configuration that cannot be used; `problems` holds one line per problem ("path: message"). */
@@ -327,6 +368,9 @@ export function loadConfigWithMode(argv: readonly string[], env: NodeJS.ProcessE
     .option('--model <dir>', 'checkpoint, training run or transfer output folder (default: the bundled model, else an untrained default-config model)')
     .addOption(new Option('--engine <where>', 'run the model on a worker thread or inline on the main thread').choices(['worker', 'inline']))
     .option('--recordings-dir <dir>', 'folder of recordings that can be replayed and where recordings are saved')
+    .option('--library-dir <dir>', 'the clip library for teaching new actions (default library/)')
+    .option('--library-max-mb <mb>', 'the clip library refuses new clips beyond this size (default 2000)')
+    .option('--models-dir <dir>', 'where models taught from the dashboard are kept (default models/)')
     .option('--static-dir <dir>', 'built dashboard (npm run build)')
     .option('--demo-file <file>', 'video played on loop as the demo stream')
     .addOption(new Option('--no-demo', 'do not start the demo stream'))
@@ -345,6 +389,9 @@ export function loadConfigWithMode(argv: readonly string[], env: NodeJS.ProcessE
     .option('--client-message-rate <n>', `messages per second a WebSocket client may send, bursts of twice that (default ${MAX_CLIENT_MESSAGES_PER_SECOND})`)
     .option('--preview-fps <n>', 'preview JPEGs per second per stream (0 = none)')
     .addOption(new Option('--log-level <level>', 'pino log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(new Option('--role <role>', 'which part this process runs: all (default, no bus), edge, worker or hub (docs/SCALE.md)').choices([...ROLES]))
+    .option('--bus <url...>', 'NATS server(s) of the bus, e.g. nats://10.0.0.5:4222 (credentials: config file or COUNTERTOP_BUS_USER/COUNTERTOP_BUS_PASSWORD)')
+    .option('--bus-id <id>', "this process's name on the bus (a hub's durable event consumer is named after it)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .allowExcessArguments(false);
@@ -384,7 +431,7 @@ export function loadConfigWithMode(argv: readonly string[], env: NodeJS.ProcessE
     // commander sets demo=true unless --no-demo was given; only an explicit --no-demo overrides.
     if ((k === 'demo' || k === 'history') && v === true) continue;
     if (k === 'iceServer') flagValues.iceServers = (v as string[]).map((urls) => ({ urls }));
-    else if (k === 'rtspMaxAttempts' || k === 'rtspStallTimeoutMs') continue; // merged into rtspReconnect below
+    else if (k === 'rtspMaxAttempts' || k === 'rtspStallTimeoutMs' || k === 'bus' || k === 'busId') continue; // merged key by key below
     else flagValues[k === 'camera' ? 'cameras' : k] = v;
   }
   const merged: Record<string, unknown> = { ...fileValues, ...envValues, ...flagValues };
@@ -397,6 +444,12 @@ export function loadConfigWithMode(argv: readonly string[], env: NodeJS.ProcessE
       ...(flags.rtspStallTimeoutMs !== undefined ? { stallTimeoutMs: flags.rtspStallTimeoutMs } : {}),
     };
   }
+  // The bus's keys from the environment and flags override the file's bus key by key.
+  const busLayers: Record<string, unknown>[] = [typeof merged.bus === 'object' && merged.bus !== null ? (merged.bus as Record<string, unknown>) : {}];
+  const busEnv: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(BUS_ENV_KEYS)) if (env[name]) busEnv[key] = key === 'servers' ? env[name]!.split(',').map((u) => u.trim()) : env[name];
+  busLayers.push(busEnv, { ...(flags.bus !== undefined ? { servers: flags.bus } : {}), ...(flags.busId !== undefined ? { id: flags.busId } : {}) });
+  if (busLayers.some((l) => Object.keys(l).length > 0)) merged.bus = Object.assign({}, ...busLayers);
   // The token comes from the highest level that gives one, as itself or as a file: a --token-file
   // replaces the config file's token, and so on; both at one level is a mistake.
   delete merged.token;
