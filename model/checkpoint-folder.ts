@@ -6,7 +6,8 @@
  *   - a training run's folder (`npm run train --out`): its checkpoint/, the run's last checkpoint
  *     (the trainer keeps one, replaced at every epoch end);
  *   - a transfer output folder (`npm run transfer --out`): its checkpoint/, the frozen encoder and
- *     the new head.
+ *     the new head;
+ *   - a teach output folder (`npm run teach --out`): its checkpoint/, the taught model.
  * Only manifest.json is read here (for the log line); loadCheckpoint still validates everything.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ export const CHECKPOINT_DIR = 'checkpoint';
 export interface ResolvedCheckpoint {
   /** The checkpoint folder to load. */
   readonly dir: string;
-  readonly kind: 'checkpoint' | 'run' | 'transfer';
+  readonly kind: 'checkpoint' | 'run' | 'transfer' | 'teach';
   /** One line saying which checkpoint was chosen and why, e.g. "using runs/a/checkpoint (last checkpoint of run runs/a, …)". */
   readonly note: string;
 }
@@ -39,6 +40,12 @@ function describeTransfer(t: Record<string, unknown>): string {
   return `transfer head${typeof t.head === 'string' ? ` (${t.head})` : ''}${typeof encoder === 'string' ? ` on the frozen encoder of ${encoder}` : ''}`;
 }
 
+function describeTeach(t: Record<string, unknown>): string {
+  const classes = Array.isArray(t.classes) ? `${t.classes.length} classes` : 'new classes';
+  const base = (t.base as { checkpoint?: unknown } | undefined)?.checkpoint;
+  return `taught model (${typeof t.mode === 'string' ? t.mode : 'teach'}, ${classes}${typeof base === 'string' ? ` from ${base}` : ''})`;
+}
+
 function isOldTransferOutput(folder: string): boolean {
   try {
     const o = JSON.parse(readFileSync(path.join(folder, 'options.json'), 'utf8')) as { encoder?: unknown };
@@ -54,13 +61,14 @@ export function resolveCheckpoint(folder: string): ResolvedCheckpoint {
   if (!existsSync(folder)) throw new Error(`checkpoint ${folder}: manifest.json is missing (no such folder)`);
   if (existsSync(path.join(folder, CHECKPOINT_FILES.manifest))) {
     const t = trainingOf(folder);
-    const what = t.kind === 'transfer' ? describeTransfer(t) : 'checkpoint folder';
-    return { dir: folder, kind: t.kind === 'transfer' ? 'transfer' : 'checkpoint', note: `using ${folder} (${what})` };
+    const what = t.kind === 'transfer' ? describeTransfer(t) : t.kind === 'teach' ? describeTeach(t) : 'checkpoint folder';
+    return { dir: folder, kind: t.kind === 'transfer' ? 'transfer' : t.kind === 'teach' ? 'teach' : 'checkpoint', note: `using ${folder} (${what})` };
   }
   const inner = path.join(folder, CHECKPOINT_DIR);
   if (existsSync(path.join(inner, CHECKPOINT_FILES.manifest))) {
     const t = trainingOf(inner);
     if (t.kind === 'transfer') return { dir: inner, kind: 'transfer', note: `using ${inner} (${describeTransfer(t)}, output of npm run transfer)` };
+    if (t.kind === 'teach') return { dir: inner, kind: 'teach', note: `using ${inner} (${describeTeach(t)}, output of npm run teach)` };
     const step = typeof t.step === 'number' ? `, step ${t.step}` : '';
     const state = t.finished === false ? ', unfinished: the run stopped or is still training' : '';
     return { dir: inner, kind: 'run', note: `using ${inner} (last checkpoint of run ${folder}${step}${state})` };

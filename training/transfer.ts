@@ -15,12 +15,12 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { CHECKPOINT_DIR, type CountertopModel, initBackend, loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../model/index.js';
-import { chunk, clipShapeOf, clipTensor, encodeInputs, epochOrder, labelOf } from './batches.js';
-import type { ClipData, ClipRecord, SplitName } from './data-source.js';
+import { labelOf } from './batches.js';
+import { encodeSplit, headProbabilities, trainHeadOnStates, type EncodedStates } from './head-training.js';
+import type { ClipData, SplitName } from './data-source.js';
 import { toPredictions } from './evaluate.js';
 import { MetricsLog } from './metrics-log.js';
 import { evaluatePredictions, writePredictions, type ClipPrediction, type EvaluationReport } from './predictions.js';
-import { SeededRandom, withSeededMathRandom } from './rng.js';
 import { confusionMatrixSvg, lineChartSvg } from '../eval/charts.js';
 import { compactReport } from './trainer.js';
 
@@ -62,33 +62,7 @@ export function hashVariables(vars: readonly tf.Variable[]): string {
 }
 
 /** Frozen per-timestep states of every clip of a split: [N, T, U], row i = records[i]. */
-interface SplitFeatures {
-  readonly records: readonly ClipRecord[];
-  readonly states: Float32Array;
-  readonly T: number;
-  readonly U: number;
-}
-
-/** Encodes every labelled clip of a split with the frozen encoder (dropout off). */
-async function computeFeatures(model: CountertopModel, data: ClipData, split: SplitName, batchSize: number): Promise<SplitFeatures> {
-  const shape = clipShapeOf(model.config);
-  const U = model.encodingWidth;
-  const records: ClipRecord[] = [];
-  const parts: Float32Array[] = [];
-  for await (const batch of data.batches(split, { shape, batchSize, training: false, seed: 0, epoch: 0 })) {
-    const states = tf.tidy(() => model.encode(clipTensor(batch, shape), encodeInputs(batch, shape)).states);
-    parts.push((await states.data()) as Float32Array);
-    states.dispose();
-    records.push(...batch.records);
-  }
-  const states = new Float32Array(records.length * shape.frames * U);
-  let offset = 0;
-  for (const p of parts) {
-    states.set(p, offset);
-    offset += p.length;
-  }
-  return { records, states, T: shape.frames, U };
-}
+type SplitFeatures = EncodedStates;
 
 const cachedRecordsSchema = z.array(z.strictObject({ id: z.string(), group: z.number(), action: z.number(), simplified: z.string(), caption: z.string() }));
 
@@ -106,7 +80,7 @@ async function splitFeatures(model: CountertopModel, data: ClipData, split: Spli
       return { features: { records: records.data, states, T, U }, hit: true };
     }
   }
-  const features = await computeFeatures(model, data, split, batchSize);
+  const features = await encodeSplit(model, data, split, batchSize);
   mkdirSync(cacheDir, { recursive: true });
   writeFileSync(file + '.tmp', new Uint8Array(features.states.buffer, features.states.byteOffset, features.states.byteLength));
   writeFileSync(index + '.tmp', JSON.stringify(features.records));
@@ -115,28 +89,10 @@ async function splitFeatures(model: CountertopModel, data: ClipData, split: Spli
   return { features, hit: false };
 }
 
-function featureBatch(f: SplitFeatures, rows: readonly number[]): tf.Tensor3D {
-  const { T, U } = f;
-  const out = new Float32Array(rows.length * T * U);
-  rows.forEach((r, i) => out.set(f.states.subarray(r * T * U, (r + 1) * T * U), i * T * U));
-  return tf.tensor3d(out, [rows.length, T, U]);
-}
-
 function predictFeatures(model: CountertopModel, f: SplitFeatures, batchSize: number): { predictions: ClipPrediction[]; loss: number } {
-  const predictions: ClipPrediction[] = [];
-  let lossSum = 0;
-  const rows = f.records.map((_, i) => i);
-  for (const batchRows of chunk(rows, batchSize)) {
-    const probs = tf.tidy(() => {
-      const states = featureBatch(f, batchRows);
-      return model.classify({ states, pooled: states.mean(1) as tf.Tensor2D }).action;
-    });
-    const logged = toPredictions(batchRows.map((r) => f.records[r]), probs.dataSync() as Float32Array, 'action');
-    probs.dispose();
-    predictions.push(...logged.predictions);
-    lossSum += logged.lossSum;
-  }
-  return { predictions, loss: f.records.length ? lossSum / f.records.length : 0 };
+  const probs = headProbabilities(model, f, f.records.map((_, i) => i), batchSize);
+  const logged = toPredictions(f.records, probs, 'action');
+  return { predictions: logged.predictions, loss: f.records.length ? logged.lossSum / f.records.length : 0 };
 }
 
 export async function transfer(opts: TransferOptions, data: ClipData, hooks: { log?: (line: string) => void } = {}): Promise<TransferResult> {
@@ -166,37 +122,23 @@ export async function transfer(opts: TransferOptions, data: ClipData, hooks: { l
   log(`frozen features: ${featureCacheHit ? 'read from cache' : 'computed'} in ${((performance.now() - started) / 1000).toFixed(1)} s (${cacheDir})`);
 
   const model = source.withNewHeads([{ name: 'action', labels: [...data.actionLabels] }], { hidden: opts.head === 'mlp' ? opts.hidden : 0 }, opts.seed);
-  const optimizer = tf.train.adam(opts.lr);
   const metrics = new MetricsLog(path.join(opts.out, 'metrics.jsonl'));
   rmSync(metrics.path, { force: true });
-  const rng = new SeededRandom(opts.seed ^ 0x7a5f);
-  let step = 0;
   const trainRows = train.features.records.map((_, i) => i);
   const labels = Int32Array.from(train.features.records.map((r) => labelOf(r, 'action')));
   const classes = data.actionLabels.length;
-  for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    let lossSum = 0;
-    for (const rows of chunk(epochOrder(trainRows, opts.seed, epoch), opts.batchSize)) {
-      const loss = withSeededMathRandom(rng, () => optimizer.minimize(
-        () => {
-          const states = featureBatch(train.features, rows);
-          const logits = model.classLogits({ states, pooled: states.mean(1) as tf.Tensor2D }).action;
-          const onehot = tf.oneHot(tf.tensor1d(rows.map((r) => labels[r]), 'int32'), classes);
-          return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
-        },
-        true,
-        model.trainableVariables(),
-      ))!;
-      const value = (await loss.data())[0];
-      loss.dispose();
-      lossSum += value * rows.length;
-      step++;
-    }
-    const v = predictFeatures(model, val.features, 256);
-    const vr = evaluatePredictions('action', v.predictions, classes, data.actionTemplates);
-    metrics.append({ kind: 'train', step, epoch, lr: opts.lr, loss: lossSum / trainRows.length, classification: lossSum / trainRows.length, caption: 0, clipsPerSecond: 0 });
-    metrics.append({ kind: 'validation', step, epoch, loss: v.loss, top1: vr.classification.top1, top5: vr.classification.top5 });
-  }
+  const step = await trainHeadOnStates(model, train.features, trainRows, (r) => labels[r]!, {
+    epochs: opts.epochs,
+    batchSize: opts.batchSize,
+    lr: opts.lr,
+    seed: opts.seed,
+    onEpoch: (epoch, step, loss) => {
+      const v = predictFeatures(model, val.features, 256);
+      const vr = evaluatePredictions('action', v.predictions, classes, data.actionTemplates);
+      metrics.append({ kind: 'train', step, epoch, lr: opts.lr, loss, classification: loss, caption: 0, clipsPerSecond: 0 });
+      metrics.append({ kind: 'validation', step, epoch, loss: v.loss, top1: vr.classification.top1, top5: vr.classification.top5 });
+    },
+  });
 
   const t = predictFeatures(model, test.features, 256);
   writePredictions(path.join(opts.out, 'predictions-test.jsonl'), t.predictions);
@@ -251,6 +193,5 @@ export async function transfer(opts: TransferOptions, data: ClipData, hooks: { l
   );
   model.dispose();
   source.dispose();
-  optimizer.dispose();
   return { outDir: opts.out, checkpoint, test: testReport, encoderUnchanged: true, featureCacheHit };
 }
