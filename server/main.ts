@@ -50,6 +50,13 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   const log = pino({ level: config.logLevel, base: { app: 'countertop' } });
+  if (config.role !== 'all') {
+    // edge, worker or hub on the NATS bus (cluster/, docs/SCALE.md); `all` goes on below as always.
+    if (config.role === 'hub') await ensureDashboardBuilt(config.staticDir, log);
+    const { runRole } = await import('../cluster/roles.js');
+    await runRole(config, log);
+    return;
+  }
   await ensureDashboardBuilt(config.staticDir, log);
   // Loaded only after the config is valid, so --help and configuration errors answer at once.
   const [{ InferenceStage, loadLiveSettings }, { startServer }, { evaluator }, { loadServingModel, servingEngine }, { pipelineSources }, { timedEngine }] = await Promise.all([

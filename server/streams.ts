@@ -36,6 +36,8 @@ export interface StreamRequest {
   readonly id?: string;
   /** What the stream reads (a camera URL without credentials, a device): two live streams may not read the same. */
   readonly key?: string;
+  /** Outputs computed elsewhere (a stream run by a worker on the bus, cluster/hubIntake.ts): shown instead of running the pipeline here. */
+  readonly outputs?: Observable<PipelineOutput>;
 }
 
 export interface StreamManagerOptions {
@@ -208,7 +210,7 @@ export class StreamManager {
       );
     }
     subscription.add(
-      createLivePipeline(source, this.stage, this.opts.pipeline).subscribe({
+      (request.outputs ?? createLivePipeline(source, this.stage, this.opts.pipeline)).subscribe({
         next: (out) => {
           outputs$.next(out);
           this.onOutput(running, out);

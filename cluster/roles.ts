@@ -1,0 +1,138 @@
+/**
+ * `npm start -- --role edge|worker|hub`: connects to the bus and runs one role until SIGINT/SIGTERM
+ * (a clean stop: a worker gives its leases back, an edge says its streams ended). server/main.ts
+ * calls this for every role but `all`, which stays the single process and never loads this file.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { Kvm } from '@nats-io/kv';
+import { throwError } from 'rxjs';
+import type { ServerConfig } from '../server/config.js';
+import type { ModelInfo } from '../server/protocol.js';
+import { ensureEventStream, leaseBucket, openBus, type Bus } from './bus.js';
+import { CLUSTER_BUCKET, MODEL_KEY } from './subjects.js';
+import { decodeModelAnnouncement, type ModelAnnouncement } from './wire.js';
+import type { WorkerModel } from './worker.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DEMO_DIR = path.join(repoRoot, 'assets', 'demo');
+
+function findDemoVideo(): string | undefined {
+  if (!existsSync(DEMO_DIR)) return undefined;
+  const video = readdirSync(DEMO_DIR).find((f) => /\.(webm|mp4|mkv)$/i.test(f));
+  return video ? path.join(DEMO_DIR, video) : undefined;
+}
+
+/** Runs `close` once on SIGINT/SIGTERM, then exits. */
+function onSignals(log: Logger, close: () => Promise<void>): void {
+  let closing = false;
+  const stop = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down');
+    close()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function loadWorkerModel(config: ServerConfig, checkpoint: string | undefined, log: Logger): Promise<WorkerModel> {
+  const [{ loadServingModel, servingEngine }, { loadLiveSettings }] = await Promise.all([import('../server/model.js'), import('../pipelines/index.js')]);
+  const served = await loadServingModel(checkpoint, log);
+  const live = loadLiveSettings(served.checkpoint);
+  const engine = await servingEngine(config.engine, served, log);
+  return { engine, info: served.info, ...(served.checkpoint ? { checkpoint: served.checkpoint } : {}), pipeline: live.settings };
+}
+
+/** The workers' model, as announced in the cluster bucket; waits up to `waitMs` for a first worker. */
+async function announcedModel(bus: Bus, waitMs: number, log: Logger): Promise<ModelAnnouncement | undefined> {
+  const kv = await new Kvm(bus.nc).create(CLUSTER_BUCKET, { history: 1 });
+  const until = Date.now() + waitMs;
+  let said = false;
+  while (Date.now() < until) {
+    const e = await kv.get(MODEL_KEY);
+    if (e && e.operation === 'PUT') return decodeModelAnnouncement(e.value);
+    if (!said) log.info({ waitMs }, 'waiting for a worker to announce the model');
+    said = true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return undefined;
+}
+
+export async function runRole(config: ServerConfig, log: Logger): Promise<void> {
+  const role = config.role;
+  const rlog = log.child({ role });
+  const bus = await openBus(config.bus, role, rlog);
+  await ensureEventStream(bus, { retentionHours: config.bus.eventRetentionHours, maxMb: config.bus.eventMaxMb }, rlog);
+
+  if (role === 'worker') {
+    const { Worker } = await import('./worker.js');
+    const model = await loadWorkerModel(config, config.model, rlog);
+    const kv = await leaseBucket(bus, config.bus.leaseTtlMs, rlog);
+    const worker = await Worker.start(
+      bus,
+      model,
+      kv,
+      {
+        partitions: config.bus.partitions,
+        leaseTtlMs: config.bus.leaseTtlMs,
+        loadModel: (checkpoint) => loadWorkerModel(config, checkpoint, rlog),
+        // One line per stored event: what the multi-process test compares with what the hubs kept.
+        onStored: (e) => rlog.info({ subject: e.subject, msgId: e.msgId, seq: e.seq }, 'event stored'),
+      },
+      rlog,
+    );
+    rlog.info({ worker: bus.id, partitions: config.bus.partitions }, 'worker ready');
+    onSignals(rlog, async () => {
+      await worker.close();
+      await bus.close();
+      await model.engine.close();
+    });
+    return;
+  }
+
+  if (role === 'edge') {
+    const { Edge, edgeStreams } = await import('./edge.js');
+    const specs = edgeStreams(config, config.demo ? (config.demoFile ?? findDemoVideo()) : undefined);
+    if (specs.length === 0) rlog.warn('this edge has no streams: give cameras, bus.files or the demo');
+    const edge = await Edge.start(bus, specs, config.bus.partitions, rlog);
+    rlog.info({ edge: bus.id, streams: specs.length }, 'edge ready');
+    onSignals(rlog, async () => {
+      await edge.close();
+      await bus.close();
+    });
+    return;
+  }
+
+  // hub: the dashboard, WebSocket fan-out, event history and API of app.ts, fed from the bus.
+  const [{ startServer }, { InferenceStage }, { HubIntake }, { pipelineSources }] = await Promise.all([import('../server/app.js'), import('../pipelines/index.js'), import('./hubIntake.js'), import('../server/sources.js')]);
+  const announced = await announcedModel(bus, 15_000, rlog);
+  const input = announced?.input ?? { width: 48, height: 48, fps: 12, frames: 16 };
+  const info: ModelInfo = announced
+    ? { name: announced.name, trained: announced.trained, backend: `${announced.backend} (on the workers)`, labels: announced.labels, note: `${announced.note} — run by the workers on the bus` }
+    : { name: 'not announced yet', trained: false, backend: 'none (hub)', labels: 0, note: 'No worker had announced its model when this hub started.' };
+  // The hub runs no model: a camera added from its dashboard fails with this, saying where cameras go.
+  const noModel = {
+    input,
+    heads: [{ name: 'action', labels: [] as string[] }],
+    inferBatch: () => throwError(() => new Error('this hub runs no model: cameras are added to an edge (docs/SCALE.md)')),
+  };
+  const stage = new InferenceStage(noModel, { maxBatch: 1, queueCapacity: 1 });
+  // Cameras and the demo belong to the edges; this process only shows them.
+  const server = await startServer({ ...config, cameras: [], demo: false }, { stage, model: info, sources: pipelineSources(input), log: rlog });
+  const intake = new HubIntake(bus, server.streams, rlog);
+  await intake.start();
+  rlog.info({ hub: bus.id, consumer: intake.consumerName }, 'hub ready');
+  onSignals(rlog, async () => {
+    await intake.close();
+    await server.close();
+    await bus.close();
+  });
+}
