@@ -28,6 +28,9 @@ import { reconnectPolicy, type SourceFactory } from './sources.js';
 import { serveStatic } from './static.js';
 import { StreamManager } from './streams.js';
 import type { LivePipelineOptions } from '../pipelines/index.js';
+import type { ClipLibrary } from './clipLibrary.js';
+import type { LiveModel } from './liveModel.js';
+import type { TrainingJobs } from './trainingJobs.js';
 
 export const SERVER_NAME = 'countertop/0.1.0';
 
@@ -40,6 +43,10 @@ export interface AppDeps {
   readonly evaluate?: SessionContext['evaluate'];
   /** The stage's engine calls, timed (server/inferenceTiming.ts timedEngine): /metrics' inference histograms. */
   readonly inferenceTimings?: Observable<BatchTiming>;
+  /** The running model, switchable from the dashboard; when given, it is the model (stage, info, evaluation) the server serves. */
+  readonly live?: LiveModel;
+  readonly library?: ClipLibrary;
+  readonly training?: TrainingJobs;
 }
 
 export interface RunningServer {
@@ -81,7 +88,10 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     config.history ? { file: config.historyFile, maxAgeDays: config.historyMaxAgeDays, maxBytes: config.historyMaxMb * 1e6, model: deps.model.name } : undefined,
     log,
   );
+  const modelInfo = () => deps.live?.current.info ?? deps.model;
   const streams = new StreamManager(deps.stage, hub, metrics, log, {
+    model: deps.model.name,
+    clipBufferSeconds: config.clipBufferSeconds,
     ...(history.store ? { events: historySink(history.store) } : {}),
     maxStreams: config.maxStreams,
     previewFps: config.previewFps,
@@ -90,8 +100,16 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     pipeline: deps.pipeline,
   });
   streams.changed$.subscribe((list) => hub.broadcast({ type: 'streams', streams: list }));
+  deps.live?.attach(streams);
+  const modelChanges = deps.live?.changed$.subscribe((models) => hub.broadcast({ type: 'models', models }));
+  const trainingChanges = deps.training?.changed$.subscribe((jobs) => hub.broadcast({ type: 'training', jobs }));
+  // Replay evaluation runs on whichever model is live when it starts.
+  const evaluate: SessionContext['evaluate'] = deps.live ? (...args) => deps.live!.current.evaluate(...args) : deps.evaluate;
   const webrtc: WebRtcSettings = { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy };
-  const ctx: SessionContext = { hub, streams, recordings, sources: deps.sources, metrics, log, evaluate: deps.evaluate, evaluations: new Semaphore(1), webrtc, messageRate: config.clientMessageRate, rtspReconnect: reconnectPolicy(config.rtspReconnect), history };
+  const ctx: SessionContext = {
+    hub, streams, recordings, sources: deps.sources, metrics, log, evaluate, evaluations: new Semaphore(1), webrtc, messageRate: config.clientMessageRate, rtspReconnect: reconnectPolicy(config.rtspReconnect), history,
+    library: deps.library, live: deps.live, training: deps.training,
+  };
 
   const tls = config.tlsCert && config.tlsKey ? readTls(config.tlsCert, config.tlsKey) : undefined;
 
@@ -148,7 +166,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       reconnectingStreams: reconnecting,
       clients: hub.size,
       // Loaded before the server listens; an untrained model serves, but its outputs are random.
-      model: { ...deps.model, state: deps.model.trained ? 'ready' : 'untrained' },
+      model: { ...modelInfo(), state: modelInfo().trained ? 'ready' : 'untrained' },
       history: history.usable ? { enabled: true } : { enabled: false, reason: history.unavailable },
     };
   };
@@ -202,7 +220,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     const client = hub.add(ws);
     const session = new Session(ctx, client);
     log.debug({ client: client.id, addr: req.socket.remoteAddress }, 'client connected');
-    hub.send(client, { type: 'welcome', protocol: PROTOCOL_VERSION, server: SERVER_NAME, model: deps.model, streams: streams.list(), webrtc });
+    hub.send(client, { type: 'welcome', protocol: PROTOCOL_VERSION, server: SERVER_NAME, model: modelInfo(), streams: streams.list(), webrtc });
     ws.on('message', (data, isBinary) => void session.onRaw(data, isBinary));
     ws.on('error', (err) => log.debug({ client: client.id, err }, 'client socket error'));
     ws.on('close', () => {
@@ -238,6 +256,9 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
       hub.closeAll(1001, 'server shutting down');
       wss.close();
       timings?.unsubscribe();
+      modelChanges?.unsubscribe();
+      trainingChanges?.unsubscribe();
+      await deps.training?.close();
       await streams.closeAll();
       history.store?.close();
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));

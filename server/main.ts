@@ -59,28 +59,25 @@ async function main(): Promise<void> {
   }
   await ensureDashboardBuilt(config.staticDir, log);
   // Loaded only after the config is valid, so --help and configuration errors answer at once.
-  const [{ InferenceStage, loadLiveSettings }, { startServer }, { evaluator }, { loadServingModel, servingEngine }, { pipelineSources }, { timedEngine }] = await Promise.all([
-    import('../pipelines/index.js'),
+  const [{ startServer }, { LiveModel }, { ModelRegistry }, { ClipLibrary }, { TrainingJobs }, { BUNDLED_MODEL_DIR }, { pipelineSources }] = await Promise.all([
     import('./app.js'),
-    import('./evaluation.js'),
+    import('./liveModel.js'),
+    import('./modelRegistry.js'),
+    import('./clipLibrary.js'),
+    import('./trainingJobs.js'),
     import('./model.js'),
     import('./sources.js'),
-    import('./inferenceTiming.js'),
   ]);
-  const served = await loadServingModel(config.model, log);
-  const { info } = served;
-  // The checkpoint's tuned live settings (stride, smoothing, segmenter…), else the defaults; a bad file is fatal.
-  const live = loadLiveSettings(served.checkpoint);
-  log.info({ from: live.file && live.source === 'file' ? live.file : 'defaults', settings: live.settings }, 'live settings');
-  const engine = await servingEngine(config.engine, served, log);
-  // The stage's engine calls are timed for /metrics; replay evaluations use the engine directly.
-  const timed = timedEngine(engine);
-  const stage = new InferenceStage(timed.engine, { maxBatch: 8, queueCapacity: 2 });
-  stage.drops$.subscribe(({ streamId, drops }) => {
-    if (drops === 1 || drops % 100 === 0) log.warn({ stream: streamId, drops }, 'inference stage dropping windows (overloaded)');
-  });
+  // The models the dashboard can switch between: the bundled ones, --model, and those it taught.
+  const registry = new ModelRegistry({ bundledDir: path.dirname(BUNDLED_MODEL_DIR), modelsDir: config.modelsDir, configured: config.model });
+  // The model, its tuned live settings (a bad file is fatal), its engine and the shared inference stage.
+  const live = await LiveModel.start(config.model, { where: config.engine, log, registry });
+  const { engine, stage, info, settings } = live.current;
+  const library = await ClipLibrary.open(config.libraryDir, { maxBytes: config.libraryMaxMb * 1e6, maxClips: config.libraryMaxClips });
+  const training = new TrainingJobs({ modelsDir: config.modelsDir, library, registry, log });
   const sources = pipelineSources(engine.input);
-  const server = await startServer(config, { stage, model: info, sources, log, pipeline: live.settings, evaluate: evaluator(engine, live.settings), inferenceTimings: timed.timings$ });
+  const server = await startServer(config, { stage, model: info, sources, log, pipeline: settings, evaluate: live.current.evaluate, inferenceTimings: live.timings$, live, library, training });
+  training.resumeInterrupted();
 
   const seeded = server.recordings.seedFrom(DEMO_DIR);
   if (seeded.length > 0) log.info({ files: seeded, into: server.recordings.dir }, 'recordings folder was empty: copied the demo session in, for replay and evaluation');
@@ -108,7 +105,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     server
       .close()
-      .then(() => engine.close())
+      .then(() => live.close())
       .then(() => process.exit(0))
       .catch((err: unknown) => {
         log.error({ err }, 'shutdown failed');

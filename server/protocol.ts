@@ -97,6 +97,15 @@ export interface HistoryItem {
   snapshot: boolean;
 }
 
+/** A clip's label as the dashboard sends it; server/clipLibrary.ts checkLabel says what is allowed. */
+const clipLabelSchema = z.object({ action: z.string().max(200), objects: z.array(z.string().max(80)).max(4).default([]) });
+const clipId = z.string().regex(/^clip-[a-z0-9-]{6,40}$/, 'not a clip id');
+/** Models are named by their folder (bundled, --model, or one taught into modelsDir). */
+const modelId = z.string().min(1).max(120).regex(/^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/, 'not a model id');
+const jobId = z.string().regex(/^job-[a-z0-9-]{6,40}$/, 'not a training job id');
+/** Shortest and longest clip a user may take from a stream (the model's window is ~1.3 s). */
+export const CLIP_SECONDS = { min: 1, max: 30 } as const;
+
 export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), id: requestId, protocol: z.number().int() }),
   z.object({
@@ -128,6 +137,25 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping'), id: requestId }),
   /** A page of the event history, newest first; `facets` also asks for the streams and labels in it. */
   z.object({ type: z.literal('history-query'), id: requestId, filter: historyFilterSchema.default({ limit: 50 }), facets: z.boolean().default(false) }),
+  z.object({ type: z.literal('list-clips'), id: requestId }),
+  /** `next`: record the coming seconds of the stream; `last`: keep the seconds it just showed. */
+  z.object({ type: z.literal('record-clip'), id: requestId, streamId, seconds: z.number().min(CLIP_SECONDS.min).max(CLIP_SECONDS.max), when: z.enum(['next', 'last']).default('next'), label: clipLabelSchema }),
+  z.object({ type: z.literal('relabel-clip'), id: requestId, clipId, label: clipLabelSchema }),
+  z.object({ type: z.literal('delete-clip'), id: requestId, clipId }),
+  z.object({ type: z.literal('list-models'), id: requestId }),
+  z.object({ type: z.literal('switch-model'), id: requestId, model: modelId }),
+  z.object({ type: z.literal('rollback-model'), id: requestId }),
+  z.object({
+    type: z.literal('start-training'),
+    id: requestId,
+    /** Class names from the library; at least two. */
+    classes: z.array(z.string().min(1).max(120)).min(1).max(64),
+    base: modelId,
+    /** transfer: frozen encoder, new head; finetune: every weight, at a lower learning rate. */
+    mode: z.enum(['transfer', 'finetune']).default('transfer'),
+    name: z.string().max(60).regex(/^[A-Za-z0-9][A-Za-z0-9 _-]*$/, 'a model name is letters, digits, spaces, "_" and "-"').optional(),
+  }),
+  z.object({ type: z.literal('cancel-training'), id: requestId, jobId }),
 ]);
 
 /** A message as a client sends it (fields with defaults may be left out). */
@@ -164,6 +192,8 @@ export interface StreamInfo {
   reconnects: number;
   /** Times the stall watchdog dropped a live connection that sent no frame in time. */
   stalls: number;
+  /** The model the stream runs. */
+  model?: string;
 }
 
 export interface StreamStatsPayload {
@@ -193,6 +223,105 @@ export interface RecordingInfo {
   bytes: number;
   /** A `<name>.annotations.json` (or `<stem>.json`) with ground-truth segments sits beside it. */
   annotations: string | null;
+}
+
+/** A label as a person gives it: a template with `[something]` slots and their words, or a new action's name. */
+export interface ClipLabel {
+  readonly action: string;
+  readonly objects: readonly string[];
+}
+
+/** One clip of the clip library (server/clipLibrary.ts). */
+export interface LibraryClip extends ClipLabel {
+  readonly id: string;
+  /** The class it teaches: the action with its slots unfilled ("Putting something into something"). */
+  readonly className: string;
+  readonly streamId: string;
+  readonly streamName: string;
+  /** Epoch ms of the clip's first frame. */
+  readonly capturedAt: number;
+  readonly frames: number;
+  readonly fps: number;
+  readonly bytes: number;
+  readonly createdAt: number;
+}
+
+export interface LibraryView {
+  readonly clips: readonly LibraryClip[];
+  /** Per class: how many clips teach it. */
+  readonly classes: readonly { name: string; clips: number }[];
+  readonly bytes: number;
+  readonly maxBytes: number;
+  readonly maxClips: number;
+}
+
+/** A model the server can run: the bundled ones, --model, and those taught from the dashboard. */
+export interface ModelVersion {
+  id: string;
+  name: string;
+  /** Where it came from: bundled, --model, taught (transfer/finetune). */
+  origin: 'bundled' | 'configured' | 'taught';
+  createdAt: string | null;
+  /** The model it was taught from, for a taught one. */
+  base: string | null;
+  mode: 'transfer' | 'finetune' | null;
+  classes: string[];
+  /** Held-out top-1 measured when it was made, when known. */
+  top1: number | null;
+  /** Why it cannot be loaded (a folder that is not a whole model); switching to it is refused. */
+  problem?: string;
+}
+
+export interface ModelsView {
+  items: ModelVersion[];
+  /** What the running model is (as the welcome message says). */
+  info: ModelInfo;
+  /** The model every stream runs now. */
+  active: string;
+  /** What rollback-model goes back to. */
+  previous: string | null;
+  /** A switch in progress (loading the new model). */
+  switching: string | null;
+}
+
+export interface TrainingProgress {
+  phase: string;
+  fraction: number;
+  epoch?: number;
+  epochs?: number;
+  fold?: number;
+  folds?: number;
+  loss?: number;
+  trainAccuracy?: number;
+  heldOutAccuracy?: number;
+}
+
+export interface TrainingReportView {
+  labels: string[];
+  perClass: { label: string; clips: number; correct: number; accuracy: number }[];
+  confusion: number[][];
+  top1: number;
+  heldOut: string;
+  seconds: number;
+}
+
+export interface TrainingJobView {
+  id: string;
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+  mode: 'transfer' | 'finetune';
+  base: string;
+  classes: string[];
+  name: string;
+  startedAt: number;
+  progress: TrainingProgress | null;
+  /** Loss and accuracy per epoch so far (bounded). */
+  curve: { epoch: number; fold: number | null; loss: number | null; trainAccuracy: number | null; heldOutAccuracy: number | null }[];
+  report: TrainingReportView | null;
+  /** The model it made, once done (a models-list id). */
+  model: string | null;
+  error: string | null;
+  /** Times it was started again after a server restart. */
+  resumes: number;
 }
 
 export interface SegmentView {
@@ -239,7 +368,11 @@ export type ServerMessage =
   | { type: 'recording-saved'; streamId: string; video: string; events: string }
   | { type: 'eval-progress'; id?: string; recording: string; fraction: number }
   | { type: 'eval-result'; id?: string; result: EvaluationSummary }
-  | { type: 'history'; id?: string; items: HistoryItem[]; more: boolean; facets?: { streams: { id: string; name: string }[]; labels: string[] } };
+  | { type: 'history'; id?: string; items: HistoryItem[]; more: boolean; facets?: { streams: { id: string; name: string }[]; labels: string[] } }
+  | { type: 'clips'; id?: string; library: LibraryView }
+  | { type: 'clip-saved'; id?: string; clip: LibraryClip }
+  | { type: 'models'; id?: string; models: ModelsView }
+  | { type: 'training'; id?: string; jobs: TrainingJobView[] };
 
 export type ErrorCode =
   | 'bad-json'

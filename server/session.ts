@@ -9,6 +9,9 @@ import { evaluationHandlers } from './handlers/evaluation.js';
 import { historyHandlers } from './handlers/history.js';
 import { recordingHandlers } from './handlers/recordings.js';
 import { streamHandlers } from './handlers/streams.js';
+import { clipHandlers } from './handlers/clips.js';
+import { modelHandlers } from './handlers/models.js';
+import { trainingHandlers } from './handlers/training.js';
 import { RequestError, type Handler, type HandlerScope, type Handlers, type MessageType, type SessionContext } from './handlers/types.js';
 import type { Client } from './hub.js';
 import { Semaphore, TokenBucket } from './limits.js';
@@ -16,6 +19,11 @@ import { NotAVideoError } from './probe.js';
 import { MAX_PENDING_OFFERS_PER_CLIENT, PROTOCOL_VERSION, parseClientMessage, type ParsedClientMessage, type ServerMessage } from './protocol.js';
 import { AnnotationLimitError, RecordingNotFound } from './recordings.js';
 import { StreamLimitError, StreamStateError, UnknownStreamError } from './streams.js';
+import { ClipNotFoundError, ClipLabelError, LibraryFullError } from './clipLibrary.js';
+import { ClipTooShortError } from './clipCapture.js';
+import { ModelSwitchError } from './liveModel.js';
+import { UnknownModelError } from './modelRegistry.js';
+import { TrainingRequestError } from './trainingJobs.js';
 import { WebRtcError } from './webrtc.js';
 
 export type { SessionContext } from './handlers/types.js';
@@ -31,7 +39,7 @@ const protocolHandlers: Handlers<'hello' | 'ping'> = {
 };
 
 /** Every client message type and its handler; the type makes a missing one a compile error. */
-export const messageHandlers: Handlers<MessageType> = { ...protocolHandlers, ...streamHandlers, ...recordingHandlers, ...evaluationHandlers, ...historyHandlers };
+export const messageHandlers: Handlers<MessageType> = { ...protocolHandlers, ...streamHandlers, ...recordingHandlers, ...evaluationHandlers, ...historyHandlers, ...clipHandlers, ...modelHandlers, ...trainingHandlers };
 
 /** The user-facing code and message for anything a handler throws. */
 function toRequestError(err: unknown): RequestError {
@@ -43,6 +51,10 @@ function toRequestError(err: unknown): RequestError {
   if (err instanceof NotAVideoError) return new RequestError('not-found', err.message);
   if (err instanceof AnnotationLimitError) return new RequestError('limit', err.message);
   if (err instanceof WebRtcError) return new RequestError('failed', err.message);
+  if (err instanceof ClipNotFoundError || err instanceof UnknownModelError) return new RequestError('not-found', err.message);
+  if (err instanceof LibraryFullError) return new RequestError('limit', err.message);
+  if (err instanceof ClipLabelError) return new RequestError('invalid-message', err.message);
+  if (err instanceof ClipTooShortError || err instanceof ModelSwitchError || err instanceof TrainingRequestError) return new RequestError('failed', err.message);
   // The pipelines' source validation writes messages meant for the user.
   if (err instanceof SourceConfigError) return new RequestError('invalid-message', err.message);
   return new RequestError('failed', err instanceof Error ? err.message : String(err), true);

@@ -3,7 +3,7 @@
  * inference stage. The manager turns pipeline outputs into protocol messages for the hub, keeps
  * per-stream metrics, makes preview JPEGs only while someone watches, and records on request.
  */
-import { Observable, share, Subject, Subscription, tap } from 'rxjs';
+import { Observable, share, Subject, Subscription, takeUntil, tap } from 'rxjs';
 import type { Logger } from 'pino';
 import { adaptFrameRate, createLivePipeline, type InferenceStage, type LivePipelineOptions } from '../pipelines/index.js';
 import type { Frame, LiveSource, PipelineOutput } from '../pipelines/types.js';
@@ -13,6 +13,7 @@ import type { ServerMetrics } from './metrics.js';
 import { previewJpegs } from './preview.js';
 import type { ServerMessage, StreamInfo, StreamKind, StreamState } from './protocol.js';
 import { StreamRecorder, type RecordingResult } from './recorder.js';
+import { clipRun, FrameRing, nextFrames } from './clipCapture.js';
 
 /** What the manager needs to start a stream: a source, already validated and opened, and how to stop it. */
 export interface OpenedSource {
@@ -49,6 +50,19 @@ export interface StreamManagerOptions {
   readonly pipeline?: LivePipelineOptions;
   /** Where action events and captions are kept (the event history). */
   readonly events?: StreamEventSink;
+  /** Seconds of recent frames each stream keeps for "keep the last N seconds" (0: none). */
+  readonly clipBufferSeconds?: number;
+  /** The model's name, shown on each stream's card. */
+  readonly model?: string;
+}
+
+/** Frames cut from a live stream for the clip library. */
+export interface CapturedClip {
+  readonly frames: readonly Frame[];
+  readonly fps: number;
+  readonly streamId: string;
+  readonly streamName: string;
+  readonly capturedAt: number;
 }
 
 export class StreamLimitError extends Error {}
@@ -74,8 +88,21 @@ interface RunningStream {
   lastStatus?: Extract<ServerMessage, { type: 'status' }>;
   /** The newest frame, for the history's snapshot of an event (one reference, not a copy). */
   lastFrame?: Frame;
+  /** The last clipBufferSeconds of frames at the record rate, for "keep the last N seconds". */
+  readonly recent: FrameRing;
   /** The pipeline reports a running total of drops; the counter is advanced by the difference. */
   dropsCounted: number;
+  /** The pipeline the stream's frames go through now (a model switch starts a new one). */
+  pipeline?: PipelineRun;
+}
+
+/** One run of the live pipeline over a stream's source, on one model's stage. */
+interface PipelineRun {
+  /** Stops the run taking frames; it then finishes the windows it has and completes. */
+  readonly end$: Subject<void>;
+  readonly finished: Promise<void>;
+  readonly source: LiveSource;
+  readonly subscription: Subscription;
 }
 
 export class StreamManager {
@@ -84,13 +111,18 @@ export class StreamManager {
   /** Fires whenever the list or a stream's state changes. */
   readonly changed$ = new Subject<StreamInfo[]>();
 
+  /** The model every stream runs (shown on its card). */
+  private model: string | undefined;
+
   constructor(
-    private readonly stage: InferenceStage,
+    private stage: InferenceStage,
     private readonly hub: ClientHub,
     private readonly metrics: ServerMetrics,
     private readonly log: Logger,
-    private readonly opts: StreamManagerOptions,
-  ) {}
+    private opts: StreamManagerOptions,
+  ) {
+    this.model = opts.model;
+  }
 
   list(): StreamInfo[] {
     return [...this.streams.values()].map((s) => ({ ...s.info }));
@@ -171,9 +203,10 @@ export class StreamManager {
     const modelFps = this.stage.engine.input.fps;
     const countSkips = source.frameRate !== modelFps;
     const outputs$ = new Subject<PipelineOutput>();
-    const info: StreamInfo = { id, kind: request.kind, name: request.name, state: 'connecting', recording: false, startedAt: Date.now(), ...counts };
+    const info: StreamInfo = { id, kind: request.kind, name: request.name, state: 'connecting', recording: false, startedAt: Date.now(), ...counts, ...(this.model ? { model: this.model } : {}) };
     const subscription = new Subscription();
-    const running: RunningStream = { info, request, key: request.key, frames$, outputs$, subscription, dispose: opened.dispose, dropsCounted: 0 };
+    const recent = new FrameRing(Math.round((this.opts.clipBufferSeconds ?? 0) * this.opts.recordFps));
+    const running: RunningStream = { info, request, key: request.key, frames$, outputs$, subscription, dispose: opened.dispose, dropsCounted: 0, recent };
     stream = running;
     this.metrics.streamUp.set({ stream: id }, 0);
     // Counters start at 0 (not absent) so that rate() and alerts see every camera from its start.
@@ -198,6 +231,9 @@ export class StreamManager {
         }),
       );
     }
+    if (recent.capacity > 0) {
+      subscription.add(frames$.pipe(adaptFrameRate(this.opts.recordFps)).subscribe({ next: (f) => recent.push(f), error: () => {} }));
+    }
     if (this.opts.previewFps > 0) {
       subscription.add(
         frames$.pipe(previewJpegs(this.opts.previewFps, this.opts.previewWidth, () => this.hub.wantsPreview(id))).subscribe({
@@ -209,22 +245,75 @@ export class StreamManager {
         }),
       );
     }
-    subscription.add(
-      (request.outputs ?? createLivePipeline(source, this.stage, this.opts.pipeline)).subscribe({
+    running.pipeline = this.runPipeline(running, source, false);
+    return running;
+  }
+
+  /**
+   * Runs the stream's frames through the live pipeline on the current stage. `superseding`: a model
+   * switch, while the old pipeline still finishes its windows; the new one's own "connecting" is not
+   * shown (the stream never stopped) and only the newest pipeline's end or failure changes the card.
+   */
+  private runPipeline(running: RunningStream, source: LiveSource, superseding: boolean): PipelineRun {
+    const id = running.info.id;
+    const end$ = new Subject<void>();
+    const input: LiveSource = { ...source, frames: source.frames.pipe(takeUntil(end$)), ...(source.status ? { status: source.status.pipe(takeUntil(end$)) } : {}) };
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const run: PipelineRun = { end$, finished, source, subscription: new Subscription() };
+    const current = () => running.pipeline === run;
+    let quiet = superseding;
+    run.subscription.add(
+      (running.request.outputs?.pipe(takeUntil(end$)) ?? createLivePipeline(input, this.stage, this.opts.pipeline)).subscribe({
         next: (out) => {
-          outputs$.next(out);
+          if (out.type === 'status') {
+            if (quiet && out.status.state === 'connecting') return;
+            quiet = false;
+            if (!current()) return;
+          }
+          running.outputs$.next(out);
           this.onOutput(running, out);
         },
         error: (err: unknown) => {
+          finish();
+          if (!current()) return;
           this.log.error({ stream: id, err }, 'pipeline failed');
           this.setState(running, 'failed', err instanceof Error ? err.message : String(err));
         },
         complete: () => {
-          if (running.info.state !== 'failed') this.setState(running, 'ended');
+          finish();
+          if (current() && running.info.state !== 'failed') this.setState(running, 'ended');
         },
       }),
     );
-    return running;
+    running.subscription.add(run.subscription);
+    return run;
+  }
+
+  /**
+   * A model switch: every running stream goes on through `stage` (the new model) from its next
+   * frames, with the new model's live settings; each old pipeline stops taking frames and finishes
+   * the windows it has in flight on the old model (its open action ends). Resolves when they all have
+   * (or after `drainMs`), so the caller can then free the old model.
+   */
+  async useStage(stage: InferenceStage, pipeline: LivePipelineOptions | undefined, model: string, drainMs = 15_000): Promise<void> {
+    this.stage = stage;
+    this.opts = { ...this.opts, pipeline };
+    this.model = model;
+    const old: PipelineRun[] = [];
+    for (const running of this.streams.values()) {
+      running.info = { ...running.info, model };
+      if (isOver(running.info.state) || !running.pipeline) continue;
+      const previous = running.pipeline;
+      running.pipeline = this.runPipeline(running, previous.source, true);
+      previous.end$.next();
+      old.push(previous);
+    }
+    this.emitChanged();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(old.map((r) => r.finished)), new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+    clearTimeout(timer);
+    for (const r of old) r.subscription.unsubscribe();
   }
 
   async remove(id: string): Promise<void> {
@@ -273,6 +362,31 @@ export class StreamManager {
     const result = await recorder.stop();
     this.log.info({ stream: id, ...result }, 'recording saved');
     return result;
+  }
+
+  /**
+   * Frames for a library clip: the next `seconds` of the stream (`next`), or the last `seconds` it
+   * kept (`last`), at the record rate. At least `minFrames` (the model's window), else ClipTooShortError.
+   */
+  async captureClip(id: string, seconds: number, when: 'next' | 'last', minFrames: number): Promise<CapturedClip> {
+    const stream = this.streams.get(id);
+    if (!stream) throw new UnknownStreamError(`no stream "${id}"`);
+    if (stream.info.state !== 'live') throw new StreamStateError(`stream "${id}" is ${stream.info.state}, not live: a clip can be taken once its frames arrive`);
+    const fps = this.opts.recordFps;
+    const wanted = Math.round(seconds * fps);
+    let frames: Frame[];
+    if (when === 'last') {
+      if (stream.recent.capacity === 0) throw new StreamStateError('this server keeps no recent frames (clipBufferSeconds is 0): record the next seconds instead');
+      if (wanted > stream.recent.capacity) throw new StreamStateError(`this server keeps the last ${stream.recent.capacity / fps} s of each stream; ask for at most that`);
+      frames = stream.recent.last(wanted);
+    } else {
+      // A stream that stops sending for 5 s mid-clip is not going to finish it.
+      frames = await nextFrames(stream.frames$.pipe(adaptFrameRate(fps)), wanted, 5000).catch((err: unknown) => {
+        throw new StreamStateError(`stream "${id}" stopped sending frames while the clip was recorded (${err instanceof Error ? err.message : String(err)})`);
+      });
+    }
+    const run = clipRun(frames, minFrames, fps);
+    return { frames: run, fps, streamId: id, streamName: stream.info.name, capturedAt: run[0]!.capturedAt };
   }
 
   async closeAll(): Promise<void> {

@@ -14,6 +14,9 @@ import type { ErrorCode, EvaluationSummary, ParsedClientMessage, ServerMessage, 
 import type { RecordingsFolder } from '../recordings.js';
 import type { SourceFactory } from '../sources.js';
 import type { StreamManager } from '../streams.js';
+import type { ClipLibrary } from '../clipLibrary.js';
+import type { LiveModel } from '../liveModel.js';
+import type { TrainingJobs } from '../trainingJobs.js';
 
 export interface SessionContext {
   readonly hub: ClientHub;
@@ -34,6 +37,12 @@ export interface SessionContext {
   readonly history: HistoryHandle;
   /** Messages per second one client may send (bursts of twice that). */
   readonly messageRate: number;
+  /** The clip library (absent: the server was started without one). */
+  readonly library?: ClipLibrary;
+  /** The running model and switching it (absent: a fixed model). */
+  readonly live?: LiveModel;
+  /** Training jobs (absent: this server does not train). */
+  readonly training?: TrainingJobs;
 }
 
 /** One client's view while a message is handled. */

@@ -1,0 +1,138 @@
+/**
+ * Teaching over the WebSocket protocol, against the real server process (`server/main.ts`, as
+ * `npm start` runs it) on the bundled demo stream: clips taken from the live stream into the clip
+ * library (the next and the last seconds), refused labels and classes, a transfer job run as its
+ * own process with its progress reaching the client, the live stream switched to the taught model
+ * without going down (its predictions then carry the new labels), a corrupt model refused while the
+ * running one goes on, rollback, and a cancelled job that loses no clip.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelsView, ServerMessage, TrainingJobView } from '../../server/protocol.js';
+import { hasFfmpeg, need, tempDir } from '../pipelines/tools.js';
+import { TestClient } from './harness.js';
+import { startServerProcess, type ServerProcess } from './serverProcess.js';
+
+const d = need(hasFfmpeg, 'ffmpeg') ? describe : describe.skip;
+
+type Msg<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
+
+d('teaching from the dashboard protocol (real server process)', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let server: ServerProcess;
+  let client: TestClient;
+  let n = 0;
+  const req = <T extends ServerMessage = ServerMessage>(m: Parameters<TestClient['request']>[0], timeoutMs = 60_000) => client.request<T>(m, `r${++n}`, timeoutMs);
+
+  beforeAll(async () => {
+    tmp = tempDir('teach-flow');
+    server = await startServerProcess([
+      '--port', '0', '--no-history', '--engine', 'inline',
+      '--recordings-dir', path.join(tmp.dir, 'recordings'),
+      '--library-dir', path.join(tmp.dir, 'library'),
+      '--models-dir', path.join(tmp.dir, 'models'),
+    ]);
+    client = await TestClient.connect(`${server.url.replace('http', 'ws')}/ws`);
+    client.send({ type: 'subscribe', streams: ['demo'], preview: false });
+    await client.waitFor((m) => m.type === 'status' && m.streamId === 'demo' && m.state === 'live', 60_000, 'demo live');
+  }, 120_000);
+
+  afterAll(async () => {
+    await client?.close();
+    server?.child.kill('SIGTERM');
+    await server?.exited;
+    tmp?.remove();
+  });
+
+  it('takes clips from the live stream into the library, and refuses bad labels with a message', async () => {
+    const bad = await req<Msg<'error'>>({ type: 'record-clip', streamId: 'demo', seconds: 2, label: { action: 'Cut/slice <b>', objects: [] } });
+    expect(bad.type).toBe('error');
+    expect(bad.message).toMatch(/letters, digits, spaces/);
+    const slots = await req<Msg<'error'>>({ type: 'record-clip', streamId: 'demo', seconds: 2, label: { action: 'Putting [something] into [something]', objects: ['a cup'] } });
+    expect(slots.message).toMatch(/2 object slots but 1 object word/);
+
+    const saved: Msg<'clip-saved'>[] = [];
+    for (const [action, when] of [['Measuring flour', 'next'], ['Measuring flour', 'last'], ['Wiping the counter', 'next'], ['Wiping the counter', 'last']] as const) {
+      const r = await req<Msg<'clip-saved'>>({ type: 'record-clip', streamId: 'demo', seconds: 2, when, label: { action, objects: [] } });
+      expect(r.type, JSON.stringify(r)).toBe('clip-saved');
+      saved.push(r);
+    }
+    for (const s of saved) {
+      expect(s.clip.frames).toBeGreaterThanOrEqual(16);
+      expect(existsSync(path.join(tmp.dir, 'library', `${s.clip.id}.webm`))).toBe(true);
+    }
+    const listed = await req<Msg<'clips'>>({ type: 'list-clips' });
+    expect(listed.library.classes).toEqual([{ name: 'Measuring flour', clips: 2 }, { name: 'Wiping the counter', clips: 2 }]);
+    // The folder is an SSv2 set: the train list names every clip with its class.
+    const train = JSON.parse(readFileSync(path.join(tmp.dir, 'library', 'something-something-v2-train.json'), 'utf8')) as { id: string; template: string }[];
+    expect(train.map((e) => e.template).sort()).toEqual(['Measuring flour', 'Measuring flour', 'Wiping the counter', 'Wiping the counter']);
+  }, 120_000);
+
+  it('refuses a class with one clip, and trains a transfer head as a separate process with live progress', async () => {
+    await req({ type: 'record-clip', streamId: 'demo', seconds: 2, label: { action: 'Lonely action', objects: [] } });
+    const one = await req<Msg<'error'>>({ type: 'start-training', classes: ['Measuring flour', 'Lonely action'], base: 'bundled:default' });
+    expect(one.message).toMatch(/"Lonely action" has only one clip/);
+    const none = await req<Msg<'error'>>({ type: 'start-training', classes: ['Measuring flour', 'Never recorded'], base: 'bundled:default' });
+    expect(none.message).toMatch(/"Never recorded" has no clips/);
+
+    const ack = await req({ type: 'start-training', classes: ['Measuring flour', 'Wiping the counter'], base: 'bundled:default', mode: 'transfer', name: 'My counter' });
+    expect(ack.type).toBe('ack');
+    const done = await client.waitFor<Msg<'training'>>((m) => m.type === 'training' && m.jobs[0]?.state !== 'running', 240_000, 'training to end');
+    const job = done.jobs[0]! as TrainingJobView;
+    expect(job.error).toBeNull();
+    expect(job.state).toBe('done');
+    expect(client.messages.some((m) => m.type === 'training' && m.jobs[0]?.progress?.phase === 'train')).toBe(true);
+    expect(job.report!.labels).toEqual(['Measuring flour', 'Wiping the counter']);
+    expect(job.report!.perClass.map((c) => c.clips)).toEqual([2, 2]);
+    expect(job.report!.confusion.flat().reduce((a, b) => a + b, 0)).toBe(4);
+    expect(job.model).toMatch(/^my-counter-/);
+  }, 300_000);
+
+  it('switches the live stream to the taught model without stopping it, refuses a corrupt model, and rolls back', async () => {
+    const models = await req<Msg<'models'>>({ type: 'list-models' });
+    const taught = models.models.items.find((m) => m.origin === 'taught')!;
+    expect(taught.classes).toEqual(['Measuring flour', 'Wiping the counter']);
+    expect(models.models.active).toBe('bundled:default');
+
+    // A folder in modelsDir whose weights are garbage: listed, refused on switch, the old model runs on.
+    const broken = path.join(tmp.dir, 'models', 'broken-model');
+    mkdirSync(broken, { recursive: true });
+    writeFileSync(path.join(broken, 'manifest.json'), '{"format":"countertop-checkpoint"');
+    const refused = await req<Msg<'error'>>({ type: 'switch-model', model: 'broken-model' });
+    expect(refused.type).toBe('error');
+    expect(refused.message).toMatch(/cannot be used/);
+
+    const from = client.messages.length;
+    const switched = await req({ type: 'switch-model', model: taught.id }, 120_000);
+    expect(switched.type, JSON.stringify(switched)).toBe('ack');
+    const next = await client.next<Msg<'prediction'>>((m) => m.type === 'prediction' && m.streamId === 'demo', 30_000, 'a prediction from the new model');
+    expect(next.heads.action!.map((l) => l.label).sort()).toEqual(['Measuring flour', 'Wiping the counter']);
+    // The stream never left `live` across the switch.
+    const states = client.messages.slice(from).filter((m): m is Msg<'status'> => m.type === 'status' && m.streamId === 'demo').map((m) => m.state);
+    expect(states.every((s) => s === 'live')).toBe(true);
+    const view = (client.messages.filter((m) => m.type === 'models').at(-1) as Msg<'models'>).models as ModelsView;
+    expect(view.active).toBe(taught.id);
+    expect(view.previous).toBe('bundled:default');
+    const streams = client.messages.filter((m): m is Msg<'streams'> => m.type === 'streams').at(-1)!;
+    expect(streams.streams.find((s) => s.id === 'demo')!.model).toBe(view.info.name);
+
+    expect((await req({ type: 'rollback-model' }, 120_000)).type).toBe('ack');
+    const back = await client.next<Msg<'prediction'>>((m) => m.type === 'prediction' && m.streamId === 'demo' && m.heads.action!.length === 5, 30_000, 'a prediction from the default model');
+    expect(back.heads.action!.some((l) => l.label === 'Measuring flour')).toBe(false);
+  }, 300_000);
+
+  it('cancels a fine-tuning job: no model, every clip kept', async () => {
+    const before = (await req<Msg<'clips'>>({ type: 'list-clips' })).library.clips.length;
+    await req({ type: 'start-training', classes: ['Measuring flour', 'Wiping the counter'], base: 'bundled:default', mode: 'finetune' });
+    const running = await client.waitFor<Msg<'training'>>((m) => m.type === 'training' && m.jobs[0]?.state === 'running' && m.jobs[0].mode === 'finetune', 60_000, 'the finetune job');
+    expect((await req({ type: 'cancel-training', jobId: running.jobs[0]!.id })).type).toBe('ack');
+    const ended = await client.waitFor<Msg<'training'>>((m) => m.type === 'training' && m.jobs[0]?.id === running.jobs[0]!.id && m.jobs[0].state !== 'running', 60_000, 'the job to end');
+    expect(ended.jobs[0]!.state).toBe('cancelled');
+    expect(ended.jobs[0]!.model).toBeNull();
+    expect((await req<Msg<'clips'>>({ type: 'list-clips' })).library.clips.length).toBe(before);
+    const models = await req<Msg<'models'>>({ type: 'list-models' });
+    expect(models.models.items.filter((m) => m.origin === 'taught' && !m.problem)).toHaveLength(1);
+    expect(models.models.items.find((m) => m.id === 'broken-model')!.problem).toMatch(/manifest/);
+  }, 180_000);
+});
