@@ -20,7 +20,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { ServerMessage } from '../../server/protocol.js';
 import { TestClient } from '../server/harness.js';
 import { need, tempDir, until } from '../pipelines/tools.js';
-import { hasNatsServer, startNats, startRole, type LogLine, type NatsServer, type RoleProcess } from './processes.js';
+import { hasNatsServer, startNats, startRole, type LogLine, type NatsServer, type RoleProcess } from '../../cluster/localProcesses.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 const demoDir = path.join(repoRoot, 'assets', 'demo');

@@ -8,7 +8,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import { PartitionLeases } from '../../cluster/leases.js';
 import { need, until } from '../pipelines/tools.js';
-import { hasNatsServer, startNats, type NatsServer } from './processes.js';
+import { hasNatsServer, startNats, type NatsServer } from '../../cluster/localProcesses.js';
 
 const run = need(hasNatsServer, 'nats-server');
 const TTL = 1500;

@@ -1,13 +1,31 @@
 /**
- * Real processes for the cluster tests: a nats-server with JetStream on a free loopback port and a
- * temporary store (restartable on the same port and store), and countertop roles, each its own
- * `server/main.ts` process, whose JSON log lines can be waited for.
+ * Local processes for the cluster tests and `npm run bench -- scale`: a nats-server with JetStream
+ * on a free loopback port and a temporary store (restartable on the same port and store), and
+ * countertop roles, each its own `server/main.ts` process, whose JSON log lines can be waited for.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, tempDir } from '../pipelines/tools.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+const repoRoot = path.resolve(import.meta.dirname, '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function tempDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), `countertop-${prefix}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
 
 export const hasNatsServer = spawnSync('nats-server', ['--version'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
 
