@@ -103,6 +103,8 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   deps.live?.attach(streams);
   const modelChanges = deps.live?.changed$.subscribe((models) => hub.broadcast({ type: 'models', models }));
   const trainingChanges = deps.training?.changed$.subscribe((jobs) => hub.broadcast({ type: 'training', jobs }));
+  // A finished job may have added a model: every dashboard's model list shows it at once.
+  if (deps.live && trainingChanges) trainingChanges.add(deps.training!.finished$.subscribe(() => hub.broadcast({ type: 'models', models: deps.live!.view() })));
   // Replay evaluation runs on whichever model is live when it starts.
   const evaluate: SessionContext['evaluate'] = deps.live ? (...args) => deps.live!.current.evaluate(...args) : deps.evaluate;
   const webrtc: WebRtcSettings = { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy };

@@ -74,7 +74,11 @@ export class LiveModel {
     stage.drops$.subscribe(({ streamId, drops }) => {
       if (drops === 1 || drops % 100 === 0) opts.log.warn({ stream: streamId, drops }, 'inference stage dropping windows (overloaded)');
     });
-    return { id: id ?? opts.registry.idOf(served.checkpoint), info: served.info, engine, stage, settings, evaluate: evaluator(engine, settings) };
+    const modelId = id ?? opts.registry.idOf(served.checkpoint);
+    // A taught model goes by the name the user gave it, not its folder.
+    const version = modelId ? opts.registry.list().find((m) => m.id === modelId) : undefined;
+    const info = version?.origin === 'taught' ? { ...served.info, name: version.name, note: `${version.name} (taught from ${version.base ?? 'unknown'}, ${version.mode ?? ''})` } : served.info;
+    return { id: modelId, info, engine, stage, settings, evaluate: evaluator(engine, settings) };
   }
 
   get current(): ServedModel {

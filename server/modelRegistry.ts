@@ -16,7 +16,29 @@ export const CONFIGURED_ID = 'configured';
 /** A taught model's folder name: made by the job runner, checked again here before it becomes a path. */
 export const TAUGHT_ID = /^[a-z0-9][a-z0-9-]{2,80}$/;
 
+/** Beside a taught model's checkpoint: what the dashboard asked for (server/trainingJobs.ts writes it). */
+export const TAUGHT_INFO_FILE = 'countertop-model.json';
+export interface TaughtModelInfo {
+  readonly name: string;
+  /** The registry id of the model it was taught from. */
+  readonly base: string;
+  readonly mode: 'transfer' | 'finetune';
+  readonly classes: readonly string[];
+  readonly top1: number;
+  readonly job: string;
+  readonly createdAt: string;
+}
+
 export class UnknownModelError extends Error {}
+
+function readTaughtInfo(folder: string): Partial<TaughtModelInfo> {
+  try {
+    const v = JSON.parse(readFileSync(path.join(folder, TAUGHT_INFO_FILE), 'utf8')) as unknown;
+    return v && typeof v === 'object' ? (v as Partial<TaughtModelInfo>) : {};
+  } catch {
+    return {};
+  }
+}
 
 interface ManifestSummary {
   createdAt: string | null;
@@ -110,10 +132,12 @@ export class ModelRegistry {
       const dir = resolveCheckpoint(folder).dir;
       const m = readManifest(dir);
       const t = m.training;
-      const mode = t.mode === 'transfer' || t.mode === 'finetune' ? t.mode : t.kind === 'transfer' ? 'transfer' : null;
-      const base = typeof t.base === 'string' ? t.base : null;
-      const shown = typeof t.name === 'string' ? t.name : name;
-      return { id, name: shown, origin, createdAt: m.createdAt, base, mode, classes: m.labels, top1: top1Of(t) };
+      const taught = origin === 'taught' ? readTaughtInfo(folder) : {};
+      const mode = taught.mode ?? (t.mode === 'transfer' || t.mode === 'finetune' ? t.mode : t.kind === 'transfer' ? 'transfer' : null);
+      const base = typeof taught.base === 'string' ? taught.base : typeof t.base === 'string' ? t.base : null;
+      const shown = typeof taught.name === 'string' ? taught.name : name;
+      const top1 = typeof taught.top1 === 'number' ? taught.top1 : top1Of(t);
+      return { id, name: shown, origin, createdAt: taught.createdAt ?? m.createdAt, base, mode, classes: m.labels, top1 };
     } catch (err) {
       return { id, name, origin, createdAt: null, base: null, mode: null, classes: [], top1: null, problem: (err as Error).message };
     }

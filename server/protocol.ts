@@ -156,6 +156,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     name: z.string().max(60).regex(/^[A-Za-z0-9][A-Za-z0-9 _-]*$/, 'a model name is letters, digits, spaces, "_" and "-"').optional(),
   }),
   z.object({ type: z.literal('cancel-training'), id: requestId, jobId }),
+  z.object({ type: z.literal('list-training'), id: requestId }),
 ]);
 
 /** A message as a client sends it (fields with defaults may be left out). */

@@ -25,7 +25,7 @@ import { z } from 'zod';
 import { SSV2_FILES } from '../data/layout.js';
 import { teachMessageSchema, type TeachMessage, type TeachReport } from '../training/teach.js';
 import type { ClipLibrary, LibraryClip } from './clipLibrary.js';
-import type { ModelRegistry } from './modelRegistry.js';
+import { TAUGHT_INFO_FILE, type ModelRegistry, type TaughtModelInfo } from './modelRegistry.js';
 import type { TrainingJobView } from './protocol.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -91,6 +91,8 @@ export class TrainingJobs {
   private closing = false;
   private pendingSave: NodeJS.Timeout | undefined;
   readonly changed$ = new Subject<TrainingJobView[]>();
+  /** A job ended (done, failed or cancelled): a done one has added a model. */
+  readonly finished$ = new Subject<TrainingJobView>();
 
   constructor(private readonly opts: TrainingJobsOptions) {
     this.jobsDir = path.join(opts.modelsDir, '.jobs');
@@ -258,6 +260,9 @@ export class TrainingJobs {
     const out = path.join(this.jobsDir, job.id, 'out');
     const target = path.join(this.opts.modelsDir, job.modelId);
     try {
+      // What the registry shows of it: the name the user gave and where it came from.
+      const info: TaughtModelInfo = { name: job.name, base: job.base, mode: job.mode, classes: report.labels, top1: report.top1, job: job.id, createdAt: new Date().toISOString() };
+      writeFileSync(path.join(out, TAUGHT_INFO_FILE), JSON.stringify(info, null, 1) + '\n');
       // The registry lists only whole models: the folder appears there in one rename.
       renameSync(out, target);
     } catch (err) {
@@ -284,6 +289,7 @@ export class TrainingJobs {
     if (state !== 'done') rmSync(path.join(this.jobsDir, job.id, 'data'), { recursive: true, force: true });
     if (error) this.opts.log.warn({ job: job.id, state, reason: error }, 'training job ended');
     this.save(job);
+    this.finished$.next(view(job));
   }
 
   private save(job: JobFile): void {

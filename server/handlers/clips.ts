@@ -20,7 +20,8 @@ function broadcastLibrary(ctx: HandlerScope['ctx'], library: ClipLibrary): void 
 
 export const clipHandlers: Handlers<'list-clips' | 'record-clip' | 'relabel-clip' | 'delete-clip'> = {
   'list-clips'(m, { ctx, reply }) {
-    reply({ type: 'clips', id: m.id, library: libraryOf(ctx).view() });
+    // Asked by every dashboard on connect: a server without a library answers with an empty one.
+    reply({ type: 'clips', id: m.id, library: ctx.library?.view() ?? { clips: [], classes: [], bytes: 0, maxBytes: 0, maxClips: 0 } });
   },
 
   async 'record-clip'(m, { ctx, reply }) {

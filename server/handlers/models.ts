@@ -9,7 +9,9 @@ function liveOf(ctx: HandlerScope['ctx']): LiveModel {
 
 export const modelHandlers: Handlers<'list-models' | 'switch-model' | 'rollback-model'> = {
   'list-models'(m, { ctx, reply }) {
-    reply({ type: 'models', id: m.id, models: liveOf(ctx).view() });
+    // Asked by every dashboard on connect: a server with a fixed model just acknowledges.
+    if (!ctx.live) return reply({ type: 'ack', id: m.id, of: m.type });
+    reply({ type: 'models', id: m.id, models: ctx.live.view() });
   },
 
   // The switch's progress and end reach every client through LiveModel.changed$ (server/app.ts).

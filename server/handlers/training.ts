@@ -7,7 +7,11 @@ function jobsOf(ctx: HandlerScope['ctx']): TrainingJobs {
   return ctx.training;
 }
 
-export const trainingHandlers: Handlers<'start-training' | 'cancel-training'> = {
+export const trainingHandlers: Handlers<'start-training' | 'cancel-training' | 'list-training'> = {
+  'list-training'(m, { ctx, reply }) {
+    reply({ type: 'training', id: m.id, jobs: ctx.training?.list() ?? [] });
+  },
+
   'start-training'(m, { ctx, reply }) {
     const job = jobsOf(ctx).start({ classes: m.classes, base: m.base, mode: m.mode, ...(m.name ? { name: m.name } : {}) });
     ctx.log.info({ job: job.id, classes: job.classes, base: job.base, mode: job.mode }, 'training job started');

@@ -6,7 +6,10 @@
 import type {
   ClientMessage,
   EvaluationSummary,
+  LibraryView,
   ModelInfo,
+  ModelsView,
+  TrainingJobView,
   RecordingInfo,
   ScoredLabel,
   ServerMessage,
@@ -55,6 +58,10 @@ export class Connection {
   streams = $state<StreamInfo[]>([]);
   views = $state<Record<string, StreamView>>({});
   recordings = $state<RecordingInfo[]>([]);
+  /** The clip library, the models to switch between, and the training jobs (newest first). */
+  library = $state<LibraryView | null>(null);
+  models = $state<ModelsView | null>(null);
+  jobs = $state<TrainingJobView[]>([]);
   notices = $state<{ id: number; text: string; kind: 'error' | 'info' }[]>([]);
 
   private ws: WebSocket | null = null;
@@ -77,6 +84,9 @@ export class Connection {
       this.send({ type: 'hello', protocol: PROTOCOL_VERSION });
       this.send({ type: 'subscribe', streams: '*', preview: true });
       this.send({ type: 'list-recordings' });
+      this.send({ type: 'list-clips' });
+      this.send({ type: 'list-models' });
+      this.send({ type: 'list-training' });
     };
     ws.onmessage = (ev) => this.onMessage(JSON.parse(ev.data as string) as ServerMessage);
     ws.onclose = () => {
@@ -139,7 +149,8 @@ export class Connection {
         this.pending.delete(m.id);
         p.resolve(m);
       }
-      if (m.type !== 'recordings') return;
+      // These answers are also state every view shows.
+      if (m.type !== 'recordings' && m.type !== 'clips' && m.type !== 'models' && m.type !== 'training') return;
     }
     switch (m.type) {
       case 'welcome':
@@ -197,6 +208,16 @@ export class Connection {
       case 'recordings':
         this.recordings = m.items;
         break;
+      case 'clips':
+        this.library = m.library;
+        break;
+      case 'models':
+        this.models = m.models;
+        this.model = m.models.info;
+        break;
+      case 'training':
+        this.jobs = m.jobs;
+        break;
       case 'recording-saved':
         this.notify(`Saved ${m.video} and ${m.events}`);
         this.send({ type: 'list-recordings' });
@@ -210,4 +231,4 @@ export class Connection {
   }
 }
 
-export type { EvaluationSummary, RecordingInfo, StreamInfo };
+export type { EvaluationSummary, LibraryView, ModelsView, RecordingInfo, StreamInfo, TrainingJobView };
