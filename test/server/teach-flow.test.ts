@@ -25,8 +25,7 @@ d('teaching from the dashboard protocol (real server process)', () => {
   let n = 0;
   const req = <T extends ServerMessage = ServerMessage>(m: Parameters<TestClient['request']>[0], timeoutMs = 60_000) => client.request<T>(m, `r${++n}`, timeoutMs);
 
-  beforeAll(async () => {
-    tmp = tempDir('teach-flow');
+  const start = async () => {
     server = await startServerProcess([
       '--port', '0', '--no-history', '--engine', 'inline',
       '--recordings-dir', path.join(tmp.dir, 'recordings'),
@@ -36,6 +35,11 @@ d('teaching from the dashboard protocol (real server process)', () => {
     client = await TestClient.connect(`${server.url.replace('http', 'ws')}/ws`);
     client.send({ type: 'subscribe', streams: ['demo'], preview: false });
     await client.waitFor((m) => m.type === 'status' && m.streamId === 'demo' && m.state === 'live', 60_000, 'demo live');
+  };
+
+  beforeAll(async () => {
+    tmp = tempDir('teach-flow');
+    await start();
   }, 120_000);
 
   afterAll(async () => {
@@ -51,6 +55,9 @@ d('teaching from the dashboard protocol (real server process)', () => {
     expect(bad.message).toMatch(/letters, digits, spaces/);
     const slots = await req<Msg<'error'>>({ type: 'record-clip', streamId: 'demo', seconds: 2, label: { action: 'Putting [something] into [something]', objects: ['a cup'] } });
     expect(slots.message).toMatch(/2 object slots but 1 object word/);
+
+    const short = await req<Msg<'error'>>({ type: 'record-clip', streamId: 'demo', seconds: 1, label: { action: 'Measuring flour', objects: [] } });
+    expect(short.message).toMatch(/a clip needs at least 1\.3 s \(16 frames at 12 fps/);
 
     const saved: Msg<'clip-saved'>[] = [];
     for (const [action, when] of [['Measuring flour', 'next'], ['Measuring flour', 'last'], ['Wiping the counter', 'next'], ['Wiping the counter', 'last']] as const) {
@@ -135,4 +142,22 @@ d('teaching from the dashboard protocol (real server process)', () => {
     expect(models.models.items.filter((m) => m.origin === 'taught' && !m.problem)).toHaveLength(1);
     expect(models.models.items.find((m) => m.id === 'broken-model')!.problem).toMatch(/manifest/);
   }, 180_000);
+
+  it('resumes a fine-tuning job after a server restart, and the library survives it', async () => {
+    await req({ type: 'start-training', classes: ['Measuring flour', 'Wiping the counter'], base: 'bundled:default', mode: 'finetune', name: 'Resumed' });
+    await client.waitFor<Msg<'training'>>((m) => m.type === 'training' && m.jobs[0]?.name === 'Resumed' && (m.jobs[0].progress?.epoch ?? 0) >= 1, 120_000, 'an epoch of fine-tuning');
+    const clips = (await req<Msg<'clips'>>({ type: 'list-clips' })).library.clips.length;
+    await client.close();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+
+    await start();
+    const resumed = await client.waitFor<Msg<'training'>>((m) => m.type === 'training' && m.jobs[0]?.name === 'Resumed' && m.jobs[0].state !== 'running', 300_000, 'the resumed job to end');
+    expect(resumed.jobs[0]!.error).toBeNull();
+    expect(resumed.jobs[0]!.state).toBe('done');
+    expect(resumed.jobs[0]!.resumes).toBe(1);
+    expect((await req<Msg<'clips'>>({ type: 'list-clips' })).library.clips.length).toBe(clips);
+    const models = await req<Msg<'models'>>({ type: 'list-models' });
+    expect(models.models.items.find((m) => m.name === 'Resumed')?.mode).toBe('finetune');
+  }, 480_000);
 });
