@@ -11,7 +11,7 @@ import { connect, nkeyAuthenticator, type ConnectionOptions, type NatsConnection
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { BusConfig, Role } from './busConfig.js';
-import { EVENTS_STREAM, LEASE_BUCKET, eventSubjects } from './subjects.js';
+import { CLUSTER_BUCKET, EVENTS_STREAM, LEASE_BUCKET, eventSubjects } from './subjects.js';
 
 export interface Bus {
   readonly nc: NatsConnection;
@@ -19,6 +19,8 @@ export interface Bus {
   readonly jsm: JetStreamManager;
   /** This process's name on the bus. */
   readonly id: string;
+  /** JetStream replicas for what this process creates (bus.replicas). */
+  readonly replicas: number;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ export async function openBus(bus: BusConfig, role: Role, log: Logger): Promise<
     js,
     jsm,
     id,
+    replicas: bus.replicas,
     close: async () => {
       await nc.drain().catch(() => nc.close());
     },
@@ -95,12 +98,17 @@ export async function openBus(bus: BusConfig, role: Role, log: Logger): Promise<
 export async function leaseBucket(bus: Bus, ttlMs: number, log: Logger): Promise<KV> {
   const kvm = new Kvm(bus.nc);
   try {
-    return await kvm.create(LEASE_BUCKET, { ttl: ttlMs, history: 1 });
+    return await kvm.create(LEASE_BUCKET, { ttl: ttlMs, history: 1, replicas: bus.replicas });
   } catch (err) {
     // Made before with another TTL (another leaseTtlMs somewhere): use it as it is, and say so.
     log.warn({ err: (err as Error).message, bucket: LEASE_BUCKET }, 'lease bucket exists with other settings; using it as it is');
     return kvm.open(LEASE_BUCKET);
   }
+}
+
+/** The bucket of cluster-wide facts (the workers' model), without TTL. */
+export function clusterBucket(bus: Bus): Promise<KV> {
+  return new Kvm(bus.nc).create(CLUSTER_BUCKET, { history: 1, replicas: bus.replicas });
 }
 
 /**
@@ -109,7 +117,7 @@ export async function leaseBucket(bus: Bus, ttlMs: number, log: Logger): Promise
  * duplicate window so that a worker's retried publish is stored once.
  */
 export async function ensureEventStream(bus: Bus, opts: { retentionHours: number; maxMb: number }, log: Logger): Promise<void> {
-  const config = { name: EVENTS_STREAM, subjects: eventSubjects(), max_age: Math.round(opts.retentionHours * 3600e9), max_bytes: opts.maxMb * 1024 * 1024, duplicate_window: 120e9 };
+  const config = { name: EVENTS_STREAM, subjects: eventSubjects(), max_age: Math.round(opts.retentionHours * 3600e9), max_bytes: opts.maxMb * 1024 * 1024, duplicate_window: 120e9, num_replicas: bus.replicas };
   try {
     await bus.jsm.streams.info(EVENTS_STREAM);
     await bus.jsm.streams.update(EVENTS_STREAM, { subjects: config.subjects, max_age: config.max_age, max_bytes: config.max_bytes }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'event stream settings not updated'));

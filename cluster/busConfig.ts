@@ -36,6 +36,13 @@ export const busSchema = z.strictObject({
   partitions: z.coerce.number().int().min(1).max(1024).default(12),
   /** A worker's lease on a partition lapses this long after its last heartbeat (a killed worker's streams move after about this). */
   leaseTtlMs: z.coerce.number().int().min(1000).max(60_000).default(3000),
+  /** JetStream replicas of the durable event stream and the buckets: 3 on a 3-node NATS cluster (one node may fail), 1 on a single server. */
+  replicas: z.coerce.number().int().min(1).max(5).default(1),
+  /**
+   * Hub: the streams this hub shows, as ids or prefixes ending in `*` (e.g. "site-a-*"); default all.
+   * A hub shows at most maxStreams streams, so a large site splits its cameras over several hubs.
+   */
+  show: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}\*?$|^\*$/, 'a stream id, or a prefix ending in *')).max(256).default(['*']),
   /** How long the durable stream keeps action events and captions for hubs that were away, and its size cap. */
   eventRetentionHours: z.coerce.number().min(0.01).max(24 * 365).default(24 * 7),
   eventMaxMb: z.coerce.number().int().min(1).max(1_000_000).default(1024),
@@ -47,11 +54,16 @@ export type BusConfig = z.output<typeof busSchema>;
 /** What the config's key help says of the two keys. */
 export const BUS_KEY_HELP = {
   role: 'which part this process runs: all (one process, no bus; the default), edge (cameras), worker (the model) or hub (dashboard, history, API); see docs/SCALE.md',
-  bus: 'the NATS bus of the edge, worker and hub roles: servers, id, user/password or nkeySeedFile, tls, partitions, leaseTtlMs, eventRetentionHours, eventMaxMb, files (edge)',
+  bus: 'the NATS bus of the edge, worker and hub roles: servers, id, user/password or nkeySeedFile, tls, partitions, leaseTtlMs, replicas, show (hub), eventRetentionHours, eventMaxMb, files (edge)',
 } as const;
 
 /** A NATS URL's host, for the loopback check. */
 export function busHost(url: string): string {
   const m = /^[a-z]+:\/\/(\[[^\]]+\]|[^:/]+)/.exec(url);
   return m ? m[1]!.replace(/^\[|\]$/g, '') : url;
+}
+
+/** Whether a hub configured with `show` shows this stream. */
+export function shows(patterns: readonly string[], streamId: string): boolean {
+  return patterns.some((p) => p === '*' || p === streamId || (p.endsWith('*') && streamId.startsWith(p.slice(0, -1))));
 }

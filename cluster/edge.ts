@@ -11,15 +11,15 @@
 import path from 'node:path';
 import { identity, Subscription } from 'rxjs';
 import type { Logger } from 'pino';
-import { Kvm, type KvWatchEntry } from '@nats-io/kv';
+import type { KvWatchEntry } from '@nats-io/kv';
 import { adaptFrameRate, resizeFrames } from '../pipelines/index.js';
 import type { LiveSource, StreamState, StreamStatus } from '../pipelines/types.js';
 import { cameraUrl, rtspDisplayName } from '../server/cameras.js';
 import type { ServerConfig } from '../server/config.js';
 import type { StreamKind } from '../server/protocol.js';
 import { pipelineSources, reconnectPolicy, type SourceFactory } from '../server/sources.js';
-import type { Bus } from './bus.js';
-import { CLUSTER_BUCKET, MODEL_KEY, frameSubject, resultSubject, streamPartition, streamToken } from './subjects.js';
+import { clusterBucket, type Bus } from './bus.js';
+import { MODEL_KEY, frameSubject, resultSubject, streamPartition, streamToken } from './subjects.js';
 import { decodeModelAnnouncement, encodeEdgeStatus, encodeFrame, type ModelAnnouncement } from './wire.js';
 
 /** One stream the edge serves: how to open it, whatever the model's format turns out to be. */
@@ -96,7 +96,7 @@ export class Edge {
       }
     })();
     edge.heartbeat = setInterval(() => edge.streams.forEach((s) => edge.sendStatus(s)), 1000);
-    const kv = await new Kvm(bus.nc).create(CLUSTER_BUCKET, { history: 1 });
+    const kv = await clusterBucket(bus);
     const watch = await kv.watch({ key: MODEL_KEY });
     void (async () => {
       for await (const e of watch) edge.onModel(e);

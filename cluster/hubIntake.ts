@@ -16,6 +16,7 @@ import type { PipelineOutput, StreamState } from '../pipelines/types.js';
 import type { StreamManager } from '../server/streams.js';
 import type { StreamKind } from '../server/protocol.js';
 import type { Bus } from './bus.js';
+import { shows } from './busConfig.js';
 import { EVENTS_STREAM, liveResultSubjects, parseResultSubject } from './subjects.js';
 import { decodeEdgeStatus, decodeResult, type EdgeStatusMessage } from './wire.js';
 
@@ -26,6 +27,8 @@ export interface HubIntakeOptions {
   readonly goneMs?: number;
   /** How long to listen for edges' statuses before replaying the durable stream, so that replayed events find their cards. */
   readonly discoverMs?: number;
+  /** The streams this hub shows (bus.show): ids or prefixes ending in `*`. */
+  readonly show?: readonly string[];
 }
 
 interface RemoteStream {
@@ -42,6 +45,8 @@ export class HubIntake {
   private messages?: ConsumerMessages;
   private timer?: NodeJS.Timeout;
   private closed = false;
+  /** Streams this hub had no slot for: said once each, not every second. */
+  private readonly refused = new Set<string>();
   /** Durable events handed on (and acked) since start. */
   eventsDelivered = 0;
   readonly consumerName: string;
@@ -66,7 +71,7 @@ export class HubIntake {
 
   private onLive(subject: string, data: Uint8Array): void {
     const where = parseResultSubject(subject);
-    if (!where) return;
+    if (!where || !this.shown(where.streamId)) return;
     try {
       if (where.kind === 'status') return this.onStatus(decodeEdgeStatus(data));
       const { out } = decodeResult(data);
@@ -98,12 +103,18 @@ export class HubIntake {
     try {
       this.streams.add({ id, kind, name, key: `bus:${id}`, open: () => ({ source: { streamId: id, frames: EMPTY } }), outputs: r.outputs });
     } catch (err) {
-      this.log.warn({ stream: id, err: (err as Error).message }, 'remote stream not shown on this hub');
+      if (!this.refused.has(id)) this.log.warn({ stream: id, err: (err as Error).message }, 'remote stream not shown on this hub (raise maxStreams, or share the streams out with bus.show)');
+      this.refused.add(id);
       return undefined;
     }
+    this.refused.delete(id);
     this.remote.set(id, r);
     this.log.info({ stream: id, kind }, 'remote stream');
     return r;
+  }
+
+  private shown(streamId: string): boolean {
+    return shows(this.opts.show ?? ['*'], streamId);
   }
 
   private checkSilence(): void {
@@ -138,7 +149,7 @@ export class HubIntake {
         for await (const m of this.messages) {
           const where = parseResultSubject(m.subject);
           try {
-            if (where) this.onEvent(where.streamId, decodeResult(m.data).out);
+            if (where && this.shown(where.streamId)) this.onEvent(where.streamId, decodeResult(m.data).out);
           } catch (err) {
             this.log.warn({ subject: m.subject, err: (err as Error).message }, 'malformed durable event skipped');
           }

@@ -7,12 +7,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { Kvm } from '@nats-io/kv';
 import { throwError } from 'rxjs';
 import type { ServerConfig } from '../server/config.js';
 import type { ModelInfo } from '../server/protocol.js';
-import { ensureEventStream, leaseBucket, openBus, type Bus } from './bus.js';
-import { CLUSTER_BUCKET, MODEL_KEY } from './subjects.js';
+import { clusterBucket, ensureEventStream, leaseBucket, openBus, type Bus } from './bus.js';
+import { allowedCheckpoint } from './modelControl.js';
+import { MODEL_KEY } from './subjects.js';
 import { decodeModelAnnouncement, type ModelAnnouncement } from './wire.js';
 import type { WorkerModel } from './worker.js';
 
@@ -53,7 +53,7 @@ async function loadWorkerModel(config: ServerConfig, checkpoint: string | undefi
 
 /** The workers' model, as announced in the cluster bucket; waits up to `waitMs` for a first worker. */
 async function announcedModel(bus: Bus, waitMs: number, log: Logger): Promise<ModelAnnouncement | undefined> {
-  const kv = await new Kvm(bus.nc).create(CLUSTER_BUCKET, { history: 1 });
+  const kv = await clusterBucket(bus);
   const until = Date.now() + waitMs;
   let said = false;
   while (Date.now() < until) {
@@ -76,6 +76,8 @@ export async function runRole(config: ServerConfig, log: Logger): Promise<void> 
     const { Worker } = await import('./worker.js');
     const model = await loadWorkerModel(config, config.model, rlog);
     const kv = await leaseBucket(bus, config.bus.leaseTtlMs, rlog);
+    // A model switch from the bus may name only checkpoints in these folders.
+    const modelRoots = [path.join(repoRoot, 'assets', 'model'), ...(config.model ? [path.dirname(path.resolve(config.model))] : [])];
     const worker = await Worker.start(
       bus,
       model,
@@ -83,7 +85,11 @@ export async function runRole(config: ServerConfig, log: Logger): Promise<void> 
       {
         partitions: config.bus.partitions,
         leaseTtlMs: config.bus.leaseTtlMs,
-        loadModel: (checkpoint) => loadWorkerModel(config, checkpoint, rlog),
+        loadModel: (requested) => {
+          const dir = allowedCheckpoint(requested, modelRoots);
+          if (!dir) throw new Error(`"${requested.slice(0, 200)}" is not a checkpoint inside ${modelRoots.join(' or ')}`);
+          return loadWorkerModel(config, dir, rlog);
+        },
         // One line per stored event: what the multi-process test compares with what the hubs kept.
         onStored: (e) => rlog.info({ subject: e.subject, msgId: e.msgId, seq: e.seq }, 'event stored'),
       },
@@ -127,7 +133,7 @@ export async function runRole(config: ServerConfig, log: Logger): Promise<void> 
   const stage = new InferenceStage(noModel, { maxBatch: 1, queueCapacity: 1 });
   // Cameras and the demo belong to the edges; this process only shows them.
   const server = await startServer({ ...config, cameras: [], demo: false }, { stage, model: info, sources: pipelineSources(input), log: rlog });
-  const intake = new HubIntake(bus, server.streams, rlog);
+  const intake = new HubIntake(bus, server.streams, rlog, { show: config.bus.show });
   await intake.start();
   rlog.info({ hub: bus.id, consumer: intake.consumerName }, 'hub ready');
   onSignals(rlog, async () => {

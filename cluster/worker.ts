@@ -11,14 +11,13 @@
 import { NEVER, Subject, type Subscription as RxSubscription } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Subscription } from '@nats-io/transport-node';
-import { Kvm } from '@nats-io/kv';
 import { InferenceStage, createLivePipeline, type LivePipelineOptions } from '../pipelines/index.js';
 import type { Frame, PipelineOutput } from '../pipelines/types.js';
 import type { ModelInfo } from '../server/protocol.js';
-import type { Bus } from './bus.js';
+import { clusterBucket, type Bus } from './bus.js';
 import { DurablePublisher, type StoredEvent } from './durablePublisher.js';
 import { PartitionLeases } from './leases.js';
-import { CLUSTER_BUCKET, MODEL_CONTROL_SUBJECT, MODEL_KEY, partitionFrames, resultSubject } from './subjects.js';
+import { MODEL_CONTROL_SUBJECT, MODEL_KEY, partitionFrames, resultSubject } from './subjects.js';
 import { decodeFrame, encodeResult, type ModelAnnouncement } from './wire.js';
 import type { KV } from '@nats-io/kv';
 import type { ServingEngine } from '../server/model.js';
@@ -76,7 +75,7 @@ export class Worker {
 
   static async start(bus: Bus, model: WorkerModel, kv: KV, opts: WorkerOptions, log: Logger): Promise<Worker> {
     const w = new Worker(bus, model, opts, log);
-    w.cluster = await new Kvm(bus.nc).create(CLUSTER_BUCKET, { history: 1 });
+    w.cluster = await clusterBucket(bus);
     await w.announce();
     w.leases = new PartitionLeases(kv, bus.id, { partitions: opts.partitions, ttlMs: opts.leaseTtlMs }, { acquired: (p) => w.acquire(p), lost: (p, why) => w.release(p, why) }, log);
     w.leases.start();
