@@ -35,7 +35,7 @@ export const busSchema = z.strictObject({
   /** Streams are spread over this many partitions; a partition is the unit leased to one worker. Several per worker keeps the load even. */
   partitions: z.coerce.number().int().min(1).max(1024).default(12),
   /** A worker's lease on a partition lapses this long after its last heartbeat (a killed worker's streams move after about this). */
-  leaseTtlMs: z.coerce.number().int().min(1000).max(60_000).default(3000),
+  leaseTtlMs: z.coerce.number().int().min(1000).max(60_000).default(2000),
   /** JetStream replicas of the durable event stream and the buckets: 3 on a 3-node NATS cluster (one node may fail), 1 on a single server. */
   replicas: z.coerce.number().int().min(1).max(5).default(1),
   /**

@@ -74,7 +74,7 @@ describe.runIf(run)('edge, workers and hubs as processes on NATS JetStream', () 
   beforeAll(async () => {
     nats = await startNats();
     configFile = path.join(tmp.dir, 'cluster.json');
-    writeFileSync(configFile, JSON.stringify({ demo: false, engine: 'inline', bus: { partitions: 6, leaseTtlMs: 3000, files: STREAMS.map((id) => ({ id, path: demo, name: `Counter ${id}` })) } }));
+    writeFileSync(configFile, JSON.stringify({ demo: false, engine: 'inline', bus: { partitions: 6, leaseTtlMs: 2000, files: STREAMS.map((id) => ({ id, path: demo, name: `Counter ${id}` })) } }));
   }, 30_000);
 
   afterAll(async () => {
