@@ -56,7 +56,8 @@ const program = new Command()
   .option('--batch-size <n>', 'clips per step (default per mode: transfer 32, finetune 8)', number)
   .option('--head <kind>', 'transfer head: linear | mlp', 'linear')
   .option('--hidden <n>', 'hidden units of the MLP head', number, 128)
-  .option('--views <n>', 'windows per clip (trained on and averaged)', number, 3)
+  .option('--views <n>', 'windows per held-out clip (start … end) whose probabilities are averaged', number, 3)
+  .option('--augment <n>', 'transfer: random-window passes per clip added to the training states', number, 4)
   .option('--folds <n>', 'transfer: at most this many held-out folds', number, 5)
   .option('--seed <n>', 'seed', number, 1)
   .option('--resume', 'finetune: continue from <out>/resume/ (same options); transfer: reuse cached features', false)
@@ -74,6 +75,7 @@ const program = new Command()
       head: o.head,
       hidden: o.hidden,
       views: o.views,
+      augment: o.augment,
       folds: o.folds,
       seed: o.seed,
       resume: o.resume,

@@ -3,11 +3,16 @@
  * encoder (both channels, the perception projection, the LSTM), a new `action` head, no caption
  * decoder (the new classes have no captions, so λ = 1). Clips come through the loader with its
  * training augmentation (random windows, crops, label-safe flips).
+ *
+ * The new head starts as a linear probe (trained on the frozen encoder's states, like transfer)
+ * rather than random: with a few clips per class an epoch is one or two steps, and a random head
+ * had not learned anything by the end (measured: chance at 1 clip per class, docs/TRAINING.md).
  */
 import * as tf from '@tensorflow/tfjs';
 import { CountertopModel } from '../model/index.js';
 import { clipShapeOf, disposeBatch, makeTrainingBatch } from './batches.js';
 import type { ClipData } from './data-source.js';
+import { encodeSplit, joinPasses, rowsWhere, trainHeadOnStates, type EncodedStates } from './head-training.js';
 import { SeededRandom, withSeededMathRandom } from './rng.js';
 import { learningRateAt } from './schedule.js';
 
@@ -82,5 +87,52 @@ export async function finetuneEpochs(model: CountertopModel, optimizer: tf.AdamO
     }
     o.signal?.throwIfAborted();
     await o.onEpoch?.(epoch, seen ? lossSum / seen : 0);
+  }
+}
+
+export interface ProbeOptions {
+  readonly epochs: number;
+  readonly lr: number;
+  readonly batchSize: number;
+  readonly seed: number;
+  /** Random-window passes per clip beside its middle window. */
+  readonly augment: number;
+  readonly signal?: AbortSignal;
+  /** After each clip pass (1 … passes). */
+  readonly onPass?: (pass: number, passes: number) => void;
+}
+
+/**
+ * Sets `model`'s `action` head to a linear probe: a head trained on the base's frozen states of the
+ * data's 'train' clips (their middle window and `augment` random-window passes). `model` must be a
+ * finetuneStart model of the same base and labels (its encoder still the base's).
+ */
+export async function probeHead(model: CountertopModel, base: CountertopModel, data: ClipData, o: ProbeOptions): Promise<void> {
+  const passes: EncodedStates[] = [];
+  const total = 1 + o.augment;
+  const common = o.signal ? { signal: o.signal } : {};
+  passes.push(await encodeSplit(base, data, 'train', 8, { windowAt: 0.5, ...common }));
+  o.onPass?.(1, total);
+  for (let a = 0; a < o.augment; a++) {
+    passes.push(await encodeSplit(base, data, 'train', 8, { augment: { seed: o.seed, epoch: a }, ...common }));
+    o.onPass?.(a + 2, total);
+  }
+  const index = new Map(passes[0]!.records.map((r, i) => [r.id, i]));
+  const f = joinPasses((id) => index.get(id)!, passes);
+  const labels = model.heads.find((h) => h.name === 'action')!.labels;
+  const probe = base.withNewHeads([{ name: 'action', labels: [...labels] }], {}, o.seed);
+  try {
+    await trainHeadOnStates(probe, f, rowsWhere(f, () => true), (r) => f.label[r]!, { epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, seed: o.seed, ...common });
+    const probeEncoder = new Set(probe.encoderVariables());
+    const from = new Map(probe.namedVariables().filter((e) => !probeEncoder.has(e.variable)).map((e) => [e.name, e.variable]));
+    const mine = new Set(model.encoderVariables());
+    const heads = model.namedVariables().filter((e) => !mine.has(e.variable));
+    for (const { name, variable } of heads) {
+      const src = from.get(name);
+      if (!src || src.shape.join('x') !== variable.shape.join('x')) throw new Error(`linear probe: no head weight ${name} of shape [${variable.shape.join(', ')}]; this is a bug`);
+      variable.assign(src);
+    }
+  } finally {
+    probe.dispose();
   }
 }

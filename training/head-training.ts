@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CountertopModel } from '../model/index.js';
+import { rankScores } from '../eval/classification.js';
 import { chunk, clipShapeOf, clipTensor, encodeInputs, epochOrder } from './batches.js';
 import type { ClipData, ClipRecord, SplitName } from './data-source.js';
 import { SeededRandom, withSeededMathRandom } from './rng.js';
@@ -26,13 +27,21 @@ export async function encodeSplit(
   data: ClipData,
   split: SplitName,
   batchSize: number,
-  opts: { windowAt?: number; signal?: AbortSignal; onBatch?: (clips: number) => void } = {},
+  opts: {
+    windowAt?: number;
+    /** Augmented states: the loader's training sampling (random window, crop, label-safe flip) of this epoch; rows then come shuffled. */
+    augment?: { seed: number; epoch: number };
+    signal?: AbortSignal;
+    onBatch?: (clips: number) => void;
+  } = {},
 ): Promise<EncodedStates> {
   const shape = clipShapeOf(model.config);
   const U = model.encodingWidth;
   const records: ClipRecord[] = [];
   const parts: Float32Array[] = [];
-  const req = { shape, batchSize, training: false, seed: 0, epoch: 0, ...(opts.windowAt !== undefined ? { windowAt: opts.windowAt } : {}) };
+  const req = opts.augment
+    ? { shape, batchSize, training: true, seed: opts.augment.seed, epoch: opts.augment.epoch }
+    : { shape, batchSize, training: false, seed: 0, epoch: 0, ...(opts.windowAt !== undefined ? { windowAt: opts.windowAt } : {}) };
   for await (const batch of data.batches(split, req)) {
     opts.signal?.throwIfAborted();
     const states = tf.tidy(() => model.encode(clipTensor(batch, shape), encodeInputs(batch, shape)).states);
@@ -125,4 +134,57 @@ export async function trainHeadOnStates(
     optimizer.dispose();
   }
   return step;
+}
+
+/**
+ * Frozen states of several passes over the same clips (windows at fixed positions, random-window
+ * augmentation passes), one row per (pass, clip), tagged with the clip, its label in that pass (a
+ * mirrored clip carries its mirror class) and the pass.
+ */
+export interface RowStates {
+  readonly states: Float32Array;
+  readonly T: number;
+  readonly U: number;
+  readonly clip: Int32Array;
+  readonly label: Int32Array;
+  readonly part: Int32Array;
+}
+
+/** Joins passes into rows; `indexOf` maps a clip id to its clip index (the loader may shuffle a training pass). */
+export function joinPasses(indexOf: (id: string) => number, passes: readonly EncodedStates[]): RowStates {
+  const rows = passes.reduce((n, p) => n + p.records.length, 0);
+  const { T, U } = passes[0]!;
+  const states = new Float32Array(rows * T * U);
+  const clip = new Int32Array(rows), label = new Int32Array(rows), part = new Int32Array(rows);
+  let r = 0;
+  passes.forEach((p, k) => {
+    states.set(p.states, r * T * U);
+    p.records.forEach((rec, i) => {
+      clip[r + i] = indexOf(rec.id);
+      label[r + i] = rec.action;
+      part[r + i] = k;
+    });
+    r += p.records.length;
+  });
+  return { states, T, U, clip, label, part };
+}
+
+/** Row indices whose (clip, pass) pass the test. */
+export function rowsWhere(f: RowStates, keep: (clip: number, part: number) => boolean): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < f.clip.length; r++) if (keep(f.clip[r]!, f.part[r]!)) out.push(r);
+  return out;
+}
+
+/** Top-1 class of each clip among `rows`, its rows' probabilities averaged. */
+export function predictByClip(model: CountertopModel, f: RowStates, rows: readonly number[], batchSize = 256): Map<number, number> {
+  const probs = headProbabilities(model, f, rows, batchSize);
+  const C = rows.length ? probs.length / rows.length : 0;
+  const sums = new Map<number, Float32Array>();
+  rows.forEach((r, j) => {
+    const c = f.clip[r]!;
+    const sum = sums.get(c) ?? sums.set(c, new Float32Array(C)).get(c)!;
+    for (let k = 0; k < C; k++) sum[k]! += probs[j * C + k]!;
+  });
+  return new Map([...sums].map(([c, sum]) => [c, rankScores(sum, 1)[0]!]));
 }

@@ -26,8 +26,8 @@ export interface TeachSet {
 const quote = (s: string) => JSON.stringify(s);
 
 /** Reads the folder and checks the classes: ≥ 2 classes, and every class ≥ 2 clips (one can be held out). */
-export async function readTeachSet(dir: string): Promise<TeachSet> {
-  const ds = await readSsv2Dataset(dir);
+export async function readTeachSet(dir: string, opts: { videoDir?: string } = {}): Promise<TeachSet> {
+  const ds = await readSsv2Dataset(dir, opts);
   const clips = [...ds.records.train, ...ds.records.validation, ...ds.records.test].filter((r) => r.action >= 0);
   const counts = ds.actions.map(() => 0);
   for (const c of clips) counts[c.action]!++;

@@ -5,9 +5,10 @@
  *   const report = await teach(teachOptionsSchema.parse({ base: 'assets/model/default', data: 'clips', out: 'runs/mine' }),
  *     { onProgress: (p) => …, signal });
  *
- * Two modes: `transfer` (the base's encoder frozen, a new head trained on its states, computed once
- * per clip and window and cached in `<out>/features/`) and `finetune` (every weight trainable from
- * the base, a lower learning rate, λ = 1 since the new classes have no captions). Every labelled
+ * Two modes: `transfer` (the base's encoder frozen, a new head trained on its states — each clip's
+ * middle window and a few random windows, computed once and cached in `<out>/features/`) and
+ * `finetune` (every weight trainable from the base, the head starting as a linear probe, a lower
+ * learning rate, λ = 1 since the new classes have no captions). Every labelled
  * clip of the folder is used (all splits). Accuracy is measured on clips held out from training —
  * transfer: stratified k-fold, k = min(folds, smallest class), each clip scored once by a head
  * that never saw it; finetune: one stratified split (≥ 1 clip per class held out) — and then the
@@ -23,10 +24,10 @@ import { z } from 'zod';
 import { CHECKPOINT_DIR, type CountertopModel, initBackend, loadCheckpoint, resolveCheckpoint, restoreAdam, saveCheckpoint } from '../model/index.js';
 import { frameStep } from '../model/config.js';
 import type { VideoRecord } from '../data/index.js';
-import { classificationReport, rankScores } from '../eval/classification.js';
+import { classificationReport } from '../eval/classification.js';
 import { evaluateSplit } from './evaluate.js';
-import { finetuneEpochs, finetuneStart } from './finetune.js';
-import { encodeSplit, headProbabilities, trainHeadOnStates } from './head-training.js';
+import { finetuneEpochs, finetuneStart, probeHead } from './finetune.js';
+import { encodeSplit, joinPasses, predictByClip, rowsWhere, trainHeadOnStates, type EncodedStates, type RowStates } from './head-training.js';
 import { type RngState, SeededRandom } from './rng.js';
 import { TeachInputError, checkClips, readTeachSet, stratifiedFolds, subsetData, type TeachSet } from './teach-data.js';
 import { hashVariables } from './transfer.js';
@@ -54,10 +55,16 @@ export const teachOptionsSchema = z.strictObject({
   head: z.enum(['linear', 'mlp']).default('linear'),
   hidden: z.number().int().min(1).max(4096).default(128),
   /**
-   * Windows per clip (start … end) for window-sampling models: transfer trains on the states of
-   * each and both modes score a clip by averaging its windows' probabilities.
+   * Windows per clip (start … end) for window-sampling models: both modes score a held-out clip by
+   * averaging its windows' probabilities.
    */
   views: z.number().int().min(1).max(8).default(3),
+  /**
+   * Passes of the loader's training sampling (random window, crop, label-safe flip) per clip added
+   * to the frozen states a head is trained on, beside the clip's middle window: transfer's head,
+   * and finetune's starting head (a linear probe).
+   */
+  augment: z.number().int().min(0).max(16).default(4),
   /** Transfer: at most this many folds. */
   folds: z.number().int().min(2).max(10).default(5),
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
@@ -116,7 +123,7 @@ export const teachReportSchema = z.strictObject({
     description: z.string(),
   }),
   clips: z.number().int().min(1),
-  options: z.strictObject({ epochs: z.number(), lr: z.number(), batchSize: z.number(), head: z.string(), views: z.number(), seed: z.number() }),
+  options: z.strictObject({ epochs: z.number(), lr: z.number(), batchSize: z.number(), head: z.string(), views: z.number(), augment: z.number(), seed: z.number() }),
   seconds: z.strictObject({
     /** Checking (decoding) the clips. */
     check: z.number(),
@@ -324,7 +331,7 @@ function buildReport(o: Resolved, set: TeachSet, labels: string[], baseDir: stri
     top1: r.top1,
     heldOut: { method: h.method, folds: h.folds, clips: h.predictions.length, description: h.description },
     clips: set.clips.length,
-    options: { epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, head: o.mode === 'transfer' ? o.head : 'linear', views: o.views, seed: o.seed },
+    options: { epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, head: o.mode === 'transfer' ? o.head : 'linear', views: o.views, augment: o.mode === 'transfer' ? o.augment : 0, seed: o.seed },
     seconds,
     resumedAtEpoch,
   };
@@ -349,56 +356,67 @@ interface ModeResult {
 
 // ---------------------------------------------------------------- transfer
 
-/** States of every clip at each view: [V·N, T, U], row v·N + i = clip i at view v. Cached in <out>/features/. */
+/**
+ * Frozen states of every clip: one pass per scoring window (`views`, start … end), the middle
+ * window if it is not one of them, and `augment` passes of the loader's training sampling (random
+ * window, crop, label-safe flip). Cached in <out>/features/ under a key of everything they depend on.
+ */
 async function transferStates(o: Resolved, set: TeachSet, base: CountertopModel, baseHash: string, meter: ProgressMeter, ctx: ModeContext) {
-  const positions = viewPositions(base, o.views);
+  const scoring = viewPositions(base, o.views);
+  const fixed = scoring.includes(0.5) ? scoring : [...scoring, 0.5];
   const N = set.clips.length;
-  const T = base.config.frames;
-  const U = base.encodingWidth;
-  const key = createHash('sha256').update(JSON.stringify({ data: path.resolve(set.ds.dir), ids: set.clips.map((r) => r.id), config: base.config, baseHash, positions })).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify({ data: path.resolve(set.ds.dir), ids: set.clips.map((r) => r.id), config: base.config, baseHash, fixed, augment: o.augment, seed: o.seed })).digest('hex').slice(0, 16);
   const file = path.join(o.out, 'features', `${key}.f32`);
-  const bytes = positions.length * N * T * U * 4;
-  if (existsSync(file)) {
+  const index = path.join(o.out, 'features', `${key}.json`);
+  const passes = fixed.length + o.augment;
+  const T = base.config.frames, U = base.encodingWidth;
+  const layout = { scoring: scoring.map((p) => fixed.indexOf(p)), middle: fixed.indexOf(0.5), augmented: (part: number) => part >= fixed.length };
+  if (existsSync(file) && existsSync(index)) {
+    const meta = cachedRowsSchema.safeParse(JSON.parse(readFileSync(index, 'utf8')));
     const buf = readFileSync(file);
-    if (buf.byteLength === bytes) {
+    if (meta.success && meta.data.clip.length === passes * N && buf.byteLength === passes * N * T * U * 4) {
       ctx.log(`frozen features read from ${file}`);
-      return { states: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)), T, U, views: positions.length, hit: true };
+      const states = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+      const rows: RowStates = { states, T, U, clip: Int32Array.from(meta.data.clip), label: Int32Array.from(meta.data.label), part: Int32Array.from(meta.data.part) };
+      return { rows, layout, hit: true };
     }
   }
-  const states = new Float32Array(positions.length * N * T * U);
   const data = subsetData(set, set.clips);
+  const indexOf = new Map(set.clips.map((r, i) => [r.id, i]));
+  const encoded: EncodedStates[] = [];
   let done = 0;
-  for (const [v, windowAt] of positions.entries()) {
-    const enc = await encodeSplit(base, data, 'train', 8, { windowAt, ...(ctx.signal ? { signal: ctx.signal } : {}), onBatch: (n) => meter.report('features', (done += n) / (N * positions.length)) });
-    // The loader yields clips in file order; anything else would mislabel rows.
-    enc.records.forEach((r, i) => {
-      if (r.id !== set.clips[i]!.id) throw new Error(`frozen features: clip ${r.id} came out of order (expected ${set.clips[i]!.id}); this is a bug`);
-    });
-    if (enc.records.length !== N) throw new Error(`frozen features: ${enc.records.length} of ${N} clips were encoded`);
-    states.set(enc.states, v * N * T * U);
-  }
+  const common = { ...(ctx.signal ? { signal: ctx.signal } : {}), onBatch: (n: number) => meter.report('features', (done += n) / (N * passes)) };
+  for (const windowAt of fixed) encoded.push(await encodeSplit(base, data, 'train', 8, { windowAt, ...common }));
+  for (let a = 0; a < o.augment; a++) encoded.push(await encodeSplit(base, data, 'train', 8, { augment: { seed: o.seed, epoch: a }, ...common }));
+  for (const e of encoded) if (e.records.length !== N) throw new Error(`frozen features: ${e.records.length} of ${N} clips were encoded`);
+  const rows = joinPasses((id) => indexOf.get(id)!, encoded);
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file + '.tmp', new Uint8Array(states.buffer, states.byteOffset, states.byteLength));
+  writeFileSync(file + '.tmp', new Uint8Array(rows.states.buffer, rows.states.byteOffset, rows.states.byteLength));
+  writeFileSync(index + '.tmp', JSON.stringify({ clip: Array.from(rows.clip), label: Array.from(rows.label), part: Array.from(rows.part) }));
   renameSync(file + '.tmp', file);
-  return { states, T, U, views: positions.length, hit: false };
+  renameSync(index + '.tmp', index);
+  return { rows, layout, hit: false };
 }
+
+const cachedRowsSchema = z.strictObject({ clip: z.array(z.number().int()), label: z.array(z.number().int()), part: z.array(z.number().int()) });
 
 async function teachTransfer(o: Resolved, set: TeachSet, base: CountertopModel, baseHash: string, meter: ProgressMeter, seconds: TeachReport['seconds'], ctx: ModeContext): Promise<ModeResult> {
   const t0 = performance.now();
   if (o.resume) ctx.log('transfer keeps no resumable head state: head training restarts (it takes seconds), from the cached frozen features when they are there');
-  const f = await transferStates(o, set, base, baseHash, meter, ctx);
-  seconds.features = f.hit ? 0 : (performance.now() - t0) / 1000;
+  const { rows: f, layout, hit } = await transferStates(o, set, base, baseHash, meter, ctx);
+  seconds.features = hit ? 0 : (performance.now() - t0) / 1000;
   const N = set.clips.length;
-  const rowsOf = (clips: readonly number[]) => clips.flatMap((i) => Array.from({ length: f.views }, (_, v) => v * N + i));
-  const labelOfRow = (row: number) => set.clips[row % N]!.action;
+  // Trained on the middle window and the random-window passes; the start and end windows of a clip
+  // often miss the action (measured: they cost 5–13 points at 5 clips per class, docs/TRAINING.md).
+  const isTrainPart = (part: number) => part === layout.middle || layout.augmented(part);
+  const isScoringPart = (part: number) => layout.scoring.includes(part);
   const labels = [...set.ds.actions];
   const k = Math.min(o.folds, ...set.counts);
   const fold = stratifiedFolds(set, k, o.seed);
   const jobs = k + 1;
   const newHead = (seed: number) => base.withNewHeads([{ name: 'action', labels }], { hidden: o.head === 'mlp' ? o.hidden : 0 }, seed);
-  const train = async (head: CountertopModel, clips: number[], job: number, foldNo?: number) => {
-    const rows = rowsOf(clips);
-    await trainHeadOnStates(head, f, rows, labelOfRow, {
+  const train = async (head: CountertopModel, clips: ReadonlySet<number>, job: number, foldNo?: number) => {
+    await trainHeadOnStates(head, f, rowsWhere(f, (clip, part) => clips.has(clip) && isTrainPart(part)), (r) => f.label[r]!, {
       epochs: o.epochs,
       batchSize: o.batchSize,
       lr: o.lr,
@@ -407,17 +425,9 @@ async function teachTransfer(o: Resolved, set: TeachSet, base: CountertopModel, 
       onEpoch: (epoch, _step, loss) => meter.report('train', (job + (epoch + 1) / o.epochs) / jobs, { epoch: epoch + 1, epochs: o.epochs, ...(foldNo ? { fold: foldNo, folds: k } : {}), loss }, epoch + 1 === o.epochs),
     });
   };
-  /** Top-1 class of each clip, its views' probabilities averaged. */
-  const predict = (head: CountertopModel, clips: readonly number[]) => {
-    const rows = rowsOf(clips);
-    const probs = headProbabilities(head, f, rows, 256);
-    const C = labels.length;
-    return clips.map((_, j) => {
-      const mean = new Float32Array(C);
-      for (let v = 0; v < f.views; v++) for (let c = 0; c < C; c++) mean[c]! += probs[(j * f.views + v) * C + c]!;
-      return rankScores(mean, 1)[0]!;
-    });
-  };
+  /** Top-1 class of each clip, its scoring windows' probabilities averaged. */
+  const predict = (head: CountertopModel, clips: ReadonlySet<number>) => predictByClip(head, f, rowsWhere(f, (clip, part) => clips.has(clip) && isScoringPart(part)));
+  const accuracy = (pred: Map<number, number>) => [...pred].filter(([clip, p]) => set.clips[clip]!.action === p).length / Math.max(1, pred.size);
 
   const tHeld = performance.now();
   const predictions: HeldOutResult['predictions'] = [];
@@ -425,36 +435,32 @@ async function teachTransfer(o: Resolved, set: TeachSet, base: CountertopModel, 
   for (let j = 0; j < k; j++) {
     const head = newHead(o.seed + 1 + j);
     try {
-      const trainClips = all.filter((i) => fold[i] !== j);
-      const testClips = all.filter((i) => fold[i] === j);
+      const trainClips = new Set(all.filter((i) => fold[i] !== j));
+      const testClips = new Set(all.filter((i) => fold[i] === j));
       await train(head, trainClips, j, j + 1);
-      const trainPred = predict(head, trainClips);
-      predict(head, testClips).forEach((p, n) => predictions.push({ clip: testClips[n]!, label: set.clips[testClips[n]!]!.action, predicted: p }));
-      const acc = (xs: { label: number; predicted: number }[]) => xs.filter((x) => x.label === x.predicted).length / Math.max(1, xs.length);
-      meter.report('evaluate', (j + 1) / jobs, {
-        fold: j + 1,
-        folds: k,
-        trainAccuracy: acc(trainPred.map((p, n) => ({ label: set.clips[trainClips[n]!]!.action, predicted: p }))),
-        heldOutAccuracy: acc(predictions),
-      }, true, 'train');
+      const trainAccuracy = accuracy(predict(head, trainClips));
+      for (const [clip, p] of predict(head, testClips)) predictions.push({ clip, label: set.clips[clip]!.action, predicted: p });
+      const heldOutAccuracy = predictions.filter((p) => p.label === p.predicted).length / predictions.length;
+      meter.report('evaluate', (j + 1) / jobs, { fold: j + 1, folds: k, trainAccuracy, heldOutAccuracy }, true, 'train');
     } finally {
       head.dispose();
     }
   }
+  if (predictions.length !== N) throw new Error(`held-out scoring covered ${predictions.length} of ${N} clips; this is a bug`);
   seconds.heldOut = (performance.now() - tHeld) / 1000;
   const tFinal = performance.now();
   const model = newHead(o.seed);
   try {
-    await train(model, all, k);
+    await train(model, new Set(all), k);
   } catch (e) {
     model.dispose();
     throw e;
   }
   seconds.final = (performance.now() - tFinal) / 1000;
-  const views = f.views > 1 ? `, ${f.views} windows per clip` : '';
+  const windows = layout.scoring.length > 1 ? `; scored on ${layout.scoring.length} windows per clip` : '';
   return {
     model,
-    heldOut: { method: 'stratified-k-fold', folds: k, predictions, description: `stratified ${k}-fold: each of the ${N} clips scored by a head trained on the other folds${views}` },
+    heldOut: { method: 'stratified-k-fold', folds: k, predictions, description: `stratified ${k}-fold: each of the ${N} clips scored by a head trained on the other folds${windows}` },
     resumedAtEpoch: null,
   };
 }
@@ -531,7 +537,13 @@ async function teachFinetune(o: Resolved, set: TeachSet, base: CountertopModel, 
     const rng = new SeededRandom(state.rng as RngState);
     const [s0, w] = stageShare[stage];
     const m = model, opt = optimizer;
-    await finetuneEpochs(m, opt, subsetData(set, records), rng, {
+    const data = subsetData(set, records);
+    if (state.epoch === 0) {
+      // The head starts as a linear probe on the base's frozen states (finetune.ts says why).
+      const t = TEACH_DEFAULTS.transfer;
+      await probeHead(m, base, data, { epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, seed: o.seed, augment: o.augment, ...(ctx.signal ? { signal: ctx.signal } : {}), onPass: () => meter.report('features', s0, {}, false, 'train') });
+    }
+    await finetuneEpochs(m, opt, data, rng, {
       epochs: o.epochs,
       batchSize: o.batchSize,
       lr: o.lr,

@@ -213,20 +213,24 @@ d('teach', () => {
   it('finetune resumes at the epoch it saved, and refuses a resume with other options', async () => {
     const out = at('resumed');
     const stop = new AbortController();
-    // Epochs 1 and 2 of the held-out model finish (state saved after each); cancelled during epoch 3.
-    await expect(teach(opts({ out, mode: 'finetune', epochs: 4 }), { ...quiet, signal: stop.signal, onProgress: (p) => p.phase === 'train' && p.epoch === 3 && stop.abort() })).rejects.toBeInstanceOf(TeachCancelled);
-    expect(existsSync(path.join(out, 'resume', 'manifest.json'))).toBe(true);
-    await expect(teach(opts({ out, mode: 'finetune', epochs: 4 }), quiet)).rejects.toThrow(/holds an unfinished fine-tuning run .*pass --resume/);
-    await expect(teach(opts({ out, mode: 'finetune', epochs: 4, lr: 1e-3, resume: true }), quiet)).rejects.toThrow(/was written with other options, data or base model/);
+    // Cancelled once epoch 3 of the held-out model is under way (its state is saved after every epoch).
+    await expect(teach(opts({ out, mode: 'finetune', epochs: 5 }), { ...quiet, signal: stop.signal, onProgress: (p) => p.phase === 'train' && (p.epoch ?? 0) >= 3 && stop.abort() })).rejects.toBeInstanceOf(TeachCancelled);
+    const saved = readJson<{ training: { resume: { stage: string; epoch: number } } }>(path.join(out, 'resume', 'manifest.json')).training.resume;
+    expect(saved.stage).toBe('heldOut');
+    expect(saved.epoch).toBeGreaterThanOrEqual(2);
+    const next = saved.epoch + 1;
+    await expect(teach(opts({ out, mode: 'finetune', epochs: 5 }), quiet)).rejects.toThrow(/holds an unfinished fine-tuning run .*pass --resume/);
+    await expect(teach(opts({ out, mode: 'finetune', epochs: 5, lr: 1e-3, resume: true }), quiet)).rejects.toThrow(/was written with other options, data or base model/);
 
     const logs: string[] = [];
     const progress: TeachProgress[] = [];
-    const report = await teach(opts({ out, mode: 'finetune', epochs: 4, resume: true }), { log: (l) => logs.push(l), onProgress: (p) => progress.push(p) });
-    expect(logs).toContain('resuming fine-tuning at epoch 3 of the held-out model');
-    expect(report.resumedAtEpoch).toBe(3);
-    // The held-out model's epochs 1–2 were not trained again.
-    const heldOutEpochs = progress.filter((p) => p.phase === 'train' && p.fold === 1).map((p) => p.epoch);
-    expect(Math.min(...(heldOutEpochs as number[]))).toBe(3);
+    const report = await teach(opts({ out, mode: 'finetune', epochs: 5, resume: true }), { log: (l) => logs.push(l), onProgress: (p) => progress.push(p) });
+    expect(logs).toContain(`resuming fine-tuning at epoch ${next} of the held-out model`);
+    expect(report.resumedAtEpoch).toBe(next);
+    // The held-out model's finished epochs were not trained again; the final model trained all 5.
+    const heldOutEpochs = progress.filter((p) => p.phase === 'train' && p.fold === 1).map((p) => p.epoch!);
+    expect(Math.min(...heldOutEpochs)).toBe(next);
+    expect(progress.some((p) => p.phase === 'train' && !p.fold && p.epoch === 1)).toBe(true);
     expect(existsSync(path.join(out, 'checkpoint', 'manifest.json'))).toBe(true);
     expect(existsSync(path.join(out, 'resume'))).toBe(false);
   });
