@@ -14,7 +14,7 @@
  * One run each; on a 2-core machine (3) shows the cores, not the design: read it with that in mind.
  *
  * Env: BENCH_SCALE_STREAMS (N, default 6), BENCH_SCALE_SECONDS (measured seconds per trial, default
- * 30), BENCH_SCALE_LOAD_STREAMS (M, default 18), BENCH_SCALE_WORKERS (default '1,2,3').
+ * 30), BENCH_SCALE_LOAD_STREAMS (M, default 48: more than one worker process scores here), BENCH_SCALE_WORKERS (default '1,2,3').
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -106,6 +106,7 @@ interface BusTrial extends Trial {
   drops: number;
   framesLost: number;
   cpu: { edge: number; workers: number };
+  streamsSeen: number;
 }
 
 async function busTrial(demo: string, streams: number, workers: number, seconds: number, dir: string): Promise<BusTrial> {
@@ -123,7 +124,7 @@ async function busTrial(demo: string, streams: number, workers: number, seconds:
     // warn level: "worker ready" is not logged; wait for the model announcement instead (below).
     const edge = role('edge', 'edge');
     const nc = await connect({ servers: nats.url });
-    const t: BusTrial = { windows: 0, seconds, latencies: [], workerLatencies: [], bytes: new Map(), msgs: new Map(), drops: 0, framesLost: 0, cpu: { edge: 0, workers: 0 } };
+    const t: BusTrial = { windows: 0, seconds, latencies: [], workerLatencies: [], bytes: new Map(), msgs: new Map(), drops: 0, framesLost: 0, cpu: { edge: 0, workers: 0 }, streamsSeen: 0 };
     const seen = new Set<string>();
     // Measured only once every stream has stayed on one worker for a while (workers starting at
     // different times rebalance, and a moved stream starts its windows over).
@@ -160,7 +161,9 @@ async function busTrial(demo: string, streams: number, workers: number, seconds:
     });
     const until = Date.now() + 120_000;
     while (seen.size < streams && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
-    if (seen.size < streams) throw new Error(`only ${seen.size} of ${streams} streams predicted within 2 minutes: ${ws.map((w) => w.stderr().slice(-300)).join(' | ')}`);
+    // Said in the result line, not thrown: under overload some streams may never get a window through.
+    t.streamsSeen = seen.size;
+    if (seen.size < streams) console.log(`  (only ${seen.size} of ${streams} streams had a prediction within 2 minutes; measuring anyway)`);
     while (Date.now() - movedAt < WARMUP_MS && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
     const dropsBefore = new Map(drops);
     const lostBefore = new Map(lost);
@@ -184,7 +187,7 @@ async function busTrial(demo: string, streams: number, workers: number, seconds:
 export async function run(): Promise<void> {
   const streams = Number(process.env.BENCH_SCALE_STREAMS ?? 6);
   const seconds = Number(process.env.BENCH_SCALE_SECONDS ?? 30);
-  const loadStreams = Number(process.env.BENCH_SCALE_LOAD_STREAMS ?? 18);
+  const loadStreams = Number(process.env.BENCH_SCALE_LOAD_STREAMS ?? 48);
   const workerCounts = String(process.env.BENCH_SCALE_WORKERS ?? '1,2,3').split(',').map(Number).filter((n) => n >= 1);
   const video = readdirSync(demoDir).find((f) => f.endsWith('.webm'));
   if (!video) throw new Error(`no demo recording in ${demoDir}`);
@@ -210,7 +213,7 @@ export async function run(): Promise<void> {
     for (const n of workerCounts) {
       const t = await busTrial(demo, loadStreams, n, seconds, dir);
       console.log(
-        `${loadStreams} streams, ${n} worker${n === 1 ? ' ' : 's'}: ${rate(t).toFixed(1)} windows/s delivered (${(rate(t) / loadStreams).toFixed(2)} per stream), p95 ${p95(t.latencies).toFixed(0)} ms, windows dropped ${t.drops}, frames lost ${t.framesLost}, CPU edge ${t.cpu.edge.toFixed(2)} + workers ${t.cpu.workers.toFixed(2)} cores`,
+        `${loadStreams} streams (${t.streamsSeen} predicted), ${n} worker${n === 1 ? ' ' : 's'}: ${rate(t).toFixed(1)} windows/s delivered (${(rate(t) / loadStreams).toFixed(2)} per stream), p95 ${p95(t.latencies).toFixed(0)} ms, windows dropped ${t.drops}, frames lost ${t.framesLost}, CPU edge ${t.cpu.edge.toFixed(2)} + workers ${t.cpu.workers.toFixed(2)} cores`,
       );
     }
     console.log(`(${os.cpus().length} cores here: more workers than cores cannot add throughput; on separate machines each worker brings its own)`);
