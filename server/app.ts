@@ -18,6 +18,7 @@ import { startConfiguredCameras } from './cameras.js';
 import type { ServerConfig } from './config.js';
 import { HistoryHandle, historySink } from './history.js';
 import { serveHistory } from './historyHttp.js';
+import { serveRecording } from './recordingsHttp.js';
 import { ClientHub } from './hub.js';
 import { ServerMetrics } from './metrics.js';
 import { MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, type ModelInfo, type WebRtcSettings } from './protocol.js';
@@ -145,6 +146,7 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
     if (url.pathname === '/readyz') return void json(closing ? 503 : 200, { ready: !closing, ...(closing ? { reason: 'shutting down' } : {}) });
     if (url.pathname === '/healthz') return void json(200, health());
     if (url.pathname.startsWith('/history/')) return void serveHistory(history, url, res);
+    if (url.pathname.startsWith('/recordings/')) return void serveRecording(recordings, url.pathname.slice('/recordings/'.length), req, res);
     if (url.pathname === '/metrics') {
       res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
       return;

@@ -23,6 +23,7 @@ export interface HistoryOptions {
   readonly file: string;
   readonly maxAgeDays: number;
   readonly maxBytes: number;
+  /** The model name stored with an event whose stream does not say which model it runs. */
   readonly model: string;
   /** How often old rows are pruned (ms). */
   readonly pruneEveryMs?: number;
@@ -141,7 +142,7 @@ export class EventHistory {
   }
 
   /** An action started or ended. Returns the row id (for the snapshot), or undefined when nothing was stored. */
-  action(stream: { id: string; name: string }, e: { kind: 'start' | 'end'; label: string; confidence: number; start: number; end?: number }): number | undefined {
+  action(stream: { id: string; name: string; model?: string }, e: { kind: 'start' | 'end'; label: string; confidence: number; start: number; end?: number }): number | undefined {
     return this.guard(() => {
       const key = `${stream.id}\u0000${e.label}`;
       if (e.kind === 'end') {
@@ -156,7 +157,7 @@ export class EventHistory {
       const id = Number(
         this.db
           .prepare('INSERT INTO events (stream, stream_name, type, label, start_ms, end_ms, confidence, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(stream.id, stream.name, 'action', e.label, Math.round(e.start), e.kind === 'end' && e.end !== undefined ? Math.round(e.end) : null, e.confidence, this.opts.model).lastInsertRowid,
+          .run(stream.id, stream.name, 'action', e.label, Math.round(e.start), e.kind === 'end' && e.end !== undefined ? Math.round(e.end) : null, e.confidence, stream.model ?? this.opts.model).lastInsertRowid,
       );
       if (e.kind === 'start') this.openActions.set(key, id);
       this.inserted();
@@ -164,12 +165,12 @@ export class EventHistory {
     });
   }
 
-  caption(stream: { id: string; name: string }, c: { text: string; reason: string; at: number; label?: string }): number | undefined {
+  caption(stream: { id: string; name: string; model?: string }, c: { text: string; reason: string; at: number; label?: string }): number | undefined {
     return this.guard(() => {
       const id = Number(
         this.db
           .prepare('INSERT INTO events (stream, stream_name, type, label, text, reason, start_ms, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(stream.id, stream.name, 'caption', c.label ?? null, c.text.slice(0, 2000), c.reason, Math.round(c.at), this.opts.model).lastInsertRowid,
+          .run(stream.id, stream.name, 'caption', c.label ?? null, c.text.slice(0, 2000), c.reason, Math.round(c.at), stream.model ?? this.opts.model).lastInsertRowid,
       );
       this.inserted();
       return id;
@@ -325,8 +326,8 @@ export function csvRow(item: HistoryItem): string {
 
 /** What the stream manager tells the history: each action event and caption, with the stream's newest frame. */
 export interface StreamEventSink {
-  action(stream: { id: string; name: string }, e: { kind: 'start' | 'end'; label: string; confidence: number; start: number; end?: number }, frame?: Frame): void;
-  caption(stream: { id: string; name: string }, c: { text: string; reason: string; at: number }, frame?: Frame): void;
+  action(stream: { id: string; name: string; model?: string }, e: { kind: 'start' | 'end'; label: string; confidence: number; start: number; end?: number }, frame?: Frame): void;
+  caption(stream: { id: string; name: string; model?: string }, c: { text: string; reason: string; at: number }, frame?: Frame): void;
 }
 
 /**

@@ -103,6 +103,9 @@ const clipId = z.string().regex(/^clip-[a-z0-9-]{6,40}$/, 'not a clip id');
 /** Models are named by their folder (bundled, --model, or one taught into modelsDir). */
 const modelId = z.string().min(1).max(120).regex(/^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/, 'not a model id');
 const jobId = z.string().regex(/^job-[a-z0-9-]{6,40}$/, 'not a training job id');
+/** A segment a person marked on a recording's timeline: seconds from its start, and its label. */
+const markedSegmentSchema = z.object({ start: z.number().min(0).max(86_400), end: z.number().min(0).max(86_400), label: clipLabelSchema }).refine((s) => s.end > s.start, 'a segment must end after it starts');
+export const MAX_MARKED_SEGMENTS = 5000;
 /** Shortest and longest clip a user may take from a stream (the model's window is ~1.3 s). */
 export const CLIP_SECONDS = { min: 1, max: 30 } as const;
 
@@ -157,6 +160,12 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('cancel-training'), id: requestId, jobId }),
   z.object({ type: z.literal('list-training'), id: requestId }),
+  /** The segments marked on a recording (its annotation file), to edit them. */
+  z.object({ type: z.literal('read-annotations'), id: requestId, recording: recordingName }),
+  /** Writes the recording's annotation file (what replay evaluation reads) from segments marked on its timeline. */
+  z.object({ type: z.literal('save-annotations'), id: requestId, recording: recordingName, segments: z.array(markedSegmentSchema).max(MAX_MARKED_SEGMENTS) }),
+  /** Cuts each segment out of the recording into the clip library, labelled. */
+  z.object({ type: z.literal('clips-from-recording'), id: requestId, recording: recordingName, segments: z.array(markedSegmentSchema).min(1).max(200) }),
 ]);
 
 /** A message as a client sends it (fields with defaults may be left out). */
@@ -373,7 +382,9 @@ export type ServerMessage =
   | { type: 'clips'; id?: string; library: LibraryView }
   | { type: 'clip-saved'; id?: string; clip: LibraryClip }
   | { type: 'models'; id?: string; models: ModelsView }
-  | { type: 'training'; id?: string; jobs: TrainingJobView[] };
+  | { type: 'training'; id?: string; jobs: TrainingJobView[] }
+  | { type: 'annotations'; id?: string; recording: string; segments: { start: number; end: number; label: ClipLabel }[]; duration: number | null }
+  | { type: 'clips-added'; id?: string; recording: string; clips: number };
 
 export type ErrorCode =
   | 'bad-json'

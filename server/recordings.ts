@@ -6,7 +6,7 @@
  * point at /etc/passwd or another user's folder) and of a plausible size and number of segments.
  */
 import { constants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseAnnotations, type AnnotatedSegment } from '../eval/replay.js';
 import type { RecordingInfo } from './protocol.js';
@@ -154,6 +154,21 @@ export class RecordingsFolder {
   }
 
   /** A fresh, unused base path for a new recording of `streamId` (no extension). */
+  /**
+   * Writes `<stem>.annotations.json` beside a recording (the name replay evaluation reads first),
+   * through a temporary file and a rename; the segments are already checked by the caller.
+   */
+  async writeAnnotations(name: string, segments: readonly AnnotatedSegment[]): Promise<string> {
+    this.resolve(name);
+    const stem = name.slice(0, name.length - path.extname(name).length);
+    const file = path.join(this.dir, `${stem}.annotations.json`);
+    if (existsSync(file) && lstatSync(file).isSymbolicLink()) throw new RecordingNotFound(`"${path.basename(file)}" is a symbolic link; it is not replaced`);
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ video: name, segments: [...segments].sort((a, b) => a.start - b.start) }, null, 1) + '\n');
+    await rename(tmp, file);
+    return path.basename(file);
+  }
+
   newRecordingBase(streamId: string, at = new Date()): string {
     const stamp = at.toISOString().replace(/[:.]/g, '-');
     return path.join(this.dir, `${streamId}-${stamp}`);

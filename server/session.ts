@@ -12,6 +12,7 @@ import { streamHandlers } from './handlers/streams.js';
 import { clipHandlers } from './handlers/clips.js';
 import { modelHandlers } from './handlers/models.js';
 import { trainingHandlers } from './handlers/training.js';
+import { labellingHandlers } from './handlers/labelling.js';
 import { RequestError, type Handler, type HandlerScope, type Handlers, type MessageType, type SessionContext } from './handlers/types.js';
 import type { Client } from './hub.js';
 import { Semaphore, TokenBucket } from './limits.js';
@@ -39,7 +40,7 @@ const protocolHandlers: Handlers<'hello' | 'ping'> = {
 };
 
 /** Every client message type and its handler; the type makes a missing one a compile error. */
-export const messageHandlers: Handlers<MessageType> = { ...protocolHandlers, ...streamHandlers, ...recordingHandlers, ...evaluationHandlers, ...historyHandlers, ...clipHandlers, ...modelHandlers, ...trainingHandlers };
+export const messageHandlers: Handlers<MessageType> = { ...protocolHandlers, ...streamHandlers, ...recordingHandlers, ...evaluationHandlers, ...historyHandlers, ...clipHandlers, ...modelHandlers, ...trainingHandlers, ...labellingHandlers };
 
 /** The user-facing code and message for anything a handler throws. */
 function toRequestError(err: unknown): RequestError {

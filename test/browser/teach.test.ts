@@ -8,7 +8,7 @@
  * the new model live, and then the webcam's top action is each of the new labels in turn — with
  * the webcam stream live, the same stream, the whole time.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { hasFfmpeg, need, tempDir } from '../pipelines/tools.js';
 import { repoRoot } from '../server/harness.js';
 import { startServerProcess, type ServerProcess } from '../server/serverProcess.js';
 import { CHROMIUM, HEADLESS_CHROMIUM_ARGS } from '../../scripts/chromium.js';
-import { writeActionSegments } from './kitchenClip.js';
+import { writeActionSegments, writeKitchenClip } from './kitchenClip.js';
 
 const hasChromium = existsSync(CHROMIUM);
 const hasDashboard = existsSync(path.join(repoRoot, 'client/dist/index.html'));
@@ -43,6 +43,9 @@ d('teaching new actions from the dashboard (Chromium, fake webcam)', () => {
     tmp = tempDir('teach-browser');
     const camera = path.join(tmp.dir, 'two-actions.y4m');
     await writeActionSegments(camera, ACTIONS.map((a) => a.template), { seconds: SEGMENT_SECONDS });
+    // A recording to label on its timeline.
+    mkdirSync(path.join(tmp.dir, 'recordings'), { recursive: true });
+    await writeKitchenClip(path.join(tmp.dir, 'recordings', 'counter.webm'), { clips: 2, width: 160, height: 120, fps: 12, seed: 'label' });
     server = await startServerProcess([
       '--port', '0', '--no-demo', '--no-history', '--preview-fps', '0',
       '--recordings-dir', path.join(tmp.dir, 'recordings'),
@@ -152,5 +155,36 @@ d('teaching new actions from the dashboard (Chromium, fake webcam)', () => {
     expect(states.length).toBeGreaterThan(5);
     expect(new Set(states), states.join(',')).toEqual(new Set(['live']));
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'teach-live.png'), fullPage: true });
+  }, 120_000);
+
+  it('labels a recording on its timeline: saves its annotations and cuts a segment into the library', async () => {
+    await page.getByRole('button', { name: 'Teach' }).click();
+    await page.getByLabel('Recording', { exact: true }).selectOption('counter.webm');
+    const player = page.getByRole('region', { name: 'Label a recording' }).locator('video');
+    await expect.poll(() => player.evaluate((v: HTMLVideoElement) => v.readyState), { timeout: 30_000 }).toBeGreaterThan(0);
+    const seek = (t: number) => player.evaluate((v: HTMLVideoElement, to) => new Promise<void>((resolve) => {
+      v.addEventListener('seeked', () => resolve(), { once: true });
+      v.currentTime = to;
+    }), t);
+    await seek(0.5);
+    await page.getByRole('button', { name: /^Mark start/ }).click();
+    await seek(2.5);
+    await page.getByRole('button', { name: /^Mark end/ }).click();
+    await page.getByLabel('Action of the segment').fill('Putting [something] into [something]');
+    await page.getByLabel('Segment object 1').fill('a tomato');
+    await page.getByLabel('Segment object 2').fill('the pot');
+    await page.getByRole('button', { name: 'Add segment', exact: true }).click();
+    await expect(page.getByRole('list', { name: 'Segments to save' }).locator('li').first().textContent()).resolves.toMatch(/0\.5 s–2\.5 s.*a tomato, the pot/);
+    const region = page.getByRole('region', { name: 'Label a recording' });
+    await page.getByRole('button', { name: 'Save annotations' }).click();
+    await expect.poll(() => region.getByRole('status').textContent()).toMatch(/Saved 1 segment as the annotations of counter\.webm/);
+    const written = JSON.parse(readFileSync(path.join(tmp.dir, 'recordings', 'counter.annotations.json'), 'utf8')) as { segments: { start: number; end: number; label: string }[] };
+    expect(written.segments).toHaveLength(1);
+    expect(written.segments[0]!.label).toBe('Putting a tomato into the pot');
+    expect(written.segments[0]!.start).toBeCloseTo(0.5, 1);
+    await page.getByRole('button', { name: 'Add segments to the clip library' }).click();
+    await expect.poll(() => region.getByRole('status').textContent(), { timeout: 30_000 }).toMatch(/Added 1 clip to the library/);
+    await expect.poll(() => page.getByRole('list', { name: 'Clips per class' }).locator('li', { hasText: 'Putting something into something' }).textContent()).toMatch(/1$/);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'teach-label.png'), fullPage: true });
   }, 120_000);
 });

@@ -6,7 +6,7 @@
  * without going down (its predictions then carry the new labels), a corrupt model refused while the
  * running one goes on, rollback, and a cancelled job that loses no clip.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelsView, ServerMessage, TrainingJobView } from '../../server/protocol.js';
@@ -128,6 +128,44 @@ d('teaching from the dashboard protocol (real server process)', () => {
     const back = await client.next<Msg<'prediction'>>((m) => m.type === 'prediction' && m.streamId === 'demo' && m.heads.action!.length === 5, 30_000, 'a prediction from the default model');
     expect(back.heads.action!.some((l) => l.label === 'Measuring flour')).toBe(false);
   }, 300_000);
+
+  it('labels a recording: its annotation file is written from marked segments, and segments become library clips', async () => {
+    const name = 'kitchen-session.webm'; // the demo session, seeded into the empty recordings folder
+    const read = await req<Msg<'annotations'>>({ type: 'read-annotations', recording: name });
+    expect(read.segments.length).toBeGreaterThan(10);
+    expect(read.duration).toBeGreaterThan(60);
+    const marked = [
+      { start: 2, end: 4.5, label: { action: 'Putting [something] into [something]', objects: ['a spoon', 'a bowl'] } },
+      { start: 10, end: 12, label: { action: 'Tasting the soup', objects: [] } },
+    ];
+    expect((await req({ type: 'save-annotations', recording: name, segments: marked })).type).toBe('ack');
+    const file = path.join(tmp.dir, 'recordings', 'kitchen-session.annotations.json');
+    const written = JSON.parse(readFileSync(file, 'utf8')) as { segments: { template: string; label?: string }[] };
+    expect(written.segments.map((x) => x.label ?? x.template)).toEqual(['Putting a spoon into a bowl', 'Tasting the soup']);
+    const again = await req<Msg<'annotations'>>({ type: 'read-annotations', recording: name });
+    expect(again.segments.map((x) => x.label)).toEqual(marked.map((x) => x.label));
+    // Replay evaluation scores against the file just written.
+    client.send({ type: 'evaluate', recording: name, id: 'eval-1' });
+    const result = await client.waitFor<Msg<'eval-result'>>((m) => (m.type === 'eval-result' || m.type === 'error') && 'id' in m && m.id === 'eval-1', 180_000, 'the evaluation');
+    expect(result.result?.truth.map((x) => x.label), JSON.stringify(result)).toEqual(['Putting [something] into [something]', 'Tasting the soup']);
+
+    const tooShort = await req<Msg<'error'>>({ type: 'clips-from-recording', recording: name, segments: [{ start: 1, end: 1.5, label: { action: 'Tasting the soup', objects: [] } }] });
+    expect(tooShort.message).toMatch(/shorter than the model's window/);
+    const before = (await req<Msg<'clips'>>({ type: 'list-clips' })).library.clips.length;
+    const added = await req<Msg<'clips-added'>>({ type: 'clips-from-recording', recording: name, segments: marked });
+    expect(added.clips).toBe(2);
+    const after = await req<Msg<'clips'>>({ type: 'list-clips' });
+    expect(after.library.clips.length).toBe(before + 2);
+    const cut = after.library.clips.find((c) => c.className === 'Tasting the soup')!;
+    expect(cut.streamName).toBe(name);
+    expect(statSync(path.join(tmp.dir, 'library', `${cut.id}.webm`)).size).toBeGreaterThan(1000);
+
+    // The player reads the recording over HTTP with byte ranges; nothing outside the folder.
+    const ranged = await fetch(`${server.url}/recordings/${name}`, { headers: { range: 'bytes=0-99' } });
+    expect(ranged.status).toBe(206);
+    expect((await ranged.arrayBuffer()).byteLength).toBe(100);
+    expect((await fetch(`${server.url}/recordings/..%2Fpackage.json`)).status).toBe(404);
+  }, 240_000);
 
   it('cancels a fine-tuning job: no model, every clip kept', async () => {
     const before = (await req<Msg<'clips'>>({ type: 'list-clips' })).library.clips.length;
