@@ -121,9 +121,8 @@ export async function runRole(config: ServerConfig, log: Logger): Promise<void> 
   const [{ startServer }, { InferenceStage }, { HubIntake }, { pipelineSources }] = await Promise.all([import('../server/app.js'), import('../pipelines/index.js'), import('./hubIntake.js'), import('../server/sources.js')]);
   const announced = await announcedModel(bus, 15_000, rlog);
   const input = announced?.input ?? { width: 48, height: 48, fps: 12, frames: 16 };
-  const info: ModelInfo = announced
-    ? { name: announced.name, trained: announced.trained, backend: `${announced.backend} (on the workers)`, labels: announced.labels, note: `${announced.note} — run by the workers on the bus` }
-    : { name: 'not announced yet', trained: false, backend: 'none (hub)', labels: 0, note: 'No worker had announced its model when this hub started.' };
+  const infoOf = (a: ModelAnnouncement): ModelInfo => ({ name: a.name, trained: a.trained, backend: `${a.backend} (on the workers)`, labels: a.labels, note: `${a.note} — run by the workers on the bus` });
+  const info: ModelInfo = announced ? infoOf(announced) : { name: 'not announced yet', trained: false, backend: 'none (hub)', labels: 0, note: 'No worker had announced its model when this hub started.' };
   // The hub runs no model: a camera added from its dashboard fails with this, saying where cameras go.
   const noModel = {
     input,
@@ -133,10 +132,23 @@ export async function runRole(config: ServerConfig, log: Logger): Promise<void> 
   const stage = new InferenceStage(noModel, { maxBatch: 1, queueCapacity: 1 });
   // Cameras and the demo belong to the edges; this process only shows them.
   const server = await startServer({ ...config, cameras: [], demo: false }, { stage, model: info, sources: pipelineSources(input), log: rlog });
+  // The model the workers announce later (a model switch, the first worker) is what /healthz and new dashboards show.
+  const models = await (await clusterBucket(bus)).watch({ key: MODEL_KEY });
+  void (async () => {
+    for await (const e of models) {
+      if (e.operation !== 'PUT') continue;
+      try {
+        Object.assign(info, infoOf(decodeModelAnnouncement(e.value)));
+      } catch (err) {
+        rlog.warn({ err: (err as Error).message }, 'model announcement ignored');
+      }
+    }
+  })();
   const intake = new HubIntake(bus, server.streams, rlog, { show: config.bus.show });
   await intake.start();
   rlog.info({ hub: bus.id, consumer: intake.consumerName }, 'hub ready');
   onSignals(rlog, async () => {
+    models.stop();
     await intake.close();
     await server.close();
     await bus.close();

@@ -17,6 +17,15 @@ import { CLUSTER_BUCKET, MODEL_KEY } from '../../cluster/subjects.js';
 import { Kvm } from '@nats-io/kv';
 import { need, tempDir } from '../pipelines/tools.js';
 
+/** Polls an async check every 200 ms. */
+async function until(check: () => Promise<boolean>, what: string, limitMs: number): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 const run = need(hasNatsServer, 'nats-server');
 const log = pino({ level: 'silent' });
 const bus = (servers: string[], more: Record<string, unknown> = {}) => busSchema.parse({ servers, ...more });
@@ -87,7 +96,7 @@ describe.runIf(run)('bus connection and control', () => {
     await expect(openBus(bus([tlsUrl], { id: 'probe' }), 'edge', log)).rejects.toThrow(/cannot reach the bus/);
   });
 
-  it('a model switch on the bus reaches a worker process, which refuses folders outside its roots', async () => {
+  it('a model switch on the bus reaches a worker process (refusing folders outside its roots) and the hub shows the new model', async () => {
     const s = await nats();
     const worker = startRole('w-switch', ['--role', 'worker', '--engine', 'inline', '--bus', s.url, '--bus-id', 'w-switch', '--log-level', 'info']);
     procs.push(worker);
@@ -99,13 +108,19 @@ describe.runIf(run)('bus connection and control', () => {
       expect(refused.err).toMatch(/is not a checkpoint inside/);
       const kv = await new Kvm(nc).open(CLUSTER_BUCKET);
       const before = (await kv.get(MODEL_KEY))!.revision;
-      requestModelSwitch(nc, 'default');
+      const hub = startRole('h-switch', ['--role', 'hub', '--port', '0', '--no-history', '--bus', s.url, '--bus-id', 'h-switch', '--log-level', 'info']);
+      procs.push(hub);
+      const url = (await hub.waitFor((l) => l.msg === 'countertop listening', 'hub listening')).url as string;
+      const modelName = async () => ((await (await fetch(`${url}/healthz`)).json()) as { model: { name: string } }).model.name;
+      expect(await modelName()).toMatch(/default/);
+      requestModelSwitch(nc, 'real-camera');
       const switched = await worker.waitFor((l) => l.msg === 'model switched', 'model switched');
-      expect(switched.checkpoint).toBe('default');
-      // Announced again (edges and hubs read the new one).
+      expect(switched.checkpoint).toBe('real-camera');
+      // Announced again: edges take its input format from it, hubs its name.
       const after = await kv.get(MODEL_KEY);
       expect(after!.revision).toBeGreaterThan(before);
-      expect(JSON.parse(after!.string()).name).toMatch(/default/);
+      expect(JSON.parse(after!.string()).name).toMatch(/real-camera/);
+      await until(async () => /real-camera/.test(await modelName()), 'the hub shows the new model', 20_000);
     } finally {
       await nc.close();
     }
