@@ -132,7 +132,12 @@ export class Worker {
     let s = this.streams.get(frame.streamId);
     if (s && s.partition !== partition) this.endStream(s, 'moved to another partition');
     s = this.streams.get(frame.streamId);
-    if (!s) s = this.startStream(frame.streamId, partition);
+    if (!s) {
+      // The stream's previous run here still finishes its last windows in the stage: its frames
+      // wait for nothing (a gap, as after any move), the new run starts once the old one is gone.
+      if (this.stage.streams.includes(frame.streamId)) return;
+      s = this.startStream(frame.streamId, partition);
+    }
     if (s.lastSeq >= 0 && frame.seq > s.lastSeq + 1) s.framesLost += frame.seq - s.lastSeq - 1;
     s.lastSeq = frame.seq;
     s.lastFrameAt = Date.now();
