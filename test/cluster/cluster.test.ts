@@ -156,10 +156,11 @@ describe.runIf(run)('edge, workers and hubs as processes on NATS JetStream', () 
     for (const p of [edge, hub1, hub2, ...survivors]) expect(p.lines.some((l) => l.msg === 'bus reconnected'), `${p.name} reconnected`).toBe(true);
 
     // 4. kill -9 the edge: its streams show `reconnecting` on both dashboards.
+    // Waits set up before the kill, on both dashboards at once, so that no status passes unseen.
+    const reconnecting = [d1, d2].flatMap((d) => STREAMS.map((s) => d.client.next<Status>((m) => m.type === 'status' && m.streamId === s && m.state === 'reconnecting', 30_000, `${s} reconnecting`)));
     await edge.kill('SIGKILL');
-    for (const d of [d1, d2]) {
-      await Promise.all(STREAMS.map((s) => d.client.next<Status>((m) => m.type === 'status' && m.streamId === s && m.state === 'reconnecting', 30_000, `${s} reconnecting`)));
-    }
+    const shown = await Promise.all(reconnecting);
+    expect(shown.every((m) => /not heard from/.test(m.detail ?? ''))).toBe(true);
 
     // 5. No durable event lost. The workers end the silent streams (closing their open actions),
     // then the hubs drain their consumers.
