@@ -10,6 +10,8 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelsView, ServerMessage, TrainingJobView } from '../../server/protocol.js';
+import { CountertopModel, initBackend, parseModelConfig, saveCheckpoint } from '../../model/index.js';
+import { TINY_NET } from '../../training/experiment/plan.js';
 import { hasFfmpeg, need, tempDir } from '../pipelines/tools.js';
 import { TestClient } from './harness.js';
 import { startServerProcess, type ServerProcess } from './serverProcess.js';
@@ -129,6 +131,21 @@ d('teaching from the dashboard protocol (real server process)', () => {
     expect(back.heads.action!.some((l) => l.label === 'Measuring flour')).toBe(false);
   }, 300_000);
 
+  it('switches to a model of another input size and frame count: the streams go on at its size', async () => {
+    // An (untrained) model of 8 frames at 32×32 with its own two labels, saved where taught models go.
+    await initBackend();
+    const tiny = CountertopModel.create(parseModelConfig({ ...TINY_NET, sampling: 'window' }), [{ name: 'action', labels: ['Tiny A', 'Tiny B'] }], null, 3);
+    await saveCheckpoint(path.join(tmp.dir, 'models', 'tiny-model'), tiny);
+    tiny.dispose();
+    expect((await req({ type: 'switch-model', model: 'tiny-model' }, 120_000)).type).toBe('ack');
+    const p = await client.next<Msg<'prediction'>>((m) => m.type === 'prediction' && m.streamId === 'demo', 30_000, 'a prediction from the 32×32 model');
+    expect(p.heads.action!.map((l) => l.label).sort()).toEqual(['Tiny A', 'Tiny B']);
+    expect(p.lastSeq - p.firstSeq).toBe(7);
+    expect((await req({ type: 'rollback-model' }, 120_000)).type).toBe('ack');
+    const back = await client.next<Msg<'prediction'>>((m) => m.type === 'prediction' && m.streamId === 'demo' && m.lastSeq - m.firstSeq === 15, 30_000, 'a 16-frame prediction again');
+    expect(back.heads.action!.length).toBe(5);
+  }, 240_000);
+
   it('labels a recording: its annotation file is written from marked segments, and segments become library clips', async () => {
     const name = 'kitchen-session.webm'; // the demo session, seeded into the empty recordings folder
     const read = await req<Msg<'annotations'>>({ type: 'read-annotations', recording: name });
@@ -177,7 +194,7 @@ d('teaching from the dashboard protocol (real server process)', () => {
     expect(ended.jobs[0]!.model).toBeNull();
     expect((await req<Msg<'clips'>>({ type: 'list-clips' })).library.clips.length).toBe(before);
     const models = await req<Msg<'models'>>({ type: 'list-models' });
-    expect(models.models.items.filter((m) => m.origin === 'taught' && !m.problem)).toHaveLength(1);
+    expect(models.models.items.filter((m) => m.origin === 'taught' && !m.problem).map((m) => m.name).sort()).toEqual(['My counter', 'tiny-model']);
     expect(models.models.items.find((m) => m.id === 'broken-model')!.problem).toMatch(/manifest/);
   }, 180_000);
 
