@@ -32,6 +32,11 @@ function onSignals(log: Logger, close: () => Promise<void>): void {
     if (closing) return;
     closing = true;
     log.info({ signal }, 'shutting down');
+    // With the bus away, giving leases back and draining can only time out: do not wait for ever.
+    setTimeout(() => {
+      log.warn('shutdown took over 15 s (the bus unreachable?); exiting');
+      process.exit(1);
+    }, 15_000).unref();
     close()
       .then(() => process.exit(0))
       .catch((err: unknown) => {
