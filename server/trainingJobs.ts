@@ -244,8 +244,9 @@ export class TrainingJobs {
     if (m.type !== 'progress') return;
     const { type: _type, ...progress } = m;
     job.progress = progress;
-    if (progress.phase === 'train' && progress.epoch !== undefined) {
-      job.curve.push({ epoch: progress.epoch, fold: progress.fold ?? null, loss: progress.loss ?? null, trainAccuracy: progress.trainAccuracy ?? null, heldOutAccuracy: progress.heldOutAccuracy ?? null });
+    // Loss per epoch while training, and each held-out fold's accuracies when it is scored.
+    if ((progress.phase === 'train' && progress.epoch !== undefined) || (progress.phase === 'evaluate' && progress.heldOutAccuracy !== undefined)) {
+      job.curve.push({ epoch: progress.epoch ?? 0, fold: progress.fold ?? null, loss: progress.loss ?? null, trainAccuracy: progress.trainAccuracy ?? null, heldOutAccuracy: progress.heldOutAccuracy ?? null });
       if (job.curve.length > MAX_CURVE) job.curve.splice(0, job.curve.length - MAX_CURVE);
     }
     // Progress comes once an epoch (hundreds a second for a transfer head): saved and sent at most 4× a second.

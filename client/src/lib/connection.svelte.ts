@@ -212,6 +212,8 @@ export class Connection {
         this.library = m.library;
         break;
       case 'models':
+        // Another model runs now: the old one's caption no longer describes what the stream shows.
+        if (this.models && this.models.active !== m.models.active) for (const v of Object.values(this.views)) v.caption = null;
         this.models = m.models;
         this.model = m.models.info;
         break;
