@@ -9,7 +9,7 @@
  * every second. While the bus is away frames are dropped here and counted, never buffered.
  */
 import path from 'node:path';
-import { identity, Subscription } from 'rxjs';
+import { identity, share, Subscription } from 'rxjs';
 import type { Logger } from 'pino';
 import type { KvWatchEntry } from '@nats-io/kv';
 import { adaptFrameRate, resizeFrames } from '../pipelines/index.js';
@@ -17,10 +17,11 @@ import type { LiveSource, StreamState, StreamStatus } from '../pipelines/types.j
 import { cameraUrl, rtspDisplayName } from '../server/cameras.js';
 import type { ServerConfig } from '../server/config.js';
 import type { StreamKind } from '../server/protocol.js';
+import { previewJpegs } from '../server/preview.js';
 import { pipelineSources, reconnectPolicy, type SourceFactory } from '../server/sources.js';
 import { clusterBucket, type Bus } from './bus.js';
-import { MODEL_KEY, frameSubject, resultSubject, streamPartition, streamToken } from './subjects.js';
-import { decodeModelAnnouncement, encodeEdgeStatus, encodeFrame, type ModelAnnouncement } from './wire.js';
+import { MODEL_KEY, PREVIEW_WANT_SUBJECT, frameSubject, resultSubject, streamPartition, streamToken } from './subjects.js';
+import { decodeModelAnnouncement, decodePreviewWants, encodeEdgeStatus, encodeFrame, type ModelAnnouncement } from './wire.js';
 
 /** One stream the edge serves: how to open it, whatever the model's format turns out to be. */
 export interface EdgeStreamSpec {
@@ -69,12 +70,15 @@ export class Edge {
   private heartbeat?: NodeJS.Timeout;
   private connected = true;
   private closed = false;
+  /** When a hub last asked for each stream's previews: they are encoded only while someone watches. */
+  private readonly previewWanted = new Map<string, number>();
 
   private constructor(
     private readonly bus: Bus,
     specs: readonly EdgeStreamSpec[],
     partitions: number,
     private readonly log: Logger,
+    private readonly preview: { fps: number; width: number } = { fps: 0, width: 240 },
   ) {
     this.streams = specs.map((spec, i) => ({
       spec,
@@ -87,8 +91,18 @@ export class Edge {
     }));
   }
 
-  static async start(bus: Bus, specs: readonly EdgeStreamSpec[], partitions: number, log: Logger): Promise<Edge> {
-    const edge = new Edge(bus, specs, partitions, log);
+  static async start(bus: Bus, specs: readonly EdgeStreamSpec[], partitions: number, log: Logger, preview?: { fps: number; width: number }): Promise<Edge> {
+    const edge = new Edge(bus, specs, partitions, log, preview);
+    bus.nc.subscribe(PREVIEW_WANT_SUBJECT, {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          for (const id of decodePreviewWants(msg.data)) edge.previewWanted.set(id, Date.now());
+        } catch {
+          // not a preview request: ignored
+        }
+      },
+    });
     void (async () => {
       for await (const s of bus.nc.status()) {
         if (s.type === 'disconnect') edge.connected = false;
@@ -148,8 +162,26 @@ export class Edge {
         }),
       );
     }
+    // One decoder for both the frames and the previews.
+    const frames$ = source.frames.pipe(share());
+    if (this.preview.fps > 0) {
+      const id = s.spec.id;
+      const wanted = () => this.connected && Date.now() - (this.previewWanted.get(id) ?? -Infinity) < 5000;
+      sub.add(
+        frames$.pipe(previewJpegs(this.preview.fps, this.preview.width, wanted)).subscribe({
+          next: (p) => {
+            try {
+              this.bus.nc.publish(resultSubject(id, 'preview'), JSON.stringify(p));
+            } catch {
+              // the bus is closing: a preview is only ever the newest picture
+            }
+          },
+          error: (err: unknown) => this.log.warn({ stream: id, err: (err as Error).message }, 'preview encoding stopped'),
+        }),
+      );
+    }
     sub.add(
-      source.frames
+      frames$
         .pipe(source.frameRate === fps ? identity : adaptFrameRate(fps), resizeFrames(width, height))
         .subscribe({
           next: (f) => {

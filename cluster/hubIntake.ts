@@ -15,10 +15,11 @@ import type { Subscription } from '@nats-io/transport-node';
 import type { PipelineOutput, StreamState } from '../pipelines/types.js';
 import type { StreamManager } from '../server/streams.js';
 import type { StreamKind } from '../server/protocol.js';
+import type { ClientHub } from '../server/hub.js';
 import type { Bus } from './bus.js';
 import { shows } from './busConfig.js';
-import { EVENTS_STREAM, liveResultSubjects, parseResultSubject } from './subjects.js';
-import { decodeEdgeStatus, decodeResult, type EdgeStatusMessage } from './wire.js';
+import { EVENTS_STREAM, PREVIEW_WANT_SUBJECT, liveResultSubjects, parseResultSubject } from './subjects.js';
+import { decodeEdgeStatus, decodePreview, decodeResult, type EdgeStatusMessage } from './wire.js';
 
 export interface HubIntakeOptions {
   /** No status from a stream's edge for this long: `reconnecting`. */
@@ -29,6 +30,8 @@ export interface HubIntakeOptions {
   readonly discoverMs?: number;
   /** The streams this hub shows (bus.show): ids or prefixes ending in `*`. */
   readonly show?: readonly string[];
+  /** The dashboard clients, for previews: asked of the edges only while a client watches, sent straight to them. */
+  readonly clients?: Pick<ClientHub, 'wantsPreview' | 'publish'>;
 }
 
 interface RemoteStream {
@@ -44,6 +47,7 @@ export class HubIntake {
   private readonly subs: Subscription[] = [];
   private messages?: ConsumerMessages;
   private timer?: NodeJS.Timeout;
+  private previewTimer?: NodeJS.Timeout;
   private closed = false;
   /** Streams this hub had no slot for: said once each, not every second. */
   private readonly refused = new Set<string>();
@@ -65,6 +69,7 @@ export class HubIntake {
       this.subs.push(this.bus.nc.subscribe(subject, { callback: (err, msg) => void (err || this.onLive(msg.subject, msg.data)) }));
     }
     this.timer = setInterval(() => this.checkSilence(), 500);
+    this.previewTimer = setInterval(() => this.askPreviews(), 2000);
     await new Promise((r) => setTimeout(r, this.opts.discoverMs ?? 1500));
     void this.consumeEvents();
   }
@@ -74,6 +79,11 @@ export class HubIntake {
     if (!where || !this.shown(where.streamId)) return;
     try {
       if (where.kind === 'status') return this.onStatus(decodeEdgeStatus(data));
+      if (where.kind === 'preview') {
+        const p = decodePreview(data);
+        if (this.remote.has(where.streamId) && this.opts.clients?.wantsPreview(where.streamId)) this.opts.clients.publish(where.streamId, { type: 'preview', ...p, streamId: where.streamId });
+        return;
+      }
       const { out } = decodeResult(data);
       // A result for a stream no edge has reported yet: its card comes with the edge's next status.
       const r = this.remote.get(where.streamId);
@@ -111,6 +121,19 @@ export class HubIntake {
     this.remote.set(id, r);
     this.log.info({ stream: id, kind }, 'remote stream');
     return r;
+  }
+
+  /** Tells the edges which of this hub's streams a dashboard watches (they encode previews for those only). */
+  private askPreviews(): void {
+    const clients = this.opts.clients;
+    if (!clients) return;
+    const streams = [...this.remote.keys()].filter((id) => clients.wantsPreview(id));
+    if (streams.length === 0) return;
+    try {
+      this.bus.nc.publish(PREVIEW_WANT_SUBJECT, JSON.stringify({ streams }));
+    } catch {
+      // the bus is away: asked again in 2 s
+    }
   }
 
   private shown(streamId: string): boolean {
@@ -179,6 +202,7 @@ export class HubIntake {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    clearInterval(this.previewTimer);
     for (const s of this.subs) s.unsubscribe();
     await this.messages?.close().catch(() => {});
   }

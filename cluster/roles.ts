@@ -113,7 +113,7 @@ export async function runRole(config: ServerConfig, log: Logger): Promise<void> 
     const { Edge, edgeStreams } = await import('./edge.js');
     const specs = edgeStreams(config, config.demo ? (config.demoFile ?? findDemoVideo()) : undefined);
     if (specs.length === 0) rlog.warn('this edge has no streams: give cameras, bus.files or the demo');
-    const edge = await Edge.start(bus, specs, config.bus.partitions, rlog);
+    const edge = await Edge.start(bus, specs, config.bus.partitions, rlog, { fps: config.previewFps, width: config.previewWidth });
     rlog.info({ edge: bus.id, streams: specs.length }, 'edge ready');
     onSignals(rlog, async () => {
       await edge.close();
@@ -149,7 +149,7 @@ export async function runRole(config: ServerConfig, log: Logger): Promise<void> 
       }
     }
   })();
-  const intake = new HubIntake(bus, server.streams, rlog, { show: config.bus.show });
+  const intake = new HubIntake(bus, server.streams, rlog, { show: config.bus.show, clients: server.hub });
   await intake.start();
   rlog.info({ hub: bus.id, consumer: intake.consumerName }, 'hub ready');
   onSignals(rlog, async () => {

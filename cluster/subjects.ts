@@ -6,6 +6,8 @@
  *   ct.out.<stream>.prediction|stats   worker → hubs (core NATS: newest wins, a missed one is stale anyway)
  *   ct.out.<stream>.status             edge → hubs, on change and every second (its absence says the edge is gone)
  *   ct.out.<stream>.action|caption     worker → the durable stream CT_EVENTS → every hub's own consumer
+ *   ct.out.<stream>.preview            edge → hubs: a small JPEG, only while a hub asks for it
+ *   ct.control.previews                hubs → edges, every 2 s: the streams some dashboard watches
  *   ct.control.model                   hub/operator → every worker: load this checkpoint
  *
  * Stream ids are subject tokens: lowercase letters, digits and dashes (the config's camera ids),
@@ -18,8 +20,9 @@ export const CLUSTER_BUCKET = 'ct-cluster';
 export const MODEL_KEY = 'model';
 export const EVENTS_STREAM = 'CT_EVENTS';
 export const MODEL_CONTROL_SUBJECT = 'ct.control.model';
+export const PREVIEW_WANT_SUBJECT = 'ct.control.previews';
 
-export type ResultKind = 'prediction' | 'stats' | 'status' | 'action' | 'caption';
+export type ResultKind = 'prediction' | 'stats' | 'status' | 'action' | 'caption' | 'preview';
 export const DURABLE_KINDS: readonly ResultKind[] = ['action', 'caption'];
 
 const TOKEN = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -36,11 +39,11 @@ export const resultSubject = (streamId: string, kind: ResultKind): string => `ct
 /** What the durable stream captures. */
 export const eventSubjects = (): string[] => DURABLE_KINDS.map((k) => `ct.out.*.${k}`);
 /** Core results a hub listens to (the durable kinds come through its consumer instead). */
-export const liveResultSubjects = (): string[] => (['prediction', 'stats', 'status'] as const).map((k) => `ct.out.*.${k}`);
+export const liveResultSubjects = (): string[] => (['prediction', 'stats', 'status', 'preview'] as const).map((k) => `ct.out.*.${k}`);
 
 /** `ct.out.<stream>.<kind>` → its parts; undefined for anything else. */
 export function parseResultSubject(subject: string): { streamId: string; kind: ResultKind } | undefined {
-  const m = /^ct\.out\.([a-z0-9][a-z0-9-]{0,63})\.(prediction|stats|status|action|caption)$/.exec(subject);
+  const m = /^ct\.out\.([a-z0-9][a-z0-9-]{0,63})\.(prediction|stats|status|action|caption|preview)$/.exec(subject);
   return m ? { streamId: m[1]!, kind: m[2] as ResultKind } : undefined;
 }
 

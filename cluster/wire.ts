@@ -98,3 +98,28 @@ export function decodeModelAnnouncement(data: Uint8Array): ModelAnnouncement {
   if (typeof m.name !== 'string' || !i || ![i.width, i.height, i.fps, i.frames].every((v) => typeof v === 'number' && v > 0 && v <= MAX_SIDE)) throw new Error('not a model announcement');
   return m as ModelAnnouncement;
 }
+
+/** A preview JPEG (base64), as the dashboard's `preview` message carries it. */
+export interface PreviewMessage {
+  readonly streamId: string;
+  readonly seq: number;
+  readonly width: number;
+  readonly height: number;
+  readonly jpeg: string;
+}
+
+const MAX_PREVIEW_CHARS = 512 * 1024;
+
+export function decodePreview(data: Uint8Array): PreviewMessage {
+  const m = JSON.parse(new TextDecoder().decode(data)) as Partial<PreviewMessage>;
+  if (typeof m.streamId !== 'string' || !Number.isInteger(m.seq) || !Number.isInteger(m.width) || !Number.isInteger(m.height) || typeof m.jpeg !== 'string') throw new Error('not a preview message');
+  if (m.jpeg.length > MAX_PREVIEW_CHARS || !/^[A-Za-z0-9+/=]*$/.test(m.jpeg)) throw new Error('preview JPEG too large or not base64');
+  return { streamId: m.streamId, seq: m.seq!, width: m.width!, height: m.height!, jpeg: m.jpeg };
+}
+
+/** The streams a hub's dashboards want previews of. */
+export function decodePreviewWants(data: Uint8Array): string[] {
+  const m = JSON.parse(new TextDecoder().decode(data)) as { streams?: unknown };
+  if (!Array.isArray(m.streams)) throw new Error('not a preview request');
+  return m.streams.filter((s): s is string => typeof s === 'string' && /^[a-z0-9][a-z0-9-]{0,63}$/.test(s)).slice(0, 10_000);
+}

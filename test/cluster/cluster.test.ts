@@ -117,6 +117,16 @@ describe.runIf(run)('edge, workers and hubs as processes on NATS JetStream', () 
     await Promise.all(STREAMS.flatMap((s) => [d1, d2].map((d) => d.predictionAfter(s, 0, `first prediction of ${s}`, 90_000))));
     console.log(`cluster: all 6 streams predicted on both hubs ${Date.now() - t0} ms after the workers were started`);
 
+    // Previews: asked of the edge only while a dashboard watches, and only for what it watches.
+    const watcher = await TestClient.connect(`${url1.replace(/^http/, 'ws')}/ws`);
+    await watcher.request({ type: 'subscribe', streams: ['s2'], preview: true }, 'sub-p');
+    const preview = await watcher.next<Extract<ServerMessage, { type: 'preview' }>>((m) => m.type === 'preview', 30_000, 'a preview of s2');
+    expect(preview.streamId).toBe('s2');
+    expect(Buffer.from(preview.jpeg, 'base64').subarray(0, 2).toString('hex')).toBe('ffd8'); // a JPEG
+    console.log(`cluster: preview of s2 on h1, ${preview.width}×${preview.height}, ${preview.jpeg.length} base64 characters`);
+    expect(watcher.messages.filter((m) => m.type === 'preview' && m.streamId !== 's2')).toEqual([]);
+    await watcher.close();
+
     // Steady state: every stream on one worker, two each (6 partitions, 3 workers).
     await until(() => {
       const o = owners(workers);
