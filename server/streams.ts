@@ -245,7 +245,7 @@ export class StreamManager {
         }),
       );
     }
-    running.pipeline = this.runPipeline(running, source, false);
+    this.runPipeline(running, source, false);
     return running;
   }
 
@@ -253,6 +253,7 @@ export class StreamManager {
    * Runs the stream's frames through the live pipeline on the current stage. `superseding`: a model
    * switch, while the old pipeline still finishes its windows; the new one's own "connecting" is not
    * shown (the stream never stopped) and only the newest pipeline's end or failure changes the card.
+   * The run becomes the stream's current one.
    */
   private runPipeline(running: RunningStream, source: LiveSource, superseding: boolean): PipelineRun {
     const id = running.info.id;
@@ -263,6 +264,8 @@ export class StreamManager {
     const run: PipelineRun = { end$, finished, source, subscription: new Subscription() };
     const current = () => running.pipeline === run;
     let quiet = superseding;
+    // Current before it subscribes: a source that fails at once reports through this run.
+    running.pipeline = run;
     run.subscription.add(
       (running.request.outputs?.pipe(takeUntil(end$)) ?? createLivePipeline(input, this.stage, this.opts.pipeline)).subscribe({
         next: (out) => {
@@ -305,7 +308,7 @@ export class StreamManager {
       running.info = { ...running.info, model };
       if (isOver(running.info.state) || !running.pipeline) continue;
       const previous = running.pipeline;
-      running.pipeline = this.runPipeline(running, previous.source, true);
+      this.runPipeline(running, previous.source, true);
       previous.end$.next();
       old.push(previous);
     }
