@@ -80,7 +80,7 @@ export const TRANSFER_VARIANTS: Record<string, TransferVariant> = {
   'teach default: linear, middle + 4 random windows': T0,
   'linear, 3 windows': { ...T0, trainViews: 3, augment: 0 },
   'linear, middle window': { ...T0, trainViews: 1, augment: 0 },
-  'linear, 3 + 4 random windows': { ...T0, augment: 4 },
+  'linear, 3 + 4 random windows': { ...T0, trainViews: 3, augment: 4 },
   'linear, middle + 8 random windows': { ...T0, trainViews: 1, augment: 8 },
   'mlp (128), 3 windows': { ...T0, head: 'mlp', trainViews: 3, augment: 0 },
   'mlp (128), middle + 4 random windows': { ...T0, head: 'mlp', trainViews: 1, augment: 4 },
