@@ -136,7 +136,10 @@ export async function runRole(config: ServerConfig, log: Logger): Promise<void> 
   };
   const stage = new InferenceStage(noModel, { maxBatch: 1, queueCapacity: 1 });
   // Cameras and the demo belong to the edges; this process only shows them.
-  const server = await startServer({ ...config, cameras: [], demo: false }, { stage, model: info, sources: pipelineSources(input), log: rlog });
+  const [{ HubModelControl }, { ModelRegistry }, { BUNDLED_MODEL_DIR }] = await Promise.all([import('./hubModels.js'), import('../server/modelRegistry.js'), import('../server/model.js')]);
+  // The dashboard's model switch asks the workers over the bus (the bundled models only: those every worker has).
+  const modelControl = new HubModelControl(bus.nc, new ModelRegistry({ bundledDir: path.dirname(BUNDLED_MODEL_DIR), modelsDir: config.modelsDir }), info);
+  const server = await startServer({ ...config, cameras: [], demo: false }, { stage, model: info, sources: pipelineSources(input), log: rlog, modelControl });
   // The model the workers announce later (a model switch, the first worker) is what /healthz and new dashboards show.
   const models = await (await clusterBucket(bus)).watch({ key: MODEL_KEY });
   void (async () => {
@@ -144,6 +147,7 @@ export async function runRole(config: ServerConfig, log: Logger): Promise<void> 
       if (e.operation !== 'PUT') continue;
       try {
         Object.assign(info, infoOf(decodeModelAnnouncement(e.value)));
+        modelControl.announced();
       } catch (err) {
         rlog.warn({ err: (err as Error).message }, 'model announcement ignored');
       }

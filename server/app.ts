@@ -30,7 +30,7 @@ import { serveStatic } from './static.js';
 import { StreamManager } from './streams.js';
 import type { LivePipelineOptions } from '../pipelines/index.js';
 import type { ClipLibrary } from './clipLibrary.js';
-import type { LiveModel } from './liveModel.js';
+import type { LiveModel, ModelControl } from './liveModel.js';
 import type { TrainingJobs } from './trainingJobs.js';
 
 export const SERVER_NAME = 'countertop/0.1.0';
@@ -46,6 +46,8 @@ export interface AppDeps {
   readonly inferenceTimings?: Observable<BatchTiming>;
   /** The running model, switchable from the dashboard; when given, it is the model (stage, info, evaluation) the server serves. */
   readonly live?: LiveModel;
+  /** A model control other than `live` (a hub's: its workers' model on the bus). */
+  readonly modelControl?: ModelControl;
   readonly library?: ClipLibrary;
   readonly training?: TrainingJobs;
 }
@@ -102,16 +104,21 @@ export async function startServer(config: ServerConfig, deps: AppDeps): Promise<
   });
   streams.changed$.subscribe((list) => hub.broadcast({ type: 'streams', streams: list }));
   deps.live?.attach(streams);
-  const modelChanges = deps.live?.changed$.subscribe((models) => hub.broadcast({ type: 'models', models }));
+  const control = deps.live ?? deps.modelControl;
+  const modelChanges = control?.changed$.subscribe((models) => hub.broadcast({ type: 'models', models }));
   const trainingChanges = deps.training?.changed$.subscribe((jobs) => hub.broadcast({ type: 'training', jobs }));
   // A finished job may have added a model: every dashboard's model list shows it at once.
-  if (deps.live && trainingChanges) trainingChanges.add(deps.training!.finished$.subscribe(() => hub.broadcast({ type: 'models', models: deps.live!.view() })));
+  if (control && trainingChanges) trainingChanges.add(deps.training!.finished$.subscribe(() => hub.broadcast({ type: 'models', models: control.view() })));
   // Replay evaluation runs on whichever model is live when it starts.
   const evaluate: SessionContext['evaluate'] = deps.live ? (...args) => deps.live!.current.evaluate(...args) : deps.evaluate;
   const webrtc: WebRtcSettings = { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy };
   const ctx: SessionContext = {
     hub, streams, recordings, sources: deps.sources, metrics, log, evaluate, evaluations: new Semaphore(1), webrtc, messageRate: config.clientMessageRate, rtspReconnect: reconnectPolicy(config.rtspReconnect), history,
-    library: deps.library, live: deps.live, training: deps.training,
+    library: deps.library, live: control, training: deps.training,
+    window: () => {
+      const input = (deps.live?.current.stage ?? deps.stage).engine.input;
+      return { frames: input.frames, fps: input.fps };
+    },
   };
 
   const tls = config.tlsCert && config.tlsKey ? readTls(config.tlsCert, config.tlsKey) : undefined;

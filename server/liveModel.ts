@@ -6,7 +6,7 @@
  * freed after. A model that fails to load is refused with its loader's message and nothing changes.
  * One switch at a time; the previous model is kept by name for rollback.
  */
-import { Subject } from 'rxjs';
+import { type Observable, Subject } from 'rxjs';
 import type { Logger } from 'pino';
 import { InferenceStage, loadLiveSettings, type LiveSettings } from '../pipelines/index.js';
 import { evaluator } from './evaluation.js';
@@ -30,13 +30,21 @@ export interface ServedModel {
 
 export class ModelSwitchError extends Error {}
 
+/** What the dashboard's model list and switch need: this process's LiveModel, or a hub's control of its workers' model (cluster/hubModels.ts). */
+export interface ModelControl {
+  view(): ModelsView;
+  switchTo(id: string): Promise<void>;
+  rollback(): Promise<void>;
+  readonly changed$: Observable<ModelsView>;
+}
+
 export interface LiveModelOptions {
   readonly where: 'worker' | 'inline';
   readonly log: Logger;
   readonly registry: ModelRegistry;
 }
 
-export class LiveModel {
+export class LiveModel implements ModelControl {
   private served: ServedModel;
   private previousId: string | null = null;
   private switching: string | null = null;

@@ -29,7 +29,7 @@ export const clipHandlers: Handlers<'list-clips' | 'record-clip' | 'relabel-clip
     // Refused before a second is recorded: a bad label or a full library.
     checkLabel(m.label);
     library.checkRoom();
-    const minFrames = ctx.live?.current.engine.input.frames ?? 16;
+    const minFrames = ctx.window?.().frames ?? 16;
     const captured = await ctx.streams.captureClip(m.streamId, m.seconds, m.when, minFrames);
     const tempFile = library.tempFile();
     try {

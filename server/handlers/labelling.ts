@@ -50,9 +50,7 @@ export const labellingHandlers: Handlers<'read-annotations' | 'save-annotations'
     const library = ctx.library;
     if (!library) throw new RequestError('failed', 'this server has no clip library');
     const { file, probe } = await ctx.recordings.resolveVideo(m.recording);
-    const input = ctx.live?.current.engine.input;
-    const fps = input?.fps ?? 12;
-    const minFrames = input?.frames ?? 16;
+    const { fps, frames: minFrames } = ctx.window?.() ?? { fps: 12, frames: 16 };
     // Every segment is checked before the first is cut: a bad one refuses the request, not half of it.
     for (const s of m.segments) {
       checkLabel(s.label);

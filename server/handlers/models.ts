@@ -1,8 +1,8 @@
 /** Messages about the models: list them, switch the live streams to one, roll back to the one before. */
 import { RequestError, type HandlerScope, type Handlers } from './types.js';
-import type { LiveModel } from '../liveModel.js';
+import type { ModelControl } from '../liveModel.js';
 
-function liveOf(ctx: HandlerScope['ctx']): LiveModel {
+function liveOf(ctx: HandlerScope['ctx']): ModelControl {
   if (!ctx.live) throw new RequestError('failed', 'this server cannot switch models');
   return ctx.live;
 }

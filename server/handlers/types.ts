@@ -15,7 +15,7 @@ import type { RecordingsFolder } from '../recordings.js';
 import type { SourceFactory } from '../sources.js';
 import type { StreamManager } from '../streams.js';
 import type { ClipLibrary } from '../clipLibrary.js';
-import type { LiveModel } from '../liveModel.js';
+import type { ModelControl } from '../liveModel.js';
 import type { TrainingJobs } from '../trainingJobs.js';
 
 export interface SessionContext {
@@ -40,7 +40,9 @@ export interface SessionContext {
   /** The clip library (absent: the server was started without one). */
   readonly library?: ClipLibrary;
   /** The running model and switching it (absent: a fixed model). */
-  readonly live?: LiveModel;
+  readonly live?: ModelControl;
+  /** Frames and rate of the model's window (clips must hold one); absent: 16 at 12 fps. */
+  readonly window?: () => { frames: number; fps: number };
   /** Training jobs (absent: this server does not train). */
   readonly training?: TrainingJobs;
 }

@@ -13,6 +13,8 @@ import { openBus } from '../../cluster/bus.js';
 import { busSchema } from '../../cluster/busConfig.js';
 import { hasNatsServer, startNats, startRole, type NatsServer, type RoleProcess } from '../../cluster/localProcesses.js';
 import { allowedCheckpoint, requestModelSwitch } from '../../cluster/modelControl.js';
+import type { ServerMessage } from '../../server/protocol.js';
+import { TestClient } from '../server/harness.js';
 import { CLUSTER_BUCKET, MODEL_KEY } from '../../cluster/subjects.js';
 import { Kvm } from '@nats-io/kv';
 import { need, tempDir } from '../pipelines/tools.js';
@@ -113,7 +115,21 @@ describe.runIf(run)('bus connection and control', () => {
       const url = (await hub.waitFor((l) => l.msg === 'countertop listening', 'hub listening')).url as string;
       const modelName = async () => ((await (await fetch(`${url}/healthz`)).json()) as { model: { name: string } }).model.name;
       expect(await modelName()).toMatch(/default/);
-      requestModelSwitch(nc, 'real-camera');
+      // The dashboard's switch on the hub: a request on the bus, acknowledged once a worker announces the model.
+      const dash = await TestClient.connect(`${url.replace('http', 'ws')}/ws`);
+      try {
+        const listed = await dash.request<Extract<ServerMessage, { type: 'models' }>>({ type: 'list-models' }, 'm1');
+        expect(listed.models.active).toBe('bundled:default');
+        expect(listed.models.items.map((m) => m.id)).toContain('bundled:real-camera');
+        const taught = await dash.request<Extract<ServerMessage, { type: 'error' }>>({ type: 'switch-model', model: 'my-model' }, 'm2');
+        expect(taught.message).toMatch(/not a bundled model/);
+        expect((await dash.request({ type: 'switch-model', model: 'bundled:real-camera' }, 'm3', 90_000)).type).toBe('ack');
+        const after = await dash.request<Extract<ServerMessage, { type: 'models' }>>({ type: 'list-models' }, 'm4');
+        expect(after.models.active).toBe('bundled:real-camera');
+        expect(after.models.previous).toBe('bundled:default');
+      } finally {
+        await dash.close();
+      }
       const switched = await worker.waitFor((l) => l.msg === 'model switched', 'model switched');
       expect(switched.checkpoint).toBe('real-camera');
       // Announced again: edges take its input format from it, hubs its name.

@@ -118,6 +118,16 @@ export class Connection {
     });
   }
 
+  /** A request whose failure a form shows next to itself: resolves with the error text, or null when it succeeded. */
+  async attempt(message: Outgoing): Promise<string | null> {
+    try {
+      await this.request(message);
+      return null;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+
   notify(text: string, kind: 'error' | 'info' = 'info'): void {
     const id = this.noticeId++;
     this.notices = [...this.notices.slice(-4), { id, text, kind }];
