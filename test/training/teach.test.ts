@@ -115,7 +115,7 @@ d('teach', () => {
   });
 
   it('finetune through the CLI (--json): valid wire messages, a trained encoder, no caption decoder', async () => {
-    const r = await runCli('scripts/teach.ts', ['--base', at('run'), '--data', at('target'), '--out', at('finetune'), '--mode', 'finetune', '--epochs', '3', '--json']);
+    const r = await runCli('scripts/teach.ts', ['--base', at('run'), '--data', at('target'), '--out', at('finetune'), '--mode', 'finetune', '--epochs', '2', '--augment', '1', '--json']);
     const lines = r.stdout.trim().split('\n').map((l) => teachMessageSchema.parse(JSON.parse(l)));
     const done = lines.at(-1)!;
     if (done.type !== 'done') throw new Error(`last line: ${JSON.stringify(done)}`);
@@ -189,12 +189,12 @@ d('teach', () => {
     const before = folderDigest(at('target'));
     const stop = new AbortController();
     const out = at('cancelled');
-    const run = teach(opts({ out, mode: 'finetune', epochs: 6 }), { ...quiet, signal: stop.signal, onProgress: (p) => p.phase === 'train' && (p.epoch ?? 0) >= 2 && stop.abort() });
+    const run = teach(opts({ out, mode: 'finetune', epochs: 6, augment: 1 }), { ...quiet, signal: stop.signal, onProgress: (p) => p.phase === 'train' && (p.epoch ?? 0) >= 2 && stop.abort() });
     await expect(run).rejects.toBeInstanceOf(TeachCancelled);
     expect(existsSync(path.join(out, 'checkpoint'))).toBe(false);
     expect(existsSync(path.join(out, 'report.json'))).toBe(false);
 
-    const cli = startCli('scripts/teach.ts', ['--base', at('run'), '--data', at('target'), '--out', at('sigterm'), '--mode', 'finetune', '--epochs', '20', '--json']);
+    const cli = startCli('scripts/teach.ts', ['--base', at('run'), '--data', at('target'), '--out', at('sigterm'), '--mode', 'finetune', '--epochs', '20', '--augment', '1', '--json']);
     let sent = false;
     cli.child.stdout!.on('data', (b: Buffer) => {
       if (!sent && b.toString().includes('"phase":"train"')) {
@@ -214,20 +214,20 @@ d('teach', () => {
     const out = at('resumed');
     const stop = new AbortController();
     // Cancelled once epoch 3 of the held-out model is under way (its state is saved after every epoch).
-    await expect(teach(opts({ out, mode: 'finetune', epochs: 5 }), { ...quiet, signal: stop.signal, onProgress: (p) => p.phase === 'train' && (p.epoch ?? 0) >= 3 && stop.abort() })).rejects.toBeInstanceOf(TeachCancelled);
+    await expect(teach(opts({ out, mode: 'finetune', epochs: 4, augment: 1 }), { ...quiet, signal: stop.signal, onProgress: (p) => p.phase === 'train' && (p.epoch ?? 0) >= 3 && stop.abort() })).rejects.toBeInstanceOf(TeachCancelled);
     const saved = readJson<{ training: { resume: { stage: string; epoch: number } } }>(path.join(out, 'resume', 'manifest.json')).training.resume;
     expect(saved.stage).toBe('heldOut');
     expect(saved.epoch).toBeGreaterThanOrEqual(2);
     const next = saved.epoch + 1;
-    await expect(teach(opts({ out, mode: 'finetune', epochs: 5 }), quiet)).rejects.toThrow(/holds an unfinished fine-tuning run .*pass --resume/);
-    await expect(teach(opts({ out, mode: 'finetune', epochs: 5, lr: 1e-3, resume: true }), quiet)).rejects.toThrow(/was written with other options, data or base model/);
+    await expect(teach(opts({ out, mode: 'finetune', epochs: 4, augment: 1 }), quiet)).rejects.toThrow(/holds an unfinished fine-tuning run .*pass --resume/);
+    await expect(teach(opts({ out, mode: 'finetune', epochs: 4, augment: 1, lr: 1e-3, resume: true }), quiet)).rejects.toThrow(/was written with other options, data or base model/);
 
     const logs: string[] = [];
     const progress: TeachProgress[] = [];
-    const report = await teach(opts({ out, mode: 'finetune', epochs: 5, resume: true }), { log: (l) => logs.push(l), onProgress: (p) => progress.push(p) });
+    const report = await teach(opts({ out, mode: 'finetune', epochs: 4, augment: 1, resume: true }), { log: (l) => logs.push(l), onProgress: (p) => progress.push(p) });
     expect(logs).toContain(`resuming fine-tuning at epoch ${next} of the held-out model`);
     expect(report.resumedAtEpoch).toBe(next);
-    // The held-out model's finished epochs were not trained again; the final model trained all 5.
+    // The held-out model's finished epochs were not trained again; the final model trained all 4.
     const heldOutEpochs = progress.filter((p) => p.phase === 'train' && p.fold === 1).map((p) => p.epoch!);
     expect(Math.min(...heldOutEpochs)).toBe(next);
     expect(progress.some((p) => p.phase === 'train' && !p.fold && p.epoch === 1)).toBe(true);
