@@ -3,7 +3,7 @@
  * clips, with the decoded-clip disk cache under .cache/clips (bounded; the loader evicts).
  */
 import path from 'node:path';
-import { clipBatches, readSsv2Dataset } from '../data/index.js';
+import { clipBatches, readSsv2Dataset, type Ssv2Dataset } from '../data/index.js';
 import { ClipPerceiver } from '../perception/clipPerception.js';
 import type { ClipData, LabelledBatch, SplitName } from './data-source.js';
 
@@ -11,6 +11,12 @@ export interface OpenOptions {
   /** Decoded-clip cache folder; null disables the cache. */
   readonly cacheDir?: string | null;
   readonly cacheBytes?: number;
+  /**
+   * A clip that cannot be loaded while batching: `warn` (default) skips it with a line on stderr;
+   * `throw` fails the batches (teach decodes every clip first, so a failure then is a hiccup, and
+   * a silently smaller fold would skew its measurement).
+   */
+  readonly skipped?: 'warn' | 'throw';
 }
 
 export const DEFAULT_CLIP_CACHE = path.join('.cache', 'clips');
@@ -19,7 +25,11 @@ export const DEFAULT_PERCEPTION_CACHE = path.join('.cache', 'perception');
 const WARM_ATTEMPTS = 4;
 
 export async function openClipData(dir: string, opts: OpenOptions = {}): Promise<ClipData> {
-  const ds = await readSsv2Dataset(dir);
+  return clipDataOf(await readSsv2Dataset(dir), opts);
+}
+
+/** ClipData over an SSv2 data set already read (or a subset of its records, as teach's folds are). */
+export function clipDataOf(ds: Ssv2Dataset, opts: OpenOptions = {}): ClipData {
   const cacheDir = opts.cacheDir === undefined ? DEFAULT_CLIP_CACHE : opts.cacheDir;
   const cache = cacheDir ? { dir: cacheDir, maxBytes: opts.cacheBytes ?? 4e9 } : undefined;
   const labelled = (split: SplitName) => ds.records[split].filter((r) => r.action >= 0);
@@ -90,6 +100,10 @@ export async function openClipData(dir: string, opts: OpenOptions = {}): Promise
           ...(perception ? { perception } : {}),
           records: keep.map((i) => ({ id: b.ids[i], group: b.groups[i], action: b.actions[i], simplified: b.simplified[i], caption: b.captions[i] })),
         };
+      }
+      if (stream.report.skipped.length > 0 && opts.skipped === 'throw') {
+        const s = stream.report.skipped[0]!;
+        throw new Error(`clip ${s.id} could not be loaded (${s.reason}: ${s.detail.slice(0, 200)}); try again`);
       }
       if (stream.report.skipped.length > 0) {
         process.stderr.write(`${ds.dir} ${split}: skipped ${stream.report.skipped.length} unreadable clip(s): ${stream.report.skipped.slice(0, 3).map((s) => `${s.id} (${s.reason})`).join(', ')}\n`);

@@ -5,11 +5,10 @@
  * subset of them (a fold) for the trainer's loader. The folder is only ever read.
  */
 import path from 'node:path';
-import { clipBatches, readSsv2Dataset, type Ssv2Dataset, type VideoRecord } from '../data/index.js';
+import { readSsv2Dataset, type Ssv2Dataset, type VideoRecord } from '../data/index.js';
 import { decodeVideos } from '../data/decode.js';
-import { ClipPerceiver } from '../perception/clipPerception.js';
-import type { ClipData, LabelledBatch } from './data-source.js';
-import { DEFAULT_CLIP_CACHE, DEFAULT_PERCEPTION_CACHE } from './open-data.js';
+import type { ClipData } from './data-source.js';
+import { clipDataOf, type OpenOptions } from './open-data.js';
 import { SeededRandom } from './rng.js';
 
 /** Input teach refuses: the message names the class or clip and what to do. */
@@ -85,79 +84,13 @@ export function stratifiedFolds(set: Pick<TeachSet, 'clips' | 'counts'>, k: numb
   return fold;
 }
 
-export interface SubsetOptions {
-  /** Decoded-clip cache folder (default .cache/clips); null disables it. */
-  readonly cacheDir?: string | null;
-  readonly cacheBytes?: number;
-}
+export type SubsetOptions = Omit<OpenOptions, 'skipped'>;
 
 /**
  * A ClipData whose 'train' split is the given clips (validation and test empty), loaded by the
- * data package's loader like openClipData's: decoded-clip cache, hand–object states from the side
- * files or measured by the detectors.
+ * data package's loader as openClipData loads a folder: decoded-clip cache, hand–object states
+ * from the side files or measured by the detectors. A clip that fails to load fails the batches.
  */
 export function subsetData(set: TeachSet, records: readonly VideoRecord[], opts: SubsetOptions = {}): ClipData {
-  const ds: Ssv2Dataset = { ...set.ds, records: { train: records, validation: [], test: [] } };
-  const cacheDir = opts.cacheDir === undefined ? DEFAULT_CLIP_CACHE : opts.cacheDir;
-  const cache = cacheDir ? { dir: cacheDir, maxBytes: opts.cacheBytes ?? 4e9 } : undefined;
-  let perceiver: Promise<ClipPerceiver> | undefined;
-  const perceive = (file: string) => {
-    perceiver ??= ClipPerceiver.load({ cacheDir: cacheDir ? DEFAULT_PERCEPTION_CACHE : undefined });
-    return perceiver.then((p) => p.measure(file));
-  };
-  const templates = set.ds.actions.map((name) => name.replace(/\bsomething\b/gi, '[something]'));
-  for (const r of set.clips) if (r.template) templates[r.action] = r.template;
-  const count = (split: string) => (split === 'train' ? records.length : 0);
-  return {
-    dir: set.ds.dir,
-    groupLabels: set.ds.groups,
-    actionLabels: set.ds.actions,
-    actionTemplates: templates,
-    count,
-    captions: (split, kind) => (split === 'train' ? records.map((r) => (kind === 'simplified' ? r.simplified : r.caption)) : []),
-    async warm(shape) {
-      if (!cache) return [];
-      let failed: string[] = [];
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const stream = clipBatches(ds, 'train', { frames: shape.frames, height: shape.height, width: shape.width, batchSize: 16, shuffle: false, cache });
-        for await (const _ of stream);
-        failed = stream.report.skipped.map((s) => s.id);
-        if (failed.length === 0) break;
-      }
-      return failed;
-    },
-    async *batches(split, req): AsyncGenerator<LabelledBatch> {
-      if (split !== 'train') return;
-      const stream = clipBatches(ds, 'train', {
-        frames: req.shape.frames,
-        height: req.shape.height,
-        width: req.shape.width,
-        batchSize: req.batchSize,
-        shuffle: req.training,
-        seed: req.seed,
-        epoch: req.epoch,
-        sampling: req.shape.windowStep ? (req.training ? 'window-random' : 'window') : req.training ? 'random' : 'uniform',
-        step: req.shape.windowStep ?? 1,
-        ...(req.windowAt !== undefined ? { windowAt: req.windowAt } : {}),
-        handObject: req.shape.handObject ?? false,
-        crop: req.training ? 'random' : 'center',
-        flip: req.training,
-        cache,
-        ...(req.limit ? { limit: req.limit } : {}),
-      }, perceive);
-      for await (const b of stream) {
-        yield {
-          clips: b.clips,
-          ...(b.perception ? { perception: b.perception } : {}),
-          records: b.ids.map((id, i) => ({ id, group: b.groups[i]!, action: b.actions[i]!, simplified: b.simplified[i]!, caption: b.captions[i]! })),
-        };
-      }
-      // checkClips decoded every clip already; a clip failing now is a decoder hiccup, and a
-      // silently smaller fold would skew the measurement.
-      if (stream.report.skipped.length > 0) {
-        const s = stream.report.skipped[0]!;
-        throw new Error(`clip ${s.id} could not be loaded (${s.reason}: ${s.detail.slice(0, 200)}); try again`);
-      }
-    },
-  };
+  return clipDataOf({ ...set.ds, records: { train: records, validation: [], test: [] } }, { ...opts, skipped: 'throw' });
 }

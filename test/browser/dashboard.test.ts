@@ -15,7 +15,7 @@ import { repoRoot, startTestServer, type TestServer } from '../server/harness.js
 import { writeSession } from '../../data/session.js';
 import { writeKitchenClip } from './kitchenClip.js';
 import { normaliseLabel } from '../../eval/labels.js';
-import { CHROMIUM, HEADLESS_CHROMIUM_ARGS } from '../../scripts/chromium.js';
+import { CHROMIUM, fakeCameraArgs } from '../../scripts/chromium.js';
 
 const hasChromium = existsSync(CHROMIUM);
 const hasDashboard = existsSync(path.join(repoRoot, 'client/dist/index.html'));
@@ -24,11 +24,6 @@ const d = run ? describe : describe.skip;
 const SCREENSHOT_DIR = path.join(repoRoot, process.env.COUNTERTOP_UPDATE_DOC_IMAGES === '1' ? 'docs/images' : 'runs/test-artifacts');
 const SCREENSHOT = path.join(SCREENSHOT_DIR, 'dashboard.png');
 const EVAL_SCREENSHOT = path.join(SCREENSHOT_DIR, 'evaluation.png');
-
-/** The headless flags verified in shared/STACK.md, plus the fake camera. */
-function chromiumArgs(y4m: string): string[] {
-  return [...HEADLESS_CHROMIUM_ARGS, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`];
-}
 
 d('dashboard in Chromium', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -50,7 +45,7 @@ d('dashboard in Chromium', () => {
     // An annotated session (the data generator's session mode) for the evaluation view.
     session = await writeSession({ domain: 'kitchenware', seed: 'browser-eval', actions: 3, width: 96, height: 96, fps: 8, dir: recordings, name: 'counter-session', codec: 'vp8' });
     rtsp = await startRtspServer(await freePort(), '/counter', 'videotestsrc');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs(camera) });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: fakeCameraArgs(camera) });
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     page = await context.newPage();
     page.on('console', (m: ConsoleMessage) => {

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasFfmpeg, need, tempDir } from '../pipelines/tools.js';
 import { repoRoot } from '../server/harness.js';
 import { startServerProcess, type ServerProcess } from '../server/serverProcess.js';
-import { CHROMIUM, HEADLESS_CHROMIUM_ARGS } from '../../scripts/chromium.js';
+import { CHROMIUM, fakeCameraArgs } from '../../scripts/chromium.js';
 import { writeActionSegments, writeKitchenClip } from './kitchenClip.js';
 
 const hasChromium = existsSync(CHROMIUM);
@@ -52,10 +52,7 @@ d('teaching new actions from the dashboard (Chromium, fake webcam)', () => {
       '--library-dir', path.join(tmp.dir, 'library'),
       '--models-dir', path.join(tmp.dir, 'models'),
     ]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [...HEADLESS_CHROMIUM_ARGS, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${camera}`],
-    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: fakeCameraArgs(camera) });
     page = await (await browser.newContext({ viewport: { width: 1400, height: 1100 } })).newPage();
     await page.goto(server.url);
   }, 120_000);
