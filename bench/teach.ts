@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import type { ClientMessage, ServerMessage } from '../server/protocol.js';
-import { startServerProcess } from '../test/server/serverProcess.js';
+import { startRole } from '../cluster/localProcesses.js';
 
 function quantile(xs: readonly number[], q: number): number {
   if (xs.length === 0) return NaN;
@@ -68,11 +68,15 @@ export async function run(): Promise<void> {
   const clipsPerClass = Number(process.env.BENCH_TEACH_CLIPS ?? 5);
   const quietSeconds = Number(process.env.BENCH_TEACH_SECONDS ?? 30);
   const dir = mkdtempSync(path.join(tmpdir(), 'countertop-bench-teach-'));
-  const server = await startServerProcess([
+  const server = startRole('teach-bench', [
     '--port', '0', '--no-history', '--preview-fps', '0',
     '--recordings-dir', path.join(dir, 'recordings'), '--library-dir', path.join(dir, 'library'), '--models-dir', path.join(dir, 'models'),
   ]);
-  const client = await Client.open(`${server.url.replace('http', 'ws')}/ws`);
+  const url = (await server.waitFor((l) => l.msg === 'countertop listening', 'the server to listen').catch(async (err: unknown) => {
+    await server.kill('SIGKILL');
+    throw err;
+  })).url as string;
+  const client = await Client.open(`${url.replace('http', 'ws')}/ws`);
   try {
     let phase = 'warm-up';
     const latency = new Map<string, number[]>();
@@ -133,8 +137,7 @@ export async function run(): Promise<void> {
     }
   } finally {
     client.close();
-    server.child.kill('SIGTERM');
-    await server.exited;
+    await server.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
 }

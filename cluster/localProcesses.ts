@@ -11,7 +11,8 @@ import path from 'node:path';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 
-function freePort(): Promise<number> {
+/** A TCP port free on loopback now (the tests' and benches' servers take it next). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -22,7 +23,8 @@ function freePort(): Promise<number> {
   });
 }
 
-function tempDir(prefix: string): { dir: string; remove: () => void } {
+/** A fresh temporary folder and a way to remove it. */
+export function tempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), `countertop-${prefix}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

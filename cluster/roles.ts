@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { throwError } from 'rxjs';
 import type { ServerConfig } from '../server/config.js';
+import { closeOnSignals } from '../server/shutdown.js';
 import type { ModelInfo } from '../server/protocol.js';
 import { clusterBucket, ensureEventStream, leaseBucket, openBus, type Bus } from './bus.js';
 import { allowedCheckpoint } from './modelControl.js';
@@ -25,27 +26,9 @@ function findDemoVideo(): string | undefined {
   return video ? path.join(DEMO_DIR, video) : undefined;
 }
 
-/** Runs `close` once on SIGINT/SIGTERM, then exits. */
+/** Runs `close` once on SIGINT/SIGTERM, then exits; with the bus away, giving leases back and draining can only time out, so not for ever. */
 function onSignals(log: Logger, close: () => Promise<void>): void {
-  let closing = false;
-  const stop = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    log.info({ signal }, 'shutting down');
-    // With the bus away, giving leases back and draining can only time out: do not wait for ever.
-    setTimeout(() => {
-      log.warn('shutdown took over 15 s (the bus unreachable?); exiting');
-      process.exit(1);
-    }, 15_000).unref();
-    close()
-      .then(() => process.exit(0))
-      .catch((err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  closeOnSignals(log, close, { forceExitAfterMs: 15_000, forceExitMessage: 'shutdown took over 15 s (the bus unreachable?); exiting' });
 }
 
 async function loadWorkerModel(config: ServerConfig, checkpoint: string | undefined, log: Logger): Promise<WorkerModel> {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfigWithMode } from './config.js';
+import { closeOnSignals } from './shutdown.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEMO_DIR = path.join(repoRoot, 'assets', 'demo');
@@ -98,22 +99,10 @@ async function main(): Promise<void> {
     }
   }
 
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    log.info({ signal }, 'shutting down');
-    server
-      .close()
-      .then(() => live.close())
-      .then(() => process.exit(0))
-      .catch((err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  closeOnSignals(log, async () => {
+    await server.close();
+    await live.close();
+  });
 }
 
 main().catch((err: unknown) => {

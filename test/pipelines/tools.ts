@@ -3,10 +3,8 @@
  * missing under CI=true → the test fails, so CI can never pass by silently skipping.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+// Shared with cluster/localProcesses.ts, which the scale bench runs outside the tests.
+export { freePort, tempDir } from '../../cluster/localProcesses.js';
 import { fileURLToPath } from 'node:url';
 
 export const PYTHON = '/usr/bin/python3';
@@ -31,10 +29,6 @@ export function need(available: boolean, what: string, ctx?: { skip: (note?: str
   return false;
 }
 
-export function tempDir(prefix: string): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(path.join(tmpdir(), `countertop-${prefix}-`));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 /** Writes a small test video with ffmpeg's own generator (moving test pattern). */
 export function makeVideo(file: string, { seconds = 2, fps = 16, size = '160x120', codec = 'libvpx' } = {}): string {
@@ -43,16 +37,6 @@ export function makeVideo(file: string, { seconds = 2, fps = 16, size = '160x120
   return file;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RtspServer {
   readonly url: string;
