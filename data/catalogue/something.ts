@@ -3,6 +3,12 @@
  * Something-Something v2 where the real list has the action. Pairs that differ only in motion
  * detail are deliberate: pushing / pretending to push / pushing so that it slightly moves;
  * closer / away; putting into / pretending to put into; spinning that stops / continues.
+ *
+ * Every full caption fits the caption decoder's 12 words (test/data/captions-fit.test.ts): where
+ * SSv2's wording is longer ("… closer to each other", "Tilting [something] with [something] on it
+ * until it falls off") it is shortened to keep the words that tell the action apart, and nouns
+ * are one word, so that "a red striped car" is the longest object phrase a caption can hold
+ * twice.
  */
 import { NO_ACTION, type Catalogue, type ObjectKind, type TemplateSpec } from './types.js';
 
@@ -20,13 +26,13 @@ const objects: readonly ObjectKind[] = [
   { noun: 'phone', shape: 'phone', size: [0.2, 0.06], roles: ['spinnable', 'item', 'flat'] },
   { noun: 'pen', shape: 'pen', size: [0.22, 0.05], roles: ['spinnable', 'item'] },
   { noun: 'cube', shape: 'cube', size: [0.15, 0.15], roles: ['item'] },
-  { noun: 'toy car', shape: 'car', size: [0.22, 0.12], roles: ['spinnable', 'item', 'oriented'] },
+  { noun: 'car', shape: 'car', size: [0.22, 0.12], roles: ['spinnable', 'item', 'oriented'] },
   { noun: 'pyramid', shape: 'pyramid', size: [0.18, 0.16], roles: ['item', 'oriented'] },
-  { noun: 'remote control', shape: 'remote', size: [0.22, 0.06], roles: ['spinnable', 'item', 'flat'] },
+  { noun: 'remote', shape: 'remote', size: [0.22, 0.06], roles: ['spinnable', 'item', 'flat'] },
   { noun: 'jar', shape: 'jar', size: [0.15, 0.19], roles: ['item', 'container', 'oriented'] },
   { noun: 'orange', shape: 'ball', size: [0.14, 0.14], roles: ['item', 'round'], natural: 'orange' },
   { noun: 'towel', shape: 'cloth', size: [0.32, 0.05], roles: ['cover'] },
-  { noun: 'piece of paper', shape: 'cloth', size: [0.3, 0.045], roles: ['cover'] },
+  { noun: 'paper', shape: 'cloth', size: [0.3, 0.045], roles: ['cover'] },
   { noun: 'tray', shape: 'board', size: [0.32, 0.06], roles: ['flat'] },
 ];
 
@@ -45,8 +51,8 @@ const templates: readonly TemplateSpec[] = [
   t('Putting [something] on a surface', 'Moving something vertically', 'putOnSurface', ['item']),
   t('Moving [something] closer to [something]', 'Moving two things relative to each other', 'moveCloser', ['item', 'item']),
   t('Moving [something] away from [something]', 'Moving two things relative to each other', 'moveAway', ['item', 'item']),
-  t('Moving [something] and [something] closer to each other', 'Moving two things relative to each other', 'bothCloser', ['item', 'item']),
-  t('Moving [something] and [something] away from each other', 'Moving two things relative to each other', 'bothAway', ['item', 'item']),
+  t('Moving [something] and [something] together', 'Moving two things relative to each other', 'bothCloser', ['item', 'item']),
+  t('Moving [something] and [something] apart', 'Moving two things relative to each other', 'bothAway', ['item', 'item']),
   t('Putting [something] into [something]', 'Putting something somewhere', 'putInto', ['item', 'container']),
   t('Putting [something] on top of [something]', 'Putting something somewhere', 'putOnTop', ['item', 'flat']),
   t('Putting [something] next to [something]', 'Putting something somewhere', 'putNextTo', ['item', 'item']),
@@ -67,17 +73,17 @@ const templates: readonly TemplateSpec[] = [
   t('Pretending to push [something]', 'Pretending', 'pretendPush', ['item']),
   t('Pretending to pick [something] up', 'Pretending', 'pretendPick', ['item']),
   t('Pretending to turn [something] upside down', 'Pretending', 'pretendUpsideDown', ['oriented']),
-  t('Pretending to take [something] out of [something]', 'Pretending', 'pretendTakeOut', ['item', 'container']),
+  t('Pretending to take [something] from [something]', 'Pretending', 'pretendTakeOut', ['item', 'container']),
   t('Showing [something] to the camera', 'Holding or showing something', 'showToCamera', ['item']),
   t('Holding [something]', 'Holding or showing something', 'hold', ['item']),
-  t('Poking [something] so lightly that it doesn\'t or almost doesn\'t move', 'Poking something', 'pokeLightly', ['item']),
+  t('Poking [something] so lightly that it barely moves', 'Poking something', 'pokeLightly', ['item']),
   t('Poking [something] so that it falls over', 'Poking something', 'pokeFall', ['tall']),
   t('Turning the camera left while filming [something]', 'Moving the camera', 'cameraLeft', ['item']),
   t('Turning the camera right while filming [something]', 'Moving the camera', 'cameraRight', ['item']),
   t('Approaching [something] with your camera', 'Moving the camera', 'cameraApproach', ['item']),
   t('Moving away from [something] with your camera', 'Moving the camera', 'cameraAway', ['item']),
-  t('Tilting [something] with [something] on it until it falls off', 'Tilting something', 'tiltFall', ['flat', 'item']),
-  t('Tilting [something] with [something] on it slightly so it doesn\'t fall down', 'Tilting something', 'tiltSlight', ['flat', 'item']),
+  t('Tilting [something] until [something] falls off', 'Tilting something', 'tiltFall', ['flat', 'item']),
+  t('Tilting [something] slightly, [something] stays on', 'Tilting something', 'tiltSlight', ['flat', 'item']),
   // Nothing happening: the objects are scenery (extras), so no caption names them.
   t(NO_ACTION, 'Idle', 'idle', [], ['container', 'item']),
 ];

@@ -7,6 +7,7 @@
  * network on kitchenware's own training split (RQ4). Every configuration runs with each seed.
  */
 import { z } from 'zod';
+import { DIFFICULTY, type Difficulty } from '../../data/render/clip.js';
 import type { TaskName } from '../tasks.js';
 
 export const scaleSchema = z.enum(['tiny', 'small', 'full']);
@@ -158,6 +159,112 @@ export function planRuns(scale: Scale, seeds: readonly number[] = scale.seeds): 
       runs.push({ key: `transfer/${task}/l${lambda}/s${seed}`, kind: 'transfer', task, lambda, seed, sourceKey: key });
     }
     runs.push({ key: `scratch/actions/l1/s${seed}`, kind: 'scratch', task: 'actions', lambda: 1, seed });
+  }
+  return runs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The study of issue 14: pre-registered arms, equal optimisation steps, several data seeds, a
+// kitchenware test split of 660 clips, and a probe tuned on validation. docs/EXPERIMENT.md holds
+// the pre-registration; this is its executable form.
+// ---------------------------------------------------------------------------------------------
+
+/** The data of the study: recipes per data seed (source and target), fixed before any run. */
+export const STUDY_DATA = {
+  dataSeeds: [1, 2, 3] as const,
+  sourceSeed: (d: number) => 1000 + d,
+  targetSeed: (d: number) => 2000 + d,
+  sourceClips: 1200,
+  /** 60 per kitchenware class: 24 train / 6 validation / 30 test (660 test clips). */
+  targetClips: 1320,
+  targetSplit: { train: 0.4, validation: 0.1 },
+  width: 96,
+  height: 96,
+  /**
+   * Training clips used per epoch, multiples of the batch size chosen so that every arm takes the
+   * same number of optimisation steps: source 880 = 55 batches × 6 epochs = 330 steps; kitchenware
+   * from scratch 528 = 33 batches × 10 epochs = 330 steps. ×3 for the second budget.
+   */
+  sourceTrainClips: 880,
+  targetTrainClips: 528,
+  batchSize: 16,
+  sourceEpochs: 6,
+  scratchEpochs: 10,
+} as const;
+
+/**
+ * The source set's nuisances: the moderate preset without size variation. A size word ("small",
+ * "large") named a hidden ±9% draw around each object's base size, under ±3–6% zoom: not
+ * observable in the clip, so the study's objects are drawn at their base size and captions name
+ * colour and texture only.
+ */
+export function studySourceDifficulty(): Difficulty {
+  return { ...DIFFICULTY.moderate, size: 0 };
+}
+
+/** A source arm of the study: task and λ. */
+export interface StudyArm {
+  readonly id: string;
+  readonly task: TaskName;
+  readonly lambda: number;
+}
+
+/** The pre-registered source arms (docs/EXPERIMENT.md), coarse to fine. */
+export const STUDY_ARMS: readonly StudyArm[] = [
+  { id: 'groups', task: 'groups', lambda: 1 },
+  { id: 'actions', task: 'actions', lambda: 1 },
+  { id: 'simplified-l0.5', task: 'simplified', lambda: 0.5 },
+  { id: 'captions-l0.5', task: 'captions', lambda: 0.5 },
+  { id: 'captions-l0', task: 'captions', lambda: 0 },
+];
+
+/** One replicate: every arm, its probe and the scratch baseline, at one budget, data seed and training seed. */
+export interface Replicate {
+  readonly budget: number;
+  readonly dataSeed: number;
+  readonly seed: number;
+}
+
+/**
+ * Replicates in the order they run, most decisive first: 10 training seeds on data seed 1 at
+ * budget 1; then 3 training seeds on data seeds 2 and 3; then budget 3 on data seed 1.
+ */
+export function studyReplicates(): Replicate[] {
+  const r: Replicate[] = [];
+  for (let s = 1; s <= 10; s++) r.push({ budget: 1, dataSeed: 1, seed: s });
+  for (const d of [2, 3]) for (let s = 1; s <= 3; s++) r.push({ budget: 1, dataSeed: d, seed: s });
+  for (let s = 1; s <= 3; s++) r.push({ budget: 3, dataSeed: 1, seed: s });
+  return r;
+}
+
+export interface StudyRun {
+  /** e.g. "source/captions-l0.5/b1/d1/s2", "probe/captions-l0.5/b1/d1/s2", "scratch/b1/d1/s2". */
+  readonly key: string;
+  readonly kind: 'source' | 'probe' | 'scratch';
+  /** Source arm id, or "scratch". */
+  readonly arm: string;
+  readonly task: TaskName;
+  readonly lambda: number;
+  readonly budget: number;
+  readonly dataSeed: number;
+  readonly seed: number;
+  readonly sourceKey?: string;
+}
+
+const replicateTag = (r: Replicate) => `b${r.budget}/d${r.dataSeed}/s${r.seed}`;
+
+/** Every run of the study in order; `seeds` keeps only those training seeds (two runners, disjoint seeds). */
+export function planStudy(seeds?: readonly number[]): StudyRun[] {
+  const runs: StudyRun[] = [];
+  for (const rep of studyReplicates()) {
+    if (seeds && !seeds.includes(rep.seed)) continue;
+    const tag = replicateTag(rep);
+    for (const arm of STUDY_ARMS) {
+      const key = `source/${arm.id}/${tag}`;
+      runs.push({ key, kind: 'source', arm: arm.id, task: arm.task, lambda: arm.lambda, ...rep });
+      runs.push({ key: `probe/${arm.id}/${tag}`, kind: 'probe', arm: arm.id, task: arm.task, lambda: arm.lambda, ...rep, sourceKey: key });
+    }
+    runs.push({ key: `scratch/${tag}`, kind: 'scratch', arm: 'scratch', task: 'actions', lambda: 1, ...rep });
   }
   return runs;
 }
