@@ -1,14 +1,18 @@
 /**
  * npm run experiment [-- --scale tiny|small|full] [--seeds 1,2,3] [--max-runs N] [--commit] [--report-only]
- * The granularity study (RQ1–RQ4): runs what is not yet recorded in experiments/<scale>.jsonl, then
- * rewrites docs/EXPERIMENT.md. See docs/EXPERIMENT.md.
+ * npm run experiment -- --study [--seeds 1,3,5,7,9] [--max-runs N] [--commit] [--report-only]
+ * The granularity study (RQ1–RQ4): runs what is not yet recorded (experiments/<scale>.jsonl, or for
+ * --study the pre-registered design in experiments/study*.{jsonl,json}), then rewrites
+ * docs/EXPERIMENT.md. See docs/EXPERIMENT.md.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { SCALES, planRuns, scaleSchema } from '../training/experiment/plan.js';
+import { SCALES, planRuns, planStudy, scaleSchema } from '../training/experiment/plan.js';
 import { writeExperimentReport } from '../training/experiment/report.js';
 import { runStudy } from '../training/experiment/runner.js';
+import { runStudyPlan } from '../training/experiment/study-runner.js';
+import { STUDY_FILES } from '../training/experiment/study-files.js';
 
 function seedList(v: string): number[] {
   const seeds = v.split(',').map((s) => Number(s.trim()));
@@ -33,12 +37,28 @@ const program = new Command()
   .option('--report <file>', 'the report to write', 'docs/EXPERIMENT.md')
   .option('--report-only', 'only rewrite the report from the results files', false)
   .option('--commit', 'git-commit the results file after every finished run', false)
+  .option('--study', 'the pre-registered study (issue 14) instead of a --scale', false)
   .action(async (o) => {
+    const log = (l: string) => process.stdout.write(l + '\n');
+    if (o.study) {
+      if (!o.reportOnly) {
+        const files = [STUDY_FILES.results, STUDY_FILES.predictions, STUDY_FILES.clips, o.report];
+        await runStudyPlan(planStudy(o.seeds), { ...STUDY_FILES, workDir: o.workDir ?? path.join('runs', 'experiment-study') }, {
+          log,
+          onResult: async (key) => {
+            writeExperimentReport(o.resultsDir, o.report);
+            if (o.commit) await commitResults(files, `experiment study: ${key}`, log);
+          },
+        }, { maxRuns: o.maxRuns });
+      }
+      writeExperimentReport(o.resultsDir, o.report);
+      log(`wrote ${o.report}`);
+      return;
+    }
     const parsed = scaleSchema.safeParse(o.scale);
     if (!parsed.success) throw new Error(`--scale must be one of ${scaleSchema.options.join(', ')} (got ${o.scale})`);
     const scale = SCALES[parsed.data];
     const resultsFile = path.join(o.resultsDir, `${scale.name}.jsonl`);
-    const log = (l: string) => process.stdout.write(l + '\n');
     if (!o.reportOnly) {
       const runs = planRuns(scale, o.seeds ?? scale.seeds);
       await runStudy(scale, runs, { workDir: o.workDir ?? path.join('runs', `experiment-${scale.name}`), resultsFile }, {

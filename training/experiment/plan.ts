@@ -202,6 +202,12 @@ export function studySourceDifficulty(): Difficulty {
   return { ...DIFFICULTY.moderate, size: 0 };
 }
 
+/**
+ * Optimiser settings of every trained arm (source and scratch alike), fixed from the decoder
+ * diagnosis (docs/EXPERIMENT.md, "Why the decoders collapsed") before the study ran.
+ */
+export const STUDY_TRAINING = { lr: 1e-3, warmupSteps: 0 } as const;
+
 /** A source arm of the study: task and λ. */
 export interface StudyArm {
   readonly id: string;

@@ -10,6 +10,8 @@ import { barChartSvg, type BarGroup } from '../../eval/charts.js';
 import { type Scale, type ScaleName, SCALES, configLabel, sourceConfigs } from './plan.js';
 import { type RunResult, readResults } from './results.js';
 import type { TaskName } from '../tasks.js';
+import { PREREGISTRATION } from './study-files.js';
+import { loadStudy, studySection } from './study-report.js';
 
 export interface Stat {
   readonly mean: number;
@@ -139,67 +141,63 @@ export function transferChart(scale: Scale, results: readonly RunResult[]): stri
   return barChartSvg(`Granularity study, scale ${scale.name}: mean ± sd over seeds`, 'top-1 accuracy (%)', groups);
 }
 
-const HEADER = `# The granularity experiment (RQ1–RQ4), in miniature
+const HEADER = `# The granularity experiment (RQ1–RQ4)
 
 This reproduces the design of Mahdisoltani et al., "On the effectiveness of task granularity for transfer learning"
-(arXiv 1804.09235) on countertop's procedural data: the same two-channel encoder is trained on four source tasks of rising
+(arXiv 1804.09235) on countertop's procedural data: the same two-channel encoder is trained on source tasks of rising
 granularity on the generated *something* domain — coarse action groups, fine actions (templates), simplified captions
-(objects named by their category noun) and full captions (objects with size, colour and texture) — the caption tasks
-either captioning alone (λ = 0) or jointly with action classification (λ = 0.5); λ = 1 on a caption task is the actions
-task. Each trained encoder is then frozen and a new linear head is trained on the generated *kitchenware* domain (its
-per-timestep states cached once); the same network trained from scratch on kitchenware is the RQ4 baseline.
+(objects named by their category noun) and full captions (objects with colour and texture) — captioning alone (λ = 0) or
+jointly with action classification (λ = 0.5). Each trained encoder is then frozen and a linear probe is trained on the
+generated *kitchenware* domain; the same network trained from scratch on kitchenware is the RQ4 baseline.
 
 The paper (on SSv2 → 20bn-kitchenware) found finer source tasks and joint captioning + classification transfer best
 (e.g. 50.44% fine vs 41.7% coarse on kitchenware). What follows is what was measured here; where it disagrees, it
-disagrees. These are small procedural data sets and small networks: differences within the spread across seeds are
-not evidence either way, and a scale that was only partly run says so in its run count.
+disagrees.
+
+The study below (issue 14) replaces the earlier \`small\` and \`tiny\` scales, kept at the end of this file: their full
+captions were cut by the 12-word cap and their caption decoders had collapsed, their budgets differed between arms,
+and 66 test clips per run could not separate the arms.
 
 ## Commands
 
 \`\`\`sh
-npm run experiment -- --scale tiny      # minutes: checks the machinery
-npm run experiment -- --scale small     # hours on 2 cores; resumable: rerun the same command to continue
-npm run experiment -- --scale small --max-runs 5 --commit   # time-boxed: 5 runs, results file committed after each
-npm run experiment -- --scale small --report-only           # rewrite this file from experiments/small.jsonl
+npm run experiment -- --study --commit                       # the whole study; resumable: rerun to continue
+npm run experiment -- --study --seeds 1,3,5,7,9 --commit &   # two runners with disjoint training seeds
+npm run experiment -- --study --seeds 2,4,6,8,10 --commit &
+npm run experiment -- --study --report-only                  # rewrite this file from experiments/study*
 \`\`\`
 
-Cost on the 2-vCPU machine: each scale's section gives the measured compute of its recorded runs and the median time
-per kind of run; data generation adds about a minute (\`tiny\`) or five (\`small\`) once. A runner uses one core (the
-wasm backend is single-threaded in Node), so two runners with disjoint seeds use both cores and halve the wall time:
-
-\`\`\`sh
-npm run experiment -- --scale small --seeds 2 --commit &
-npm run experiment -- --scale small --seeds 3 --commit &
-\`\`\`
-
-Both append to the same results file (one short line per run, appended atomically) and retry their commits while the
-other holds git's lock. \`full\` uses the default network on 6,000 clips and would take days on this machine; it is
-there for a faster machine (tfjs-node or a GPU).
-
-Hand-written observations about a scale (what the tables cannot show, each with the command that measured it) live in
-\`experiments/<scale>-notes.md\` and are copied into its section.
-
-Each finished run appends one line to \`experiments/<scale>.jsonl\` (committed); a rerun skips every key in it and
-resumes an interrupted training run from its checkpoint. Data sets are generated with fixed seeds (source 1001,
-kitchenware 2001) into \`runs/experiment-<scale>/data/\`; runs go to \`runs/experiment-<scale>/runs/\`.
+A runner uses one core (the wasm backend is single-threaded in Node). Each finished run appends its compact per-clip
+test predictions to \`experiments/study-predictions.jsonl\` and its results line to \`experiments/study.jsonl\`, and
+(with \`--commit\`) commits them; a rerun skips every recorded key and resumes an interrupted training run from its
+checkpoint. Data sets are generated per data seed into \`runs/experiment-study/data-d<seed>/\`, runs go to
+\`runs/experiment-study/runs/\`.
 `;
 
-/** Writes the report for every scale that has a results file; returns the scales written. */
+/** Writes the report: the study (pre-registration, results), then every older scale that has a results file; returns the scales written. */
 export function writeExperimentReport(resultsDir: string, reportFile: string): ScaleName[] {
   const sections: string[] = [HEADER];
+  const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : undefined);
+  const prereg = read(path.join(resultsDir, path.basename(PREREGISTRATION)));
+  if (prereg) sections.push(prereg.trim() + '\n');
+  const files = { results: path.join(resultsDir, 'study.jsonl'), predictions: path.join(resultsDir, 'study-predictions.jsonl'), clips: path.join(resultsDir, 'study-clips.json') };
+  sections.push(studySection(loadStudy(files), read(path.join(resultsDir, 'study-notes.md'))));
   const written: ScaleName[] = [];
+  const older: string[] = [];
   for (const name of ['full', 'small', 'tiny'] as const) {
     const file = path.join(resultsDir, `${name}.jsonl`);
     if (!existsSync(file)) continue;
     const results = readResults(file);
     const chart = path.join(resultsDir, `${name}-transfer.svg`);
     writeFileSync(chart, transferChart(SCALES[name], results));
-    const notesFile = path.join(resultsDir, `${name}-notes.md`);
-    const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : undefined;
-    sections.push(scaleSection(SCALES[name], results, path.relative(path.dirname(reportFile), chart), notes));
+    const notes = read(path.join(resultsDir, `${name}-notes.md`));
+    older.push(scaleSection(SCALES[name], results, path.relative(path.dirname(reportFile), chart), notes).replace(/^## /, '### ').replace(/\n### /g, '\n#### '));
     written.push(name);
   }
-  if (written.length === 0) sections.push('No results recorded yet.\n');
+  if (older.length) {
+    sections.push('## Earlier scales (superseded by the study above)\n\nRun before issue 14 with the old caption wording (11% of full captions cut by the 12-word cap), unequal budgets and 66 kitchenware test clips; their caption decoders had collapsed. Kept for the record; they decide nothing.\n');
+    sections.push(...older);
+  }
   writeFileSync(reportFile, sections.join('\n'));
   return written;
 }

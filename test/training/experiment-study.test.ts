@@ -1,0 +1,163 @@
+/**
+ * The study's analysis: paired tests, the compact prediction record, the probe, and — on the
+ * committed files — that every recorded figure and the report's study section recompute from the
+ * committed predictions alone.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { planStudy, STUDY_ARMS } from '../../training/experiment/plan.js';
+import { fitProbe, standardise } from '../../training/experiment/probe.js';
+import { mcnemar, pairedBootstrap, seedsForPower } from '../../training/experiment/stats.js';
+import { appendStudy, compactPredictions, correctness, decodeClasses, encodeClasses, registerClips, type StudyResult } from '../../training/experiment/store.js';
+import { STUDY_FILES } from '../../training/experiment/study-files.js';
+import { contrast, holm, loadStudy, recomputedCaptions, sharedMotionClasses, studySection } from '../../training/experiment/study-report.js';
+import { SeededRandom } from '../../training/rng.js';
+
+const work = mkdtempSync(path.join(tmpdir(), 'countertop-study-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('paired tests', () => {
+  it('McNemar counts the discordant clips and gives the exact binomial p', () => {
+    const r = mcnemar([true, true, true, false, true], [false, false, false, false, true]);
+    expect(r).toMatchObject({ aOnly: 3, bOnly: 0 });
+    expect(r.p).toBeCloseTo(2 / 8, 12);
+    expect(mcnemar([true, false], [true, false]).p).toBe(1);
+    // 10 vs 2 discordant: 2·P(X ≤ 2 | n=12) = 2·(1+12+66)/4096
+    const a = [...Array(10).fill(true), ...Array(2).fill(false)];
+    expect(mcnemar(a, a.map((x) => !x)).p).toBeCloseTo((2 * 79) / 4096, 12);
+  });
+
+  it('the bootstrap finds no difference between identical arms and a clear one between different arms', () => {
+    const rng = new SeededRandom(3);
+    const arm = (p: number, seeds: number, clips: number) => Array.from({ length: seeds }, () => Array.from({ length: clips }, () => rng.next() < p));
+    const same = arm(0.5, 4, 300);
+    const eq = pairedBootstrap([{ a: same, b: same }], { iterations: 500 });
+    expect(eq.diff).toBe(0);
+    expect(eq.lo).toBeLessThan(0);
+    expect(eq.hi).toBeGreaterThan(0);
+    expect(eq.p).toBeGreaterThan(0.5);
+    // One run per arm: only the clips vary, and the same run against itself never differs.
+    expect(pairedBootstrap([{ a: [same[0]!], b: [same[0]!] }], { iterations: 200 })).toMatchObject({ diff: 0, lo: 0, hi: 0, p: 1 });
+    const far = pairedBootstrap([{ a: arm(0.7, 5, 300), b: arm(0.4, 5, 300) }, { a: arm(0.7, 3, 200), b: arm(0.4, 3, 200) }], { iterations: 500 });
+    expect(far.diff).toBeGreaterThan(0.2);
+    expect(far.lo).toBeGreaterThan(0.15);
+    expect(far.p).toBeLessThan(0.01);
+    expect(far).toMatchObject({ runsA: 8, runsB: 8, clips: 500 });
+    const noise = pairedBootstrap([{ a: arm(0.5, 5, 300), b: arm(0.5, 5, 300) }], { iterations: 500 });
+    expect(noise.lo).toBeLessThan(0);
+    expect(noise.hi).toBeGreaterThan(0);
+    expect(noise.p).toBeGreaterThan(0.05);
+  });
+
+  it('Holm adjusts in rank order and keeps the adjusted p-values monotone', () => {
+    expect(holm([0.01, 0.04, 0.03])).toEqual([0.03, 0.06, 0.06]);
+    expect(seedsForPower(5, 8)).toBe(7);
+  });
+});
+
+describe('the compact record', () => {
+  it('stores one letter per clip in the recorded clip order and reads back correctness', () => {
+    expect(decodeClasses(encodeClasses([0, 9, 10, 44, 63]))).toEqual([0, 9, 10, 44, 63]);
+    expect(() => encodeClasses([64])).toThrow(/alphabet/);
+    const files = { results: path.join(work, 'r.jsonl'), predictions: path.join(work, 'p.jsonl'), clips: path.join(work, 'c.json') };
+    const preds = [
+      { id: '7', label: 2, ranked: [2, 0], confidence: 0.6, caption: 'moving a cup up', reference: 'Moving cup up' },
+      { id: '3', label: 1, ranked: [0, 1], confidence: 0.5, caption: 'moving a cup up', reference: 'Moving ball down' },
+    ];
+    const clips = registerClips(files, 1, 'source', preds, ['A', 'B', 'C'], ['Moving [something] up', 'Moving [something] down', 'C'], 'simplified');
+    expect(clips.ids).toEqual(['7', '3']);
+    // A second run with the clips in another order is stored in the recorded order.
+    const line = compactPredictions('source/x/b1/d1/s2', [preds[1]!, preds[0]!], clips);
+    expect(line.top1).toBe('20');
+    expect(line.captions).toEqual({ texts: ['moving a cup up'], of: [0, 0] });
+    expect(correctness(line, clips)).toEqual([true, false]);
+    expect(() => registerClips(files, 1, 'source', [preds[0]!], ['A'], [], undefined)).toThrow(/differ/);
+  });
+});
+
+describe('the probe', () => {
+  it('standardises with the training statistics and chooses its settings on validation', () => {
+    const rng = new SeededRandom(5);
+    const make = (n: number) => {
+      const labels = Array.from({ length: n }, (_, i) => i % 3);
+      const x = new Float32Array(n * 4);
+      labels.forEach((y, i) => {
+        for (let d = 0; d < 4; d++) x[i * 4 + d] = 100 + 50 * (d === y ? 1 : 0) + 20 * (rng.next() - 0.5);
+      });
+      return { x, labels };
+    };
+    const train = make(60);
+    const [st] = standardise(train, [], 4);
+    const mean0 = st!.labels.reduce((s, _, i) => s + st!.x[i * 4]!, 0) / 60;
+    expect(Math.abs(mean0)).toBeLessThan(1e-5);
+    const r = fitProbe({ train, validation: make(30), test: make(30) }, 4, { classes: 3, seed: 1, epochs: 30, lrs: [1e-4, 1e-1], weightDecays: [0, 0.5] });
+    expect(r.grid).toHaveLength(4);
+    expect(r.chosen.validationTop1).toBe(Math.max(...r.grid.map((g) => g.validationTop1)));
+    const probs = r.testProbs;
+    let hits = 0;
+    for (let i = 0; i < 30; i++) {
+      const row = [probs[i * 3]!, probs[i * 3 + 1]!, probs[i * 3 + 2]!];
+      if (row.indexOf(Math.max(...row)) === i % 3) hits++;
+    }
+    expect(hits).toBeGreaterThanOrEqual(27);
+  });
+});
+
+describe('the study report from a synthetic record', () => {
+  it('computes each contrast from the per-clip predictions and says how much of the plan is done', () => {
+    const dir = mkdtempSync(path.join(work, 'syn-'));
+    const files = { results: path.join(dir, 'r.jsonl'), predictions: path.join(dir, 'p.jsonl'), clips: path.join(dir, 'c.json') };
+    const names = [...sharedMotionClasses(), 'Stirring something with something', 'Shaking something'];
+    const n = 40;
+    const target = Array.from({ length: n }, (_, i) => ({ id: String(i + 1), label: i % names.length }));
+    const rng = new SeededRandom(9);
+    for (const seed of [1, 2, 3]) {
+      for (const [arm, p] of [['actions', 0.8], ['groups', 0.3]] as const) {
+        const preds = target.map((t) => ({ id: t.id, label: t.label, ranked: [rng.next() < p ? t.label : (t.label + 1) % names.length], confidence: 1 }));
+        const clips = registerClips(files, 1, 'target', preds, names, names);
+        const key = `probe/${arm}/b1/d1/s${seed}`;
+        const top1 = preds.filter((q) => q.ranked[0] === q.label).length / n;
+        const result: StudyResult = { key, kind: 'probe', arm, task: arm, lambda: 1, budget: 1, dataSeed: 1, seed, finishedAt: 'x', seconds: 60, steps: 1, top1, top5: 1, classes: names.length, testClips: n, probe: { lr: 0.01, weightDecay: 0, validationTop1: 0.5 } };
+        appendStudy(files, result, compactPredictions(key, preds, clips));
+      }
+    }
+    const d = loadStudy(files);
+    const c = contrast(d, 'actions', 'groups', 1)!;
+    const mean = (arm: string) => d.results.filter((r) => r.arm === arm).reduce((s, r) => s + r.top1, 0) / 3;
+    expect(c.diff).toBeCloseTo(mean('actions') - mean('groups'), 12);
+    const md = studySection(d);
+    expect(md).toContain(`**Progress: 6 of the ${planStudy().length} planned runs are recorded**`);
+    expect(md).toMatch(new RegExp(`\\| C1 \\| RQ1 \\| fine actions vs coarse groups \\| \\+${(c.diff * 100).toFixed(1)} \\|`));
+    expect(md).toContain('| C3 | RQ1 | full vs simplified captions, both joint λ=0.5 | captions-l0.5 − simplified-l0.5 | not measured yet |');
+    expect(md).toContain('0.01 / 0 (3)');
+  });
+});
+
+describe('the committed study record', () => {
+  const committed = existsSync(STUDY_FILES.results);
+  it.runIf(committed)('every recorded top-1 and caption figure recomputes from the committed predictions, and docs/EXPERIMENT.md shows the section they make', () => {
+    const d = loadStudy(STUDY_FILES);
+    expect(d.results.length).toBeGreaterThan(0);
+    const planned = new Set(planStudy().map((r) => r.key));
+    for (const r of d.results) {
+      expect(planned.has(r.key), r.key).toBe(true);
+      const entry = d.clips[String(r.dataSeed)]!;
+      const clips = r.kind === 'source' ? (r.task === 'groups' ? entry.sourceGroup! : entry.source!) : entry.target!;
+      const right = correctness(d.predictions.get(r.key)!, clips);
+      expect(right.filter(Boolean).length / right.length, r.key).toBeCloseTo(r.top1, 12);
+      expect(right.length).toBe(r.testClips);
+      if (r.caption) {
+        const k = recomputedCaptions(d, r)!;
+        expect(k.bleu4, r.key).toBeCloseTo(r.caption.bleu4, 9);
+        expect(k.ciderD, r.key).toBeCloseTo(r.caption.ciderD, 9);
+        expect(k.actionCorrect, r.key).toBeCloseTo(r.caption.actionCorrect, 12);
+        expect(k.distinct, r.key).toBe(r.caption.distinct);
+      }
+    }
+    const notes = existsSync('experiments/study-notes.md') ? readFileSync('experiments/study-notes.md', 'utf8') : undefined;
+    expect(readFileSync('docs/EXPERIMENT.md', 'utf8')).toContain(studySection(d, notes));
+    expect(STUDY_ARMS.length).toBe(5);
+  });
+});

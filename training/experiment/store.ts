@@ -1,0 +1,163 @@
+/**
+ * The study's committed record: one results line per finished run (experiments/study.jsonl), the
+ * per-clip test predictions of every run (experiments/study-predictions.jsonl, one compact line per
+ * run) and, once per data seed, the test clips those predictions refer to (experiments/study-clips.json:
+ * ids, true labels, class names, caption references). Every figure of the report is recomputed
+ * from these three files; nothing is read from runs/.
+ *
+ * A run's top-1 predictions are one character per test clip (class index in a 64-letter alphabet),
+ * in the clip order of its data seed's entry; a caption run adds its distinct greedy captions and,
+ * per clip, the index of its caption in that list.
+ */
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { ClipPrediction } from '../predictions.js';
+
+const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_';
+
+export function encodeClasses(classes: readonly number[]): string {
+  return classes.map((c) => {
+    const ch = ALPHABET[c];
+    if (ch === undefined) throw new Error(`class index ${c} does not fit the 64-letter alphabet`);
+    return ch;
+  }).join('');
+}
+
+export function decodeClasses(s: string): number[] {
+  return [...s].map((ch) => {
+    const c = ALPHABET.indexOf(ch);
+    if (c < 0) throw new Error(`"${ch}" is not a class letter`);
+    return c;
+  });
+}
+
+export const studyResultSchema = z.strictObject({
+  key: z.string(),
+  kind: z.enum(['source', 'probe', 'scratch']),
+  arm: z.string(),
+  task: z.string(),
+  lambda: z.number(),
+  budget: z.number(),
+  dataSeed: z.number(),
+  seed: z.number(),
+  finishedAt: z.string(),
+  seconds: z.number(),
+  steps: z.number(),
+  top1: z.number(),
+  top5: z.number(),
+  classes: z.number(),
+  testClips: z.number(),
+  caption: z.strictObject({ bleu4: z.number(), ciderD: z.number(), exactMatch: z.number(), actionCorrect: z.number(), distinct: z.number() }).optional(),
+  probe: z.strictObject({ lr: z.number(), weightDecay: z.number(), validationTop1: z.number() }).optional(),
+});
+export type StudyResult = z.infer<typeof studyResultSchema>;
+
+export const studyPredictionSchema = z.strictObject({
+  key: z.string(),
+  /** Predicted class per test clip, in the clip order of the data seed's entry for this split. */
+  top1: z.string(),
+  captions: z.strictObject({ texts: z.array(z.string()), of: z.array(z.number().int().min(0)) }).optional(),
+});
+export type StudyPrediction = z.infer<typeof studyPredictionSchema>;
+
+const splitClipsSchema = z.strictObject({
+  ids: z.array(z.string()),
+  labels: z.array(z.number().int().min(0)),
+  classNames: z.array(z.string()),
+});
+const sourceClipsSchema = splitClipsSchema.extend({ templates: z.array(z.string()), simplified: z.array(z.string()), captions: z.array(z.string()) });
+const clipsFileSchema = z.record(z.string(), z.strictObject({ source: sourceClipsSchema.optional(), sourceGroup: splitClipsSchema.optional(), target: splitClipsSchema.optional() }));
+/** Source clips under the action head, the same clips under the group head, kitchenware clips. */
+export type ClipSplit = 'source' | 'sourceGroup' | 'target';
+export type SplitClips = z.infer<typeof splitClipsSchema>;
+export type SourceClips = z.infer<typeof sourceClipsSchema>;
+export type ClipsFile = z.infer<typeof clipsFileSchema>;
+
+export interface StudyFiles {
+  readonly results: string;
+  readonly predictions: string;
+  readonly clips: string;
+}
+
+function readJsonl<T>(file: string, schema: z.ZodType<T>): T[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l, i) => {
+      const r = schema.safeParse(JSON.parse(l));
+      if (!r.success) throw new Error(`${file}:${i + 1}: ${z.prettifyError(r.error)}`);
+      return r.data;
+    });
+}
+
+export const readStudyResults = (f: StudyFiles) => readJsonl(f.results, studyResultSchema);
+export const readStudyPredictions = (f: StudyFiles) => new Map(readJsonl(f.predictions, studyPredictionSchema).map((p) => [p.key, p]));
+export function readClips(f: StudyFiles): ClipsFile {
+  return existsSync(f.clips) ? clipsFileSchema.parse(JSON.parse(readFileSync(f.clips, 'utf8'))) : {};
+}
+
+/**
+ * Records the test clips of a data seed's split the first time a run of it finishes (from that
+ * run's predictions), and checks later runs against them. Returns the clip order to store in.
+ */
+export function registerClips(f: StudyFiles, dataSeed: number, split: ClipSplit, preds: readonly ClipPrediction[], classNames: readonly string[], templates: readonly string[], captionSource?: 'simplified' | 'captions'): SplitClips {
+  const all = readClips(f);
+  const entry = all[String(dataSeed)] ?? {};
+  let clips = entry[split];
+  let changed = false;
+  if (clips) {
+    const byId = new Map(preds.map((p) => [p.id, p.label]));
+    if (byId.size !== clips.ids.length || clips.ids.some((id) => byId.get(id) === undefined)) throw new Error(`the run's test clips differ from those recorded for data seed ${dataSeed} (${split})`);
+    clips.ids.forEach((id, i) => {
+      if (byId.get(id) !== clips!.labels[i]) throw new Error(`clip ${id}: label differs from the recorded one`);
+    });
+  } else {
+    const base = { ids: preds.map((p) => p.id), labels: preds.map((p) => p.label), classNames: [...classNames] };
+    clips = split === 'source' ? { ...base, templates: [...templates], simplified: [], captions: [] } : base;
+    changed = true;
+  }
+  if (split === 'source' && captionSource) {
+    const source = clips as SourceClips;
+    if (source[captionSource].length === 0) {
+      const ref = new Map(preds.map((p) => [p.id, p.reference ?? '']));
+      clips = { ...source, [captionSource]: source.ids.map((id) => ref.get(id)!) };
+      changed = true;
+    }
+  }
+  if (changed) {
+    all[String(dataSeed)] = { ...entry, [split]: clips };
+    writeFileSync(f.clips, JSON.stringify(all) + '\n');
+  }
+  return clips;
+}
+
+/** The compact prediction line of a run, in the recorded clip order. */
+export function compactPredictions(key: string, preds: readonly ClipPrediction[], clips: SplitClips): StudyPrediction {
+  const byId = new Map(preds.map((p) => [p.id, p]));
+  const ordered = clips.ids.map((id) => {
+    const p = byId.get(id);
+    if (!p) throw new Error(`${key}: no prediction for clip ${id}`);
+    return p;
+  });
+  const line: StudyPrediction = { key, top1: encodeClasses(ordered.map((p) => p.ranked[0]!)) };
+  if (ordered.every((p) => p.caption !== undefined)) {
+    const texts = [...new Set(ordered.map((p) => p.caption!))];
+    const index = new Map(texts.map((t, i) => [t, i]));
+    return { ...line, captions: { texts, of: ordered.map((p) => index.get(p.caption!)!) } };
+  }
+  return line;
+}
+
+export function appendStudy(f: StudyFiles, result: StudyResult, prediction: StudyPrediction): void {
+  // Predictions first: a results line never exists without its predictions.
+  appendFileSync(f.predictions, JSON.stringify(studyPredictionSchema.parse(prediction)) + '\n');
+  appendFileSync(f.results, JSON.stringify(studyResultSchema.parse(result)) + '\n');
+}
+
+/** Per-clip correctness of a run against its data seed's recorded labels. */
+export function correctness(p: StudyPrediction, clips: SplitClips): boolean[] {
+  const pred = decodeClasses(p.top1);
+  if (pred.length !== clips.labels.length) throw new Error(`${p.key}: ${pred.length} predictions for ${clips.labels.length} clips`);
+  return pred.map((c, i) => c === clips.labels[i]);
+}

@@ -1,0 +1,206 @@
+/**
+ * The study's section of docs/EXPERIMENT.md, computed from the committed files alone (store.ts):
+ * the pre-registered contrasts with paired bootstrap intervals, p-values and a Holm correction;
+ * per-arm transfer accuracy; the source tasks' own metrics, captions recomputed from the committed
+ * captions; the chosen probe settings; kitchenware classes whose motion the source shares and those
+ * it does not; the second budget; and how much of the plan is done.
+ */
+import { captionReport, TemplateMatcher } from '../../eval/caption.js';
+import { KITCHENWARE } from '../../data/catalogue/kitchenware.js';
+import { SOMETHING } from '../../data/catalogue/something.js';
+import { templateKey } from '../../data/captions.js';
+import { planStudy, STUDY_ARMS, type StudyRun } from './plan.js';
+import { pairedBootstrap, type Contrast, type CorrectMatrix } from './stats.js';
+import { correctness, readClips, readStudyPredictions, readStudyResults, type ClipsFile, type StudyFiles, type StudyPrediction, type StudyResult } from './store.js';
+
+export interface StudyData {
+  readonly results: readonly StudyResult[];
+  readonly predictions: ReadonlyMap<string, StudyPrediction>;
+  readonly clips: ClipsFile;
+}
+
+export function loadStudy(files: StudyFiles): StudyData {
+  return { results: readStudyResults(files), predictions: readStudyPredictions(files), clips: readClips(files) };
+}
+
+/** The pre-registered contrasts (docs/EXPERIMENT.md), on kitchenware test top-1 of the probe; A − B. */
+export const CONTRASTS = [
+  { id: 'C1', rq: 'RQ1', a: 'actions', b: 'groups', what: 'fine actions vs coarse groups' },
+  { id: 'C2', rq: 'RQ1', a: 'simplified-l0.5', b: 'actions', what: 'simplified captions (joint) vs fine actions' },
+  { id: 'C3', rq: 'RQ1', a: 'captions-l0.5', b: 'simplified-l0.5', what: 'full vs simplified captions, both joint λ=0.5' },
+  { id: 'C4', rq: 'RQ2', a: 'captions-l0.5', b: 'actions', what: 'joint vs classification only' },
+  { id: 'C5', rq: 'RQ2', a: 'captions-l0.5', b: 'captions-l0', what: 'joint vs captioning only' },
+  { id: 'C6', rq: 'RQ4', a: 'captions-l0.5', b: 'scratch', what: 'the named source (full captions, joint) vs from scratch' },
+] as const;
+
+/** Kitchenware classes whose motion the source domain has too (same motion, or sliding ≈ pushing sideways). */
+export function sharedMotionClasses(): Set<string> {
+  const source = new Set(SOMETHING.templates.map((t) => t.motion));
+  return new Set(KITCHENWARE.templates.filter((t) => source.has(t.motion) || t.motion.startsWith('slide')).map((t) => templateKey(t.template)));
+}
+
+const ARM_LABEL: Record<string, string> = {
+  groups: 'groups (λ=1)',
+  actions: 'actions (λ=1)',
+  'simplified-l0.5': 'simplified captions, λ=0.5',
+  'captions-l0.5': 'full captions, λ=0.5',
+  'captions-l0': 'full captions, λ=0 (captioning only)',
+  scratch: '*from scratch on kitchenware*',
+};
+
+const transferKind = (arm: string) => (arm === 'scratch' ? 'scratch' : 'probe');
+
+/** Kitchenware correctness matrices of an arm at a budget, one per data seed (rows: training seeds in seed order). */
+export function armMatrices(d: StudyData, arm: string, budget: number, keepClip?: (clipIndex: number, dataSeed: number) => boolean): Map<number, CorrectMatrix> {
+  const out = new Map<number, boolean[][]>();
+  const runs = d.results.filter((r) => r.kind === transferKind(arm) && r.arm === arm && r.budget === budget).sort((x, y) => x.dataSeed - y.dataSeed || x.seed - y.seed);
+  for (const r of runs) {
+    const clips = d.clips[String(r.dataSeed)]?.target;
+    const p = d.predictions.get(r.key);
+    if (!clips || !p) throw new Error(`${r.key}: its predictions or its data seed's clips are not recorded`);
+    const row = correctness(p, clips).filter((_, i) => !keepClip || keepClip(i, r.dataSeed));
+    out.set(r.dataSeed, [...(out.get(r.dataSeed) ?? []), row]);
+  }
+  return out;
+}
+
+export function contrast(d: StudyData, a: string, b: string, budget: number, keepClip?: (clipIndex: number, dataSeed: number) => boolean): Contrast | undefined {
+  const ma = armMatrices(d, a, budget, keepClip);
+  const mb = armMatrices(d, b, budget, keepClip);
+  const strata = [...ma.keys()].filter((s) => mb.has(s)).map((s) => ({ a: ma.get(s)!, b: mb.get(s)! }));
+  if (strata.length === 0) return undefined;
+  return pairedBootstrap(strata, { iterations: 2000, seed: 14 });
+}
+
+/** Holm-adjusted p-values, in the order given. */
+export function holm(ps: readonly number[]): number[] {
+  const order = ps.map((p, i) => [p, i] as const).sort((x, y) => x[0] - y[0]);
+  const adjusted = new Array<number>(ps.length);
+  let running = 0;
+  order.forEach(([p, i], rank) => {
+    running = Math.max(running, Math.min(1, (ps.length - rank) * p));
+    adjusted[i] = running;
+  });
+  return adjusted;
+}
+
+const pts = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
+const pFmt = (p: number) => (p < 0.001 ? '< 0.001' : p.toFixed(3));
+
+function meanSd(values: readonly number[], scale = 100, digits = 1): string {
+  if (values.length === 0) return '–';
+  const m = values.reduce((s, v) => s + v, 0) / values.length;
+  if (values.length === 1) return `${(m * scale).toFixed(digits)} (n=1)`;
+  const sd = Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / (values.length - 1));
+  return `${(m * scale).toFixed(digits)} ± ${(sd * scale).toFixed(digits)} (n=${values.length})`;
+}
+
+/** The caption metrics of a source run, recomputed from its committed captions. */
+export function recomputedCaptions(d: StudyData, r: StudyResult): { bleu4: number; ciderD: number; actionCorrect: number; distinct: number } | undefined {
+  const p = d.predictions.get(r.key);
+  const clips = d.clips[String(r.dataSeed)]?.source;
+  if (!p?.captions || !clips) return undefined;
+  const refs = r.task === 'simplified' ? clips.simplified : clips.captions;
+  const pairs = p.captions.of.map((ci, i) => ({ candidate: p.captions!.texts[ci]!, references: [refs[i]!] }));
+  const k = captionReport(pairs, new TemplateMatcher(clips.templates));
+  return { bleu4: k.bleu4, ciderD: k.ciderD, actionCorrect: k.actionCorrect ?? 0, distinct: p.captions.texts.length };
+}
+
+/** A contrast's table row and whether the data decide it. */
+export function contrastRows(d: StudyData, budget: number): { id: string; line: string; c?: Contrast; pHolm?: number }[] {
+  const cs = CONTRASTS.map((k) => ({ k, c: contrast(d, k.a, k.b, budget) }));
+  const measured = cs.filter((x) => x.c);
+  const adjusted = holm(measured.map((x) => x.c!.p));
+  return cs.map(({ k, c }) => {
+    if (!c) return { id: k.id, line: `| ${k.id} | ${k.rq} | ${k.what} | ${k.a} − ${k.b} | not measured yet | | | | |` };
+    const pHolm = adjusted[measured.findIndex((x) => x.k.id === k.id)]!;
+    const decided = pHolm < 0.05 ? (c.diff > 0 ? `yes: A better` : `yes: B better`) : c.runsA < 6 || c.runsB < 6 ? 'no (too few runs yet)' : 'no';
+    return { id: k.id, c, pHolm, line: `| ${k.id} | ${k.rq} | ${k.what} | ${pts(c.diff)} | [${pts(c.lo)}, ${pts(c.hi)}] | ${pFmt(c.p)} | ${pFmt(pHolm)} | ${c.runsA} / ${c.runsB} runs, ${c.clips} clips | ${decided} |` };
+  });
+}
+
+export function studySection(d: StudyData, notes?: string): string {
+  const planned = planStudy();
+  const done = new Set(d.results.map((r) => r.key));
+  const lines: string[] = [];
+  const finished = planned.filter((r) => done.has(r.key));
+  const replicateDone = (tag: string) => planned.filter((r) => r.key.endsWith(tag)).every((r) => done.has(r.key));
+  const tags = [...new Set(planned.map((r) => r.key.split('/').slice(-3).join('/')))];
+  const completeReplicates = tags.filter(replicateDone);
+  const minutes = d.results.reduce((s, r) => s + r.seconds, 0) / 60;
+  lines.push('## Results of the study', '');
+  lines.push(
+    `**Progress: ${finished.length} of the ${planned.length} planned runs are recorded** (${completeReplicates.length} of ${tags.length} replicates complete: ${completeReplicates.join(', ') || 'none'}); ` +
+      `${minutes.toFixed(0)} min of compute. Every figure below is recomputed from \`experiments/study.jsonl\`, \`experiments/study-predictions.jsonl\` and \`experiments/study-clips.json\` ` +
+      `(\`npm run experiment -- --study --report-only\`).`,
+    '',
+  );
+  const medians = (['source', 'probe', 'scratch'] as const).map((k) => {
+    const s = d.results.filter((r) => r.kind === k && r.budget === 1).map((r) => r.seconds).sort((a, b) => a - b);
+    return s.length ? `${k} ${(s[Math.floor((s.length - 1) / 2)]! / 60).toFixed(1)} min` : undefined;
+  }).filter(Boolean);
+  if (medians.length) lines.push(`Median time per run at budget 1: ${medians.join(', ')}.`, '');
+
+  for (const budget of [1, 3]) {
+    const rows = contrastRows(d, budget);
+    if (budget === 3 && rows.every((r) => !r.c)) continue;
+    lines.push(`### Pre-registered contrasts, budget ${budget}× (kitchenware test top-1 of the probe, points)`, '');
+    lines.push('95% intervals and two-sided p from a paired bootstrap (2,000 resamples of test clips, shared by both arms, and of each arm\'s training seeds, within each data seed); Holm over the six contrasts of this budget. "Decided" means Holm-adjusted p < 0.05.', '');
+    lines.push('| id | RQ | contrast | A − B | 95% CI | p | p (Holm) | runs A / B, clips | decided |', '|---|---|---|---|---|---|---|---|---|');
+    lines.push(...rows.map((r) => r.line), '');
+  }
+
+  lines.push('### Transfer to kitchenware by arm (test top-1 %, mean ± sd over runs)', '');
+  lines.push('| arm | budget 1× | budget 3× | probe lr / weight decay chosen on validation (runs) |', '|---|---|---|---|');
+  for (const arm of [...STUDY_ARMS.map((a) => a.id), 'scratch']) {
+    const of = (b: number) => d.results.filter((r) => r.kind === transferKind(arm) && r.arm === arm && r.budget === b);
+    const chosen = new Map<string, number>();
+    for (const r of of(1)) if (r.probe) chosen.set(`${r.probe.lr} / ${r.probe.weightDecay}`, (chosen.get(`${r.probe.lr} / ${r.probe.weightDecay}`) ?? 0) + 1);
+    lines.push(`| ${ARM_LABEL[arm]} | ${meanSd(of(1).map((r) => r.top1))} | ${meanSd(of(3).map((r) => r.top1))} | ${arm === 'scratch' ? '– (trained end to end, same steps)' : [...chosen].map(([k, n]) => `${k} (${n})`).join(', ') || '–'} |`);
+  }
+  const target = d.clips['1']?.target;
+  if (target) lines.push('', `Chance: ${(100 / target.classNames.length).toFixed(1)}% (${target.classNames.length} classes); ${target.ids.length} test clips per data seed, so one clip is ${(100 / target.ids.length).toFixed(2)} points of one run.`);
+  lines.push('');
+
+  lines.push('### Source tasks on their own test split (budget 1×)', '');
+  lines.push('| arm | head top-1 % | BLEU-4 | CIDEr-D | action correct % | distinct captions / test clips |', '|---|---|---|---|---|---|');
+  for (const arm of STUDY_ARMS) {
+    const rs = d.results.filter((r) => r.kind === 'source' && r.arm === arm.id && r.budget === 1);
+    const caps = rs.map((r) => recomputedCaptions(d, r)).filter((x) => x !== undefined);
+    const clips = rs[0]?.testClips;
+    lines.push(
+      `| ${ARM_LABEL[arm.id]} | ${arm.lambda === 0 ? '– (head untrained at λ=0)' : meanSd(rs.map((r) => r.top1))} | ${caps.length ? meanSd(caps.map((c) => c.bleu4), 1, 3) : '–'} | ${caps.length ? meanSd(caps.map((c) => c.ciderD), 1, 3) : '–'} | ${caps.length ? meanSd(caps.map((c) => c.actionCorrect)) : '–'} | ${caps.length ? `${caps.map((c) => c.distinct).join(', ')} / ${clips}` : '–'} |`,
+    );
+  }
+  const sourceClasses = d.clips['1']?.source?.classNames.length;
+  if (sourceClasses) lines.push('', `Chance for the action head and for "action correct" (the caption matches the right template): ${(100 / sourceClasses).toFixed(1)}% (${sourceClasses} actions).`);
+  lines.push('');
+
+  const shared = sharedMotionClasses();
+  lines.push('### Kitchenware classes whose motion the source shares, and the rest (budget 1×)', '');
+  lines.push(`Shared (${shared.size}): ${[...shared].join('; ')}.`, '');
+  const keep = (want: boolean) => (i: number, ds: number) => {
+    const t = d.clips[String(ds)]!.target!;
+    return shared.has(t.classNames[t.labels[i]!]!) === want;
+  };
+  lines.push('| arm | top-1 % on shared-motion classes | top-1 % on the other classes |', '|---|---|---|');
+  for (const arm of [...STUDY_ARMS.map((a) => a.id), 'scratch']) {
+    const acc = (want: boolean) => {
+      const ms = [...armMatrices(d, arm, 1, target ? keep(want) : undefined).values()].flat();
+      return meanSd(ms.map((row) => row.filter(Boolean).length / Math.max(1, row.length)));
+    };
+    lines.push(`| ${ARM_LABEL[arm]} | ${target ? acc(true) : '–'} | ${target ? acc(false) : '–'} |`);
+  }
+  lines.push('');
+  if (target) {
+    for (const want of [true, false]) {
+      const c = contrast(d, 'captions-l0.5', 'scratch', 1, keep(want));
+      if (c) lines.push(`- C6 on the ${want ? 'shared-motion' : 'other'} classes: ${pts(c.diff)} points, 95% CI [${pts(c.lo)}, ${pts(c.hi)}], p ${pFmt(c.p)} (${c.clips} clips).`);
+    }
+    lines.push('');
+  }
+  if (notes) lines.push('### Observations', '', notes.trim(), '');
+  return lines.join('\n');
+}
+
+export type { StudyRun };

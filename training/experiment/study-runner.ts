@@ -1,0 +1,137 @@
+/**
+ * Runs the study (plan.ts planStudy) one run at a time with the ordinary training CLI and the
+ * study's probe, each a child process. A finished run appends its compact test predictions and
+ * its results line (store.ts); a rerun skips every key already recorded and resumes an
+ * interrupted training run from its checkpoint.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { captionReport, TemplateMatcher } from '../../eval/caption.js';
+import { readPredictions } from '../predictions.js';
+import { SMALL_NET, STUDY_DATA, STUDY_TRAINING, type StudyRun } from './plan.js';
+import { runScript } from './runner.js';
+import { appendStudy, compactPredictions, readStudyResults, registerClips, type StudyFiles, type StudyResult } from './store.js';
+
+export interface StudyPaths extends StudyFiles {
+  /** Generated data and run folders (not committed). */
+  readonly workDir: string;
+}
+
+export function studyDataDir(paths: StudyPaths, dataSeed: number): string {
+  return path.join(paths.workDir, `data-d${dataSeed}`);
+}
+
+function runDir(paths: StudyPaths, key: string): string {
+  return path.join(paths.workDir, 'runs', ...key.split('/'));
+}
+
+async function ensureData(paths: StudyPaths, dataSeed: number, log: (l: string) => void): Promise<void> {
+  const dir = studyDataDir(paths, dataSeed);
+  const done = ['something', 'kitchenware'].every((d) => existsSync(path.join(dir, d, 'something-something-v2-labels.json')));
+  if (done) return;
+  log(`generating the data sets of data seed ${dataSeed} into ${dir}`);
+  await runScript('scripts/experiment-data.ts', ['--data-seed', String(dataSeed), '--out', dir], log);
+}
+
+/** The arguments of scripts/train.ts for a source or scratch run. */
+export function trainArgs(run: StudyRun, data: string, out: string): string[] {
+  const source = run.kind === 'source';
+  return [
+    '--data', data,
+    '--out', out,
+    '--task', run.task,
+    ...(run.lambda !== 1 ? ['--lambda', String(run.lambda)] : []),
+    '--epochs', String((source ? STUDY_DATA.sourceEpochs : STUDY_DATA.scratchEpochs) * run.budget),
+    '--max-train-clips', String(source ? STUDY_DATA.sourceTrainClips : STUDY_DATA.targetTrainClips),
+    '--batch-size', String(STUDY_DATA.batchSize),
+    '--lr', String(STUDY_TRAINING.lr),
+    '--warmup-steps', String(STUDY_TRAINING.warmupSteps),
+    '--seed', String(run.seed),
+    '--config', JSON.stringify(SMALL_NET),
+    ...(existsSync(path.join(out, 'checkpoint', 'manifest.json')) ? ['--resume'] : []),
+    '--no-progress',
+  ];
+}
+
+interface ReportJson {
+  steps: number;
+  probe?: { lr: number; weightDecay: number; validationTop1: number };
+  test: { classification: { top1: number; top5: number; classes: number; items: number } };
+}
+
+function labelsOf(dir: string): { classNames: string[]; templates: string[] } {
+  const labels = JSON.parse(readFileSync(path.join(dir, 'something-something-v2-labels.json'), 'utf8')) as Record<string, string>;
+  const classNames = Object.entries(labels).sort((a, b) => Number(a[1]) - Number(b[1])).map(([k]) => k);
+  return { classNames, templates: classNames };
+}
+
+function groupNames(dir: string): string[] {
+  // As data/ssv2.ts orders them: the distinct group names, sorted.
+  const groups = JSON.parse(readFileSync(path.join(dir, 'template-groups.json'), 'utf8')) as Record<string, string>;
+  return [...new Set(Object.values(groups))].sort();
+}
+
+export async function executeStudyRun(run: StudyRun, paths: StudyPaths, log: (l: string) => void): Promise<void> {
+  const dataDir = studyDataDir(paths, run.dataSeed);
+  const out = runDir(paths, run.key);
+  mkdirSync(path.dirname(out), { recursive: true });
+  const started = performance.now();
+  const onTarget = run.kind !== 'source';
+  const data = path.join(dataDir, onTarget ? 'kitchenware' : 'something');
+  if (run.kind === 'probe') {
+    await runScript('scripts/experiment-probe.ts', ['--encoder', runDir(paths, run.sourceKey!), '--data', data, '--out', out, '--seed', String(run.seed)], log);
+  } else {
+    await runScript('scripts/train.ts', trainArgs(run, data, out), log);
+  }
+  const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportJson;
+  const preds = readPredictions(path.join(out, 'predictions-test.jsonl'));
+  const captionSource = run.kind === 'source' && run.lambda < 1 ? (run.task === 'simplified' ? 'simplified' : 'captions') : undefined;
+  const { classNames, templates } = labelsOf(data);
+  const split = onTarget ? 'target' : run.task === 'groups' ? 'sourceGroup' : 'source';
+  const clips = registerClips(paths, run.dataSeed, split, preds, run.task === 'groups' ? groupNames(data) : classNames, templates, captionSource);
+  const compact = compactPredictions(run.key, preds, clips);
+  const c = report.test.classification;
+  let caption: StudyResult['caption'];
+  if (captionSource) {
+    const k = captionReport(preds.map((p) => ({ candidate: p.caption!, references: [p.reference!] })), new TemplateMatcher(templates));
+    caption = { bleu4: k.bleu4, ciderD: k.ciderD, exactMatch: k.exactMatch, actionCorrect: k.actionCorrect ?? 0, distinct: new Set(preds.map((p) => p.caption)).size };
+  }
+  const result: StudyResult = {
+    key: run.key,
+    kind: run.kind,
+    arm: run.arm,
+    task: run.task,
+    lambda: run.lambda,
+    budget: run.budget,
+    dataSeed: run.dataSeed,
+    seed: run.seed,
+    finishedAt: new Date().toISOString(),
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+    steps: report.steps,
+    top1: c.top1,
+    top5: c.top5,
+    classes: c.classes,
+    testClips: c.items,
+    ...(caption ? { caption } : {}),
+    ...(report.probe ? { probe: { lr: report.probe.lr, weightDecay: report.probe.weightDecay, validationTop1: report.probe.validationTop1 } } : {}),
+  };
+  appendStudy(paths, result, compact);
+}
+
+/** Runs every planned run not yet recorded; returns how many ran now. */
+export async function runStudyPlan(runs: readonly StudyRun[], paths: StudyPaths, hooks: { log: (l: string) => void; onResult?: (key: string) => Promise<void> | void }, opts: { maxRuns?: number } = {}): Promise<number> {
+  mkdirSync(path.dirname(paths.results), { recursive: true });
+  const done = new Set(readStudyResults(paths).map((r) => r.key));
+  const pending = runs.filter((r) => !done.has(r.key));
+  hooks.log(`study: ${runs.length} runs planned, ${runs.length - pending.length} already recorded in ${paths.results}`);
+  let ran = 0;
+  for (const run of pending) {
+    if (opts.maxRuns !== undefined && ran >= opts.maxRuns) break;
+    await ensureData(paths, run.dataSeed, hooks.log);
+    hooks.log(`[${runs.length - pending.length + ran + 1}/${runs.length}] ${run.key}`);
+    await executeStudyRun(run, paths, hooks.log);
+    await hooks.onResult?.(run.key);
+    ran++;
+  }
+  return ran;
+}
