@@ -78,6 +78,13 @@ export const modelConfigSchema = z
       length: z.number().int().min(3).max(64),
       embedding: z.number().int().min(1).max(2048),
       units: z.number().int().min(1).max(4096),
+      /**
+       * Training only, at the start of a new run: 'standardise' rescales the decoder's context
+       * weights so that the clip encoding enters its gates standardised (per feature, over the
+       * first training clips). Absent: plain initialisation. See docs/EXPERIMENT.md on why caption
+       * decoders collapsed.
+       */
+      contextInit: z.enum(['standardise']).optional(),
     }),
     /** Dropout rate on the channel features and on the encoder states while training. */
     dropout: z.number().min(0).max(0.9),

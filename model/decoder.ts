@@ -34,6 +34,23 @@ export class CaptionDecoder {
     return { logits: dense(h2, this.out), h: h2, c: c2 };
   }
 
+  /**
+   * Rescales the context weights so that a context x enters the gates as ((x − mean) / sd)·Kc:
+   * Kc ← diag(1/sd)·Kc and b ← b − (mean/sd)·Kc. A data-dependent initialisation: clip encodings
+   * that differ little between clips (as a fresh encoder's do) then still move the gates.
+   */
+  standardiseContext(mean: Float32Array, sd: Float32Array): void {
+    const C = this.sizes.context;
+    if (mean.length !== C || sd.length !== C) throw new Error(`context statistics have ${mean.length}/${sd.length} values; the decoder's context has ${C}`);
+    tf.tidy(() => {
+      const inv = tf.tensor2d(Float32Array.from(sd, (v) => 1 / Math.max(v, 1e-6)), [C, 1]);
+      const kc = tf.mul(this.contextKernel, inv) as tf.Tensor2D;
+      const shift = tf.matMul(tf.tensor2d(mean, [1, C]), kc).reshape([4 * this.sizes.units]);
+      this.lstm.bias.assign(tf.sub(this.lstm.bias, shift));
+      this.contextKernel.assign(kc);
+    });
+  }
+
   /** The context's share of the gates, computed once per clip: pooled·Kc + b. */
   projectContext(pooled: tf.Tensor2D): tf.Tensor2D {
     return tf.add(tf.matMul(pooled, this.contextKernel as tf.Tensor2D), this.lstm.bias) as tf.Tensor2D;

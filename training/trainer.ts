@@ -11,7 +11,8 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CHECKPOINT_DIR, CountertopModel, Vocabulary, initBackend, loadCheckpoint, parseModelConfig, restoreAdam, saveCheckpoint, type HeadSpec } from '../model/index.js';
-import { clipShapeOf, disposeBatch, makeTrainingBatch } from './batches.js';
+import type { CaptionDecoder } from '../model/decoder.js';
+import { clipShapeOf, clipTensor, disposeBatch, encodeInputs, makeTrainingBatch } from './batches.js';
 import type { ClipData } from './data-source.js';
 import { evaluateSplit } from './evaluate.js';
 import { MetricsLog } from './metrics-log.js';
@@ -128,6 +129,10 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: TrainHook
   const shape = clipShapeOf(model.config);
   const broken = await data.warm(shape, ['train', 'validation', 'test']);
   if (broken.length > 0) log(`${data.dir}: ${broken.length} clip(s) could not be decoded and are left out: ${broken.slice(0, 5).join(', ')}`);
+  if (!opts.resume && state.step === 0 && model.config.caption.contextInit === 'standardise' && captionSource) {
+    const stats = await standardiseDecoderContext(model, data, shape, opts.batchSize);
+    log(`decoder context standardised over ${stats.clips} training clips (between-clip sd of the encoding: median ${stats.medianSd.toPrecision(3)})`);
+  }
   const captionTarget = captionSource && model.vocabulary ? { vocab: model.vocabulary, source: captionSource } : null;
   const progress = new TrainingProgress(opts.progress, totalSteps, state.step);
   let lastValidation: EvaluationReport | undefined;
@@ -228,6 +233,37 @@ function classCount(model: CountertopModel, head: string): number {
 export function compactReport(r: EvaluationReport): Record<string, unknown> {
   const { confusion: _c, ...classification } = r.classification;
   return { head: r.head, classification, caption: r.caption };
+}
+
+/** Clips whose encodings set the decoder's context standardisation (model config caption.contextInit). */
+const CONTEXT_INIT_CLIPS = 64;
+
+/**
+ * Data-dependent initialisation of the caption decoder's context weights: the per-feature mean and
+ * sd of the fresh encoder's clip encodings over the first training clips (dropout off), the sd
+ * floored at a tenth of its mean so that an all but constant feature is not blown up.
+ */
+async function standardiseDecoderContext(model: CountertopModel, data: ClipData, shape: ReturnType<typeof clipShapeOf>, batchSize: number): Promise<{ clips: number; medianSd: number }> {
+  const decoder = (model as unknown as { decoder: CaptionDecoder | null }).decoder;
+  if (!decoder) throw new Error('caption.contextInit needs a model with a caption decoder');
+  const rows: Float32Array[] = [];
+  for await (const b of data.batches('train', { shape, batchSize, training: false, seed: 0, epoch: 0, limit: CONTEXT_INIT_CLIPS })) {
+    const pooled = tf.tidy(() => model.encode(clipTensor(b, shape), encodeInputs(b, shape)).pooled);
+    const values = (await pooled.data()) as Float32Array;
+    const C = pooled.shape[1]!;
+    for (let i = 0; i < b.records.length; i++) rows.push(values.slice(i * C, (i + 1) * C));
+    pooled.dispose();
+  }
+  const C = rows[0]!.length;
+  const mean = new Float32Array(C);
+  const sd = new Float32Array(C);
+  for (const r of rows) r.forEach((v, c) => (mean[c]! += v / rows.length));
+  for (const r of rows) r.forEach((v, c) => (sd[c]! += (v - mean[c]!) ** 2 / Math.max(1, rows.length - 1)));
+  for (let c = 0; c < C; c++) sd[c] = Math.sqrt(sd[c]!);
+  const floor = 0.1 * (sd.reduce((a, v) => a + v, 0) / C);
+  const sorted = [...sd].sort((a, b) => a - b);
+  decoder.standardiseContext(mean, Float32Array.from(sd, (v) => Math.max(v, floor)));
+  return { clips: rows.length, medianSd: sorted[Math.floor(C / 2)]! };
 }
 
 /** Adam reads its learning rate from this field at every step (tfjs 4.22). */

@@ -208,6 +208,9 @@ export function studySourceDifficulty(): Difficulty {
  */
 export const STUDY_TRAINING = { lr: 1e-3, warmupSteps: 0 } as const;
 
+/** The study's network: the small scale's, with the decoder's context standardised at initialisation. */
+export const STUDY_NET = { ...SMALL_NET, caption: { ...SMALL_NET.caption, contextInit: 'standardise' } };
+
 /** A source arm of the study: task and λ. */
 export interface StudyArm {
   readonly id: string;

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { captionReport, TemplateMatcher } from '../../eval/caption.js';
 import { readPredictions } from '../predictions.js';
-import { SMALL_NET, STUDY_DATA, STUDY_TRAINING, type StudyRun } from './plan.js';
+import { STUDY_DATA, STUDY_NET, STUDY_TRAINING, type StudyRun } from './plan.js';
 import { runScript } from './runner.js';
 import { appendStudy, compactPredictions, readStudyResults, registerClips, type StudyFiles, type StudyResult } from './store.js';
 
@@ -47,7 +47,7 @@ export function trainArgs(run: StudyRun, data: string, out: string): string[] {
     '--lr', String(STUDY_TRAINING.lr),
     '--warmup-steps', String(STUDY_TRAINING.warmupSteps),
     '--seed', String(run.seed),
-    '--config', JSON.stringify(SMALL_NET),
+    '--config', JSON.stringify(STUDY_NET),
     ...(existsSync(path.join(out, 'checkpoint', 'manifest.json')) ? ['--resume'] : []),
     '--no-progress',
   ];
