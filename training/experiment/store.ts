@@ -9,7 +9,7 @@
  * in the clip order of its data seed's entry; a caption run adds its distinct greedy captions and,
  * per clip, the index of its caption in that list.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ClipPrediction } from '../predictions.js';
 
@@ -101,7 +101,54 @@ export function readClips(f: StudyFiles): ClipsFile {
  * Records the test clips of a data seed's split the first time a run of it finishes (from that
  * run's predictions), and checks later runs against them. Returns the clip order to store in.
  */
+/** A lock older than this is taken to be left by a killed runner. */
+const STALE_LOCK_MS = 10 * 60 * 1000;
+
+function tryLock(dir: string): boolean {
+  try {
+    mkdirSync(dir);
+    return true;
+  } catch {
+    try {
+      if (Date.now() - statSync(dir).mtimeMs > STALE_LOCK_MS) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Gone meanwhile: the next attempt takes it.
+    }
+    return false;
+  }
+}
+
+/** Runs fn holding a lock directory (mkdir is atomic), so two runners never interleave a read-modify-write. */
+export function withLockSync<T>(dir: string, fn: () => T): T {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (!tryLock(dir)) Atomics.wait(pause, 0, 0, 100);
+  try {
+    return fn();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The same for long work (generating a data set): waits without blocking the event loop. */
+export async function withLock<T>(dir: string, fn: () => Promise<T>, onWait?: () => void): Promise<T> {
+  let told = false;
+  while (!tryLock(dir)) {
+    if (!told) onWait?.();
+    told = true;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export function registerClips(f: StudyFiles, dataSeed: number, split: ClipSplit, preds: readonly ClipPrediction[], classNames: readonly string[], templates: readonly string[], captionSource?: 'simplified' | 'captions'): SplitClips {
+  return withLockSync(`${f.clips}.lock`, () => registerClipsLocked(f, dataSeed, split, preds, classNames, templates, captionSource));
+}
+
+function registerClipsLocked(f: StudyFiles, dataSeed: number, split: ClipSplit, preds: readonly ClipPrediction[], classNames: readonly string[], templates: readonly string[], captionSource?: 'simplified' | 'captions'): SplitClips {
   const all = readClips(f);
   const entry = all[String(dataSeed)] ?? {};
   let clips = entry[split];

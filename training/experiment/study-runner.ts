@@ -10,7 +10,7 @@ import { captionReport, TemplateMatcher } from '../../eval/caption.js';
 import { readPredictions } from '../predictions.js';
 import { STUDY_DATA, STUDY_NET, STUDY_TRAINING, type StudyRun } from './plan.js';
 import { runScript } from './runner.js';
-import { appendStudy, compactPredictions, readStudyResults, registerClips, type StudyFiles, type StudyResult } from './store.js';
+import { appendStudy, compactPredictions, readStudyResults, registerClips, withLock, type StudyFiles, type StudyResult } from './store.js';
 
 export interface StudyPaths extends StudyFiles {
   /** Generated data and run folders (not committed). */
@@ -27,10 +27,19 @@ function runDir(paths: StudyPaths, key: string): string {
 
 async function ensureData(paths: StudyPaths, dataSeed: number, log: (l: string) => void): Promise<void> {
   const dir = studyDataDir(paths, dataSeed);
-  const done = ['something', 'kitchenware'].every((d) => existsSync(path.join(dir, d, 'something-something-v2-labels.json')));
-  if (done) return;
-  log(`generating the data sets of data seed ${dataSeed} into ${dir}`);
-  await runScript('scripts/experiment-data.ts', ['--data-seed', String(dataSeed), '--out', dir], log);
+  const complete = (d: string) => {
+    const manifest = path.join(dir, d, 'countertop-dataset.json');
+    return existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { complete?: boolean }).complete === true;
+  };
+  const done = () => complete('something') && complete('kitchenware');
+  if (done()) return;
+  mkdirSync(paths.workDir, { recursive: true });
+  // A second runner waits for the first to finish generating instead of writing the same folder.
+  await withLock(`${dir}.lock`, async () => {
+    if (done()) return;
+    log(`generating the data sets of data seed ${dataSeed} into ${dir}`);
+    await runScript('scripts/experiment-data.ts', ['--data-seed', String(dataSeed), '--out', dir], log);
+  }, () => log(`waiting for another runner to generate ${dir}`));
 }
 
 /** The arguments of scripts/train.ts for a source or scratch run. */
