@@ -85,6 +85,8 @@ export const modelConfigSchema = z
        * decoders collapsed.
        */
       contextInit: z.enum(['standardise']).optional(),
+      /** Training only: word dropout on the teacher-forced inputs (model/decoder.ts). Absent: none. */
+      wordDropout: z.number().min(0).max(0.9).optional(),
     }),
     /** Dropout rate on the channel features and on the encoder states while training. */
     dropout: z.number().min(0).max(0.9),

@@ -6,12 +6,18 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DecoderSpec } from './architecture.js';
 import { dense, lstmStep, type Dense, type LstmWeights } from './layers.js';
-import { END_ID, GO_ID, PAD_ID, type Vocabulary } from './vocabulary.js';
+import { END_ID, GO_ID, PAD_ID, UNK_ID, type Vocabulary } from './vocabulary.js';
 import type { CaptionWeights } from './weights.js';
 
 export type CaptionDecoderSizes = DecoderSpec;
 
 export class CaptionDecoder {
+  /**
+   * Training only: the chance that a teacher-forced input word (not <go>, not <pad>) is replaced by
+   * <unk>, drawn from Math.random (which the trainer seeds), so that the next word must come from
+   * the video more than from the previous word. 0 (the default) is plain teacher forcing.
+   */
+  wordDropout = 0;
   private readonly embedding: tf.Variable; // [V, E]
   private readonly contextKernel: tf.Variable; // [C, 4U]
   private readonly lstm: LstmWeights; // kernel [E, 4U]
@@ -64,7 +70,7 @@ export class CaptionDecoder {
     const [B, L] = captions.shape;
     if (L !== this.sizes.length) throw new Error(`captions have length ${L}; the model expects ${this.sizes.length}`);
     const ctx = this.projectContext(pooled);
-    const inputs = tf.unstack(captions.slice([0, 0], [B, L - 1]), 1) as tf.Tensor1D[];
+    const inputs = tf.unstack(this.dropWords(captions.slice([0, 0], [B, L - 1]) as tf.Tensor2D), 1) as tf.Tensor1D[];
     let h = tf.zeros([B, this.sizes.units]) as tf.Tensor2D;
     let c = tf.zeros([B, this.sizes.units]) as tf.Tensor2D;
     const logits: tf.Tensor2D[] = [];
@@ -78,6 +84,13 @@ export class CaptionDecoder {
     const logp = tf.sum(tf.mul(tf.logSoftmax(all), tf.oneHot(targets, this.sizes.vocabulary).toFloat()), 1);
     const mask = tf.notEqual(targets, PAD_ID).toFloat();
     return tf.div(tf.neg(tf.sum(tf.mul(logp, mask))), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+  }
+
+  private dropWords(inputs: tf.Tensor2D): tf.Tensor2D {
+    if (this.wordDropout <= 0) return inputs;
+    const ids = inputs.arraySync() as number[][];
+    const dropped = ids.map((row) => row.map((id, t) => (t > 0 && id !== PAD_ID && Math.random() < this.wordDropout ? UNK_ID : id)));
+    return tf.tensor2d(dropped, inputs.shape, 'int32');
   }
 
   /** Greedy decoding: the most probable next word at each step until <end>. */

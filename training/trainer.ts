@@ -133,6 +133,11 @@ export async function train(opts: TrainOptions, data: ClipData, hooks: TrainHook
     const stats = await standardiseDecoderContext(model, data, shape, opts.batchSize);
     log(`decoder context standardised over ${stats.clips} training clips (between-clip sd of the encoding: median ${stats.medianSd.toPrecision(3)})`);
   }
+  const wordDropout = model.config.caption.wordDropout ?? 0;
+  if (wordDropout > 0 && captionSource) {
+    const decoder = (model as unknown as { decoder: CaptionDecoder | null }).decoder;
+    if (decoder) decoder.wordDropout = wordDropout;
+  }
   const captionTarget = captionSource && model.vocabulary ? { vocab: model.vocabulary, source: captionSource } : null;
   const progress = new TrainingProgress(opts.progress, totalSteps, state.step);
   let lastValidation: EvaluationReport | undefined;

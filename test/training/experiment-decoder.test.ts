@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../model/index.js';
 import type { CaptionDecoder } from '../../model/decoder.js';
+import { SeededRandom, withSeededMathRandom } from '../../training/rng.js';
 import { tinyConfig, tinyModel } from '../model/helpers.js';
 
 const decoderOf = (m: unknown) => (m as { decoder: CaptionDecoder }).decoder;
@@ -29,8 +30,29 @@ describe('decoder context standardisation', () => {
     model.dispose();
   });
 
+  it('word dropout changes only the teacher-forced inputs, reproducibly under a seeded Math.random', async () => {
+    await initBackend({ log: () => {} });
+    const model = tinyModel();
+    const d = decoderOf(model);
+    const vocab = model.vocabulary!;
+    const captions = tf.tensor2d(['pouring water into a bowl', 'taking a spoon out of a jar'].map((c) => vocab.encode(c)), [2, vocab.length], 'int32') as tf.Tensor2D;
+    const pooled = tf.randomUniform([2, d.sizes.context], -1, 1, 'float32', 5) as tf.Tensor2D;
+    const loss = () => (d.loss(pooled, captions).dataSync() as Float32Array)[0]!;
+    const plain = loss();
+    d.wordDropout = 0.5;
+    const once = withSeededMathRandom(new SeededRandom(1), loss);
+    const again = withSeededMathRandom(new SeededRandom(1), loss);
+    d.wordDropout = 0;
+    expect(loss()).toBe(plain);
+    expect(once).toBe(again);
+    expect(once).not.toBeCloseTo(plain, 4);
+    tf.dispose([captions, pooled]);
+    model.dispose();
+  });
+
   it('is absent from the default config, so bundled models parse and build as before', () => {
     expect('contextInit' in tinyConfig().caption).toBe(false);
+    expect('wordDropout' in tinyConfig().caption).toBe(false);
     expect(tinyConfig({ caption: { length: 14, embedding: 8, units: 24, contextInit: 'standardise' } }).caption.contextInit).toBe('standardise');
     expect(() => tinyConfig({ caption: { length: 14, embedding: 8, units: 24, contextInit: 'other' as 'standardise' } })).toThrow();
   });
