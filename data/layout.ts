@@ -23,6 +23,9 @@ export const SSV2_FILES = {
  */
 export const perceptionFileName = (id: string) => `${id}.perception.json`;
 
+/** Per clip, beside `<id>.webm`: the frozen backbone's feature of every frame (perception/backbone.ts). */
+export const backboneFileName = (id: string) => `${id}.backbone.bin`;
+
 export const SPLITS = ['train', 'validation', 'test'] as const;
 export type Split = (typeof SPLITS)[number];
 

@@ -22,11 +22,13 @@ import { z } from 'zod';
 import { mirrorPerception, HAND_OBJECT_FRAMES, HAND_OBJECT_WIDTH, handObjectVectors, type HandObjectFrame } from '../perception/features.js';
 import { parseClipPerception, type ClipPerception } from '../perception/clipPerception.js';
 import { simulateDetections } from '../perception/simulate.js';
+import { decodeClipFeatures, featuresAt, standardise, type ClipFeatures } from '../perception/backbone.js';
+import { BACKBONE_WIDTH } from '../perception/constants.js';
 import { sampleFrameIndices, clipToTensorData } from './augment.js';
 import { swapLeftRight } from './captions.js';
 import { ClipCache } from './clipCache.js';
 import { DecodeError, decodeVideos, type DecodedVideo } from './decode.js';
-import { perceptionFileName, type Split } from './layout.js';
+import { backboneFileName, perceptionFileName, type Split } from './layout.js';
 import { Prng } from './prng.js';
 import type { Ssv2Dataset, VideoRecord } from './ssv2.js';
 
@@ -49,6 +51,13 @@ export const ClipBatchOptionsSchema = z.object({
    * Procedural (scene) states get simulated detector noise, fresh each epoch in training.
    */
   handObject: z.union([z.literal(false), z.enum(HAND_OBJECT_FRAMES)]).default(false),
+  /**
+   * Also yield each sampled frame's frozen backbone feature (perception/backbone.ts), after the
+   * hand–object vector when both are asked for: read from `<id>.backbone.bin`, or measured by
+   * `features` when a clip has none. Such clips are never mirrored (the features are of the
+   * unmirrored frames).
+   */
+  backbone: z.boolean().default(false),
   crop: z.enum(['center', 'random']).default('center'),
   /** Decode this much larger than the crop (0.125 → 72 px for a 64 px crop). */
   cropMargin: z.number().min(0).max(1).default(0.125),
@@ -78,12 +87,21 @@ export interface ClipBatch {
   readonly simplified: string[];
   readonly captions: string[];
   readonly mirrored: boolean[];
-  /** [B, T, HAND_OBJECT_WIDTH] when `handObject` was asked for. */
+  /** [B, T, P] when `handObject` or `backbone` was asked for (HAND_OBJECT_WIDTH, then BACKBONE_WIDTH). */
   readonly perception?: Float32Array;
 }
 
 /** Measures the hand–object state of a clip that has no side file (perception/clipPerception.ts). */
 export type PerceiveClip = (videoFile: string) => Promise<ClipPerception>;
+
+/** Measures the backbone features of a clip that has no side file (perception/backbone.ts). */
+export type FeaturizeClip = (videoFile: string) => Promise<ClipFeatures>;
+
+/** What measures a clip's perception inputs when its side files are missing. */
+export interface ClipMeasures {
+  readonly perceive?: PerceiveClip;
+  readonly features?: FeaturizeClip;
+}
 
 export interface SkippedVideo {
   readonly id: string;
@@ -133,12 +151,13 @@ class Slots {
   }
 }
 
-export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBatchOptions = {}, perceive?: PerceiveClip): ClipBatchStream {
+export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBatchOptions = {}, measures: ClipMeasures = {}): ClipBatchStream {
   const o = ClipBatchOptionsSchema.parse(options);
   const report: LoaderReport = { clips: 0, decoded: 0, cacheHits: 0, cacheWriteErrors: 0, skipped: [] };
   const decodeW = Math.round(o.width * (1 + o.cropMargin));
   const decodeH = Math.round(o.height * (1 + o.cropMargin));
   const clipFloats = o.frames * o.height * o.width * 3;
+  const perFrame = (o.handObject ? HAND_OBJECT_WIDTH : 0) + (o.backbone ? BACKBONE_WIDTH : 0);
 
   async function* run(): AsyncGenerator<ClipBatch> {
     const cache = o.cache ? await ClipCache.open(o.cache) : undefined;
@@ -174,23 +193,24 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
       return out as (DecodedVideo | DecodeError)[];
     };
 
-    const toSample = (r: VideoRecord, clip: DecodedVideo | DecodeError, state: ClipPerception | Error | undefined): Sample | SkippedVideo => {
+    const toSample = (r: VideoRecord, clip: DecodedVideo | DecodeError, state: ClipPerception | Error | undefined, features: ClipFeatures | Error | undefined): Sample | SkippedVideo => {
       if (clip instanceof DecodeError) return { id: r.id, reason: /No such file/.test(clip.message) ? 'missing' : clip.reason, detail: clip.message };
       if (state instanceof Error) return { id: r.id, reason: 'unreadable', detail: state.message };
+      if (features instanceof Error) return { id: r.id, reason: 'unreadable', detail: features.message };
       const rng = new Prng(`${o.seed}`).fork(`aug:${o.epoch}:${r.id}`);
       const indices = sampleFrameIndices(clip.frames, o.frames, o.sampling, rng, o.step, o.windowAt);
       const mx = clip.width - o.width, my = clip.height - o.height;
       const x = o.crop === 'random' ? rng.int(0, mx) : Math.floor(mx / 2);
       const y = o.crop === 'random' ? rng.int(0, my) : Math.floor(my / 2);
       const mirrorTo = r.action >= 0 ? dataset.mirrorAction[r.action]! : -1;
-      const mirror = o.flip && mirrorTo >= 0 && rng.chance(0.5);
+      const mirror = o.flip && !o.backbone && mirrorTo >= 0 && rng.chance(0.5);
       const data = new Float32Array(clipFloats);
       clipToTensorData(clip, indices, { x, y, width: o.width, height: o.height, mirror }, data, 0);
       const action = mirror ? mirrorTo : r.action;
       return {
         record: r,
         data,
-        ...(state && o.handObject ? { perception: perceptionOf(state, indices, mirror, new Prng(`${o.seed}`).fork(`detect:${o.epoch}:${r.id}`), o.handObject) } : {}),
+        ...(perFrame > 0 ? { perception: perFrameInputs(indices, o.handObject && state ? perceptionOf(state, indices, mirror, new Prng(`${o.seed}`).fork(`detect:${o.epoch}:${r.id}`), o.handObject) : undefined, features ? standardise(featuresAt(features, indices)) : undefined) } : {}),
         action,
         group: action >= 0 ? dataset.actionGroup[action]! : -1,
         simplified: mirror ? swapLeftRight(r.simplified) : r.simplified,
@@ -200,8 +220,8 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
     };
 
     const loadChunk = async (chunk: readonly VideoRecord[]) => {
-      const [clips, states] = await Promise.all([decodeChunk(chunk), o.handObject ? Promise.all(chunk.map(stateOf)) : []]);
-      return chunk.map((r, i) => toSample(r, clips[i]!, states[i]));
+      const [clips, states, features] = await Promise.all([decodeChunk(chunk), o.handObject ? Promise.all(chunk.map(stateOf)) : [], o.backbone ? Promise.all(chunk.map(featuresOf)) : []]);
+      return chunk.map((r, i) => toSample(r, clips[i]!, states[i], features[i]));
     };
 
     /** The clip's side file, else its measurement; an error skips the clip like a broken video. */
@@ -209,8 +229,20 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
       try {
         const file = path.join(dataset.dir, perceptionFileName(r.id));
         if (existsSync(file)) return parseClipPerception(JSON.parse(await readFile(file, 'utf8')), file);
-        if (!perceive) throw new Error(`${file} is missing and no detectors were given to measure it`);
-        return await perceive(dataset.videoPath(r.id));
+        if (!measures.perceive) throw new Error(`${file} is missing and no detectors were given to measure it`);
+        return await measures.perceive(dataset.videoPath(r.id));
+      } catch (e) {
+        return e instanceof Error ? e : new Error(String(e));
+      }
+    };
+
+    /** The clip's backbone side file, else its measurement; an error skips the clip like a broken video. */
+    const featuresOf = async (r: VideoRecord): Promise<ClipFeatures | Error> => {
+      try {
+        const file = path.join(dataset.dir, backboneFileName(r.id));
+        if (existsSync(file)) return decodeClipFeatures(await readFile(file), file);
+        if (!measures.features) throw new Error(`${file} is missing and no backbone was given to measure it`);
+        return await measures.features(dataset.videoPath(r.id));
       } catch (e) {
         return e instanceof Error ? e : new Error(String(e));
       }
@@ -221,9 +253,9 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
       const clips = new Float32Array(B * clipFloats);
       samples.forEach((s, i) => clips.set(s.data, i * clipFloats));
       let perception: Float32Array | undefined;
-      if (o.handObject) {
-        perception = new Float32Array(B * o.frames * HAND_OBJECT_WIDTH);
-        samples.forEach((s, i) => perception!.set(s.perception!, i * o.frames * HAND_OBJECT_WIDTH));
+      if (perFrame > 0) {
+        perception = new Float32Array(B * o.frames * perFrame);
+        samples.forEach((s, i) => perception!.set(s.perception!, i * o.frames * perFrame));
       }
       return {
         ids: samples.map((s) => s.record.id),
@@ -271,6 +303,17 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
   }
 
   return { report, [Symbol.asyncIterator]: () => run() };
+}
+
+/** Each sampled frame's inputs side by side: its hand–object vector, then its backbone feature. */
+function perFrameInputs(indices: readonly number[], handObject: Float32Array | undefined, features: Float32Array | undefined): Float32Array {
+  if (!handObject || !features) return handObject ?? features!;
+  const out = new Float32Array(indices.length * (HAND_OBJECT_WIDTH + BACKBONE_WIDTH));
+  indices.forEach((_, t) => {
+    out.set(handObject.subarray(t * HAND_OBJECT_WIDTH, (t + 1) * HAND_OBJECT_WIDTH), t * (HAND_OBJECT_WIDTH + BACKBONE_WIDTH));
+    out.set(features.subarray(t * BACKBONE_WIDTH, (t + 1) * BACKBONE_WIDTH), t * (HAND_OBJECT_WIDTH + BACKBONE_WIDTH) + HAND_OBJECT_WIDTH);
+  });
+  return out;
 }
 
 /**

@@ -6,11 +6,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { decodeVideo } from '../data/decode.js';
 import { MAX_HANDS } from './constants.js';
+import { storeBounded } from './boundedFiles.js';
 import { PerceptionRunner } from './runner.js';
 import { OBJECT_KINDS, type FramePerception } from './types.js';
 
@@ -85,23 +86,8 @@ export class ClipPerceiver {
       }
     }
     const result: ClipPerception = { source: 'detectors', frames };
-    if (cached) await this.store(cached, result).catch(() => undefined);
+    if (cached) await storeBounded(cached, JSON.stringify(result), this.opts.cacheBytes ?? 200e6).catch(() => undefined);
     return result;
-  }
-
-  private async store(file: string, value: ClipPerception): Promise<void> {
-    const dir = path.dirname(file);
-    await mkdir(dir, { recursive: true });
-    await writeFile(`${file}.tmp`, JSON.stringify(value));
-    await rename(`${file}.tmp`, file);
-    const limit = this.opts.cacheBytes ?? 200e6;
-    const entries = await Promise.all((await readdir(dir)).filter((f) => f.endsWith('.json')).map(async (f) => ({ f, st: await stat(path.join(dir, f)) })));
-    let total = entries.reduce((n, e) => n + e.st.size, 0);
-    for (const e of entries.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs)) {
-      if (total <= limit) break;
-      await unlink(path.join(dir, e.f)).catch(() => undefined);
-      total -= e.st.size;
-    }
   }
 
   dispose(): void {

@@ -41,6 +41,8 @@ export const TRACK_BOX_MIN = 0.15;
 /** The backbone node whose mean over H and W is the per-frame 480-d feature. */
 export const BACKBONE_NODE = 'tower_0/extern1/hard_swish/mul_1';
 export const BACKBONE_WIDTH = 480;
+/** Side of the square frame the backbone feature is taken at, in training, evaluation and live alike. */
+export const BACKBONE_INPUT = 224;
 export const DETECTIONS_NODE = 'tower_0/detections';
 /** The detection head has fixed upsampling shapes: it runs only at the 512×512 it was exported for. */
 export const DETECT_INPUT = 512;

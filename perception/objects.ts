@@ -4,7 +4,7 @@
  * extra when objects are detected anyway.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BACKBONE_NODE, COCO_LABELS, DETECT_INPUT, DETECTIONS_NODE, KITCHEN_CLASSES, MAX_OBJECTS } from './constants.js';
+import { BACKBONE_INPUT, BACKBONE_NODE, COCO_LABELS, DETECT_INPUT, DETECTIONS_NODE, KITCHEN_CLASSES, MAX_OBJECTS } from './constants.js';
 import { loadPerceptionModel, PERCEPTION_MODELS } from './modelFiles.js';
 import type { ObjectObservation } from './types.js';
 
@@ -27,7 +27,7 @@ export class ObjectDetector {
 
   static async load(opts: ObjectDetectorOptions = {}): Promise<ObjectDetector> {
     const graph = await loadPerceptionModel(PERCEPTION_MODELS.objects, { dir: opts.dir, freeSpatialInput: true });
-    return new ObjectDetector(graph, opts.featureSize ?? 224, opts.minScore ?? 0.2);
+    return new ObjectDetector(graph, opts.featureSize ?? BACKBONE_INPUT, opts.minScore ?? 0.2);
   }
 
   /** One frame [H, W, 3] of 0…255 values → its kitchen objects (best first) and the backbone feature at 512 px. */

@@ -1,15 +1,29 @@
 /**
- * The pretrained detectors in the live path: each frame's hand–object state, computed once per
- * frame (windows overlap) in capture order per stream, from the frame's larger `detail` copy
- * resized to one square size. Per-stream tracker state is reset after a gap in capture time, and
- * results are held only for frames still alive (a WeakMap), so nothing grows with stream length.
+ * The pretrained perception in the live path: each frame's hand–object state and/or frozen backbone
+ * feature, computed once per frame (windows overlap) in capture order per stream, from the frame's
+ * larger `detail` copy resized to the square size each model reads. Per-stream tracker state is
+ * reset after a gap in capture time, and results are held only for frames still alive (a WeakMap),
+ * so nothing grows with stream length.
  */
 import * as tf from '@tensorflow/tfjs';
-import { handObjectVectors, type HandObjectFrame } from '../perception/features.js';
+import { frameFeatures, standardise } from '../perception/backbone.js';
+import { BACKBONE_INPUT, BACKBONE_WIDTH } from '../perception/constants.js';
+import { HAND_OBJECT_WIDTH, handObjectVectors, type HandObjectFrame } from '../perception/features.js';
 import type { PerceptionRunner, StreamPerception, StreamPerceptionOptions } from '../perception/runner.js';
 import type { FramePerception } from '../perception/types.js';
 import { resizeRgb } from './operators/resizeFrames.js';
 import type { Frame } from './types.js';
+
+/** Which per-frame inputs the model reads (its config's perception parts). */
+export interface PerceptionParts {
+  readonly handObject: boolean;
+  readonly backbone: boolean;
+}
+
+interface FrameResult {
+  readonly state?: FramePerception;
+  readonly feature?: Float32Array;
+}
 
 export interface FramePerceptionOptions extends StreamPerceptionOptions {
   /** Side of the square the detectors read (default 256). */
@@ -20,12 +34,16 @@ export interface FramePerceptionOptions extends StreamPerceptionOptions {
 
 export class FramePerceptionStage {
   readonly size: number;
-  private readonly results = new WeakMap<Frame, FramePerception>();
+  private readonly results = new WeakMap<Frame, FrameResult>();
   private readonly streams = new Map<string, { perception: StreamPerception; lastCapturedAt: number }>();
   /** Frames run through the detectors so far. */
   framesPerceived = 0;
 
-  constructor(private readonly runner: PerceptionRunner, private readonly opts: FramePerceptionOptions = {}) {
+  constructor(
+    private readonly runner: PerceptionRunner,
+    private readonly opts: FramePerceptionOptions = {},
+    readonly parts: PerceptionParts = { handObject: true, backbone: false },
+  ) {
     this.size = opts.size ?? 256;
   }
 
@@ -38,33 +56,44 @@ export class FramePerceptionStage {
       if (f.capturedAt - s.lastCapturedAt > (this.opts.maxGapMs ?? 1000)) s.perception.reset();
       s.lastCapturedAt = f.capturedAt;
       const src = f.detail ?? f;
-      const pixels = src.width === this.size && src.height === this.size ? src.pixels : resizeRgb(src.pixels, src.width, src.height, this.size, this.size);
-      const frame = tf.tensor3d(pixels, [this.size, this.size, 3], 'int32');
-      try {
-        this.results.set(f, await s.perception.step(frame));
-      } finally {
-        frame.dispose();
+      const square = (size: number) => (src.width === size && src.height === size ? src.pixels : resizeRgb(src.pixels, src.width, src.height, size, size));
+      let state: FramePerception | undefined;
+      if (this.parts.handObject) {
+        const frame = tf.tensor3d(square(this.size), [this.size, this.size, 3], 'int32');
+        try {
+          state = await s.perception.step(frame);
+        } finally {
+          frame.dispose();
+        }
       }
+      const feature = this.parts.backbone ? standardise(frameFeatures(this.runner.objects, square(BACKBONE_INPUT), 1, BACKBONE_INPUT)) : undefined;
+      this.results.set(f, { ...(state ? { state } : {}), ...(feature ? { feature } : {}) });
       this.framesPerceived++;
     }
   }
 
-  /** The hand–object vectors of a window's frames [T × P] (perceive() them first). */
-  vectors(frames: readonly Frame[], coordinates: HandObjectFrame): Float32Array {
-    return handObjectVectors(
-      frames.map((f) => {
-        const r = this.results.get(f);
-        if (!r) throw new Error(`frame ${f.seq} of stream ${f.streamId} was not run through the detectors`);
-        return r;
-      }),
-      coordinates,
-    );
+  /** A window's per-frame inputs [T × P]: hand–object vector, then backbone feature, as the loader gives them (perceive() the frames first). */
+  inputs(frames: readonly Frame[], coordinates: HandObjectFrame): Float32Array {
+    const results = frames.map((f) => {
+      const r = this.results.get(f);
+      if (!r) throw new Error(`frame ${f.seq} of stream ${f.streamId} was not run through the detectors`);
+      return r;
+    });
+    const hand = this.parts.handObject ? handObjectVectors(results.map((r) => r.state!), coordinates) : undefined;
+    if (!this.parts.backbone) return hand!;
+    const P = (hand ? HAND_OBJECT_WIDTH : 0) + BACKBONE_WIDTH;
+    const out = new Float32Array(frames.length * P);
+    results.forEach((r, t) => {
+      if (hand) out.set(hand.subarray(t * HAND_OBJECT_WIDTH, (t + 1) * HAND_OBJECT_WIDTH), t * P);
+      out.set(r.feature!, t * P + (hand ? HAND_OBJECT_WIDTH : 0));
+    });
+    return out;
   }
 
   /** Object labels the detectors saw in these frames, most frequent first (for grounded captions). */
   objectsSeen(frames: readonly Frame[]): string[] {
     const counts = new Map<string, number>();
-    for (const f of frames) for (const o of this.results.get(f)?.objects ?? []) counts.set(o.label, (counts.get(o.label) ?? 0) + 1);
+    for (const f of frames) for (const o of this.results.get(f)?.state?.objects ?? []) counts.set(o.label, (counts.get(o.label) ?? 0) + 1);
     return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([label]) => label);
   }
 

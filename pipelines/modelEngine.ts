@@ -57,7 +57,8 @@ export class ModelEngine implements InferenceEngine {
   ) {
     const { frames, height, width, fps } = model.config;
     if (needsPerception(model) && !runner) throw new Error('this model reads the pretrained detectors: build its engine with ModelEngine.create');
-    this.perception = runner && needsPerception(model) ? new FramePerceptionStage(runner, options.perception) : undefined;
+    const parts = { handObject: model.config.perception.handObject, backbone: model.config.perception.backbone };
+    this.perception = runner && needsPerception(model) ? new FramePerceptionStage(runner, options.perception, parts) : undefined;
     this.input = { frames, height, width, fps, ...(this.perception ? { detailSize: this.perception.size } : {}) };
     this.heads = model.heads.map((h) => ({ name: h.name, labels: [...h.labels] }));
     this.cacheFrames = options.cacheFrames ?? true;
@@ -101,7 +102,7 @@ export class ModelEngine implements InferenceEngine {
   private perceptionInput(windows: readonly FrameWindow[]): { perception?: tf.Tensor3D } {
     const stage = this.perception;
     if (!stage) return {};
-    const rows = windows.map((w) => stage.vectors(w.frames, this.model.config.perception.coordinates));
+    const rows = windows.map((w) => stage.inputs(w.frames, this.model.config.perception.coordinates));
     const P = rows[0]!.length / this.input.frames;
     const data = new Float32Array(rows.length * rows[0]!.length);
     rows.forEach((r, i) => data.set(r, i * r.length));
@@ -191,5 +192,5 @@ export class ModelEngine implements InferenceEngine {
 
 function needsPerception(model: CountertopModel): boolean {
   const p = model.config.perception;
-  return p.features > 0 && p.handObject;
+  return p.features > 0 && (p.handObject || p.backbone);
 }

@@ -24,15 +24,13 @@ export function clipTensor(batch: LabelledBatch, shape: ClipShape): tf.Tensor5D 
 
 /** What the loader must give a model of this config: size, temporal sampling and perception inputs. */
 export function clipShapeOf(config: ModelConfig): ClipShape {
-  if (config.perception.features > 0 && config.perception.backbone) {
-    throw new Error('the backbone part of the perception channel is not wired into training and live yet: use perception.handObject alone');
-  }
   return {
     frames: config.frames,
     height: config.height,
     width: config.width,
     ...(config.sampling === 'window' ? { windowStep: frameStep(config) } : {}),
     ...(config.perception.features > 0 && config.perception.handObject ? { handObject: config.perception.coordinates } : {}),
+    ...(config.perception.features > 0 && config.perception.backbone ? { backbone: true } : {}),
   };
 }
 

@@ -29,13 +29,15 @@ export interface ClipShape {
   readonly windowStep?: number;
   /** Also load each frame's hand–object vector (the perception channel), in these coordinates. */
   readonly handObject?: HandObjectFrame;
+  /** Also load each frame's frozen backbone feature (after the hand–object vector when both). */
+  readonly backbone?: boolean;
 }
 
 export interface LabelledBatch {
   readonly records: readonly ClipRecord[];
   /** [B, T, H, W, 3] float32, normalised, row i = records[i]. */
   readonly clips: Float32Array;
-  /** [B, T, P] hand–object vectors when the shape asked for them. */
+  /** [B, T, P] perception inputs (hand–object vector, backbone feature) when the shape asked for them. */
   readonly perception?: Float32Array;
 }
 

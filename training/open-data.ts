@@ -4,6 +4,8 @@
  */
 import path from 'node:path';
 import { clipBatches, readSsv2Dataset, type Ssv2Dataset } from '../data/index.js';
+import type { ClipMeasures } from '../data/loader.js';
+import { ClipFeaturizer } from '../perception/backbone.js';
 import { ClipPerceiver } from '../perception/clipPerception.js';
 import type { ClipData, LabelledBatch, SplitName } from './data-source.js';
 
@@ -22,6 +24,8 @@ export interface OpenOptions {
 export const DEFAULT_CLIP_CACHE = path.join('.cache', 'clips');
 /** Hand–object states measured by the detectors on clips that came without one (real video). */
 export const DEFAULT_PERCEPTION_CACHE = path.join('.cache', 'perception');
+/** Backbone features measured on clips that came without a side file (real video, a user's clips). */
+export const DEFAULT_BACKBONE_CACHE = path.join('.cache', 'backbone');
 const WARM_ATTEMPTS = 4;
 
 export async function openClipData(dir: string, opts: OpenOptions = {}): Promise<ClipData> {
@@ -35,9 +39,16 @@ export function clipDataOf(ds: Ssv2Dataset, opts: OpenOptions = {}): ClipData {
   const labelled = (split: SplitName) => ds.records[split].filter((r) => r.action >= 0);
   // The detectors load on the first clip that needs measuring (procedural sets never do).
   let perceiver: Promise<ClipPerceiver> | undefined;
-  const perceive = (file: string) => {
-    perceiver ??= ClipPerceiver.load({ cacheDir: cacheDir ? DEFAULT_PERCEPTION_CACHE : undefined });
-    return perceiver.then((p) => p.measure(file));
+  let featurizer: Promise<ClipFeaturizer> | undefined;
+  const measures: ClipMeasures = {
+    perceive: (file) => {
+      perceiver ??= ClipPerceiver.load({ cacheDir: cacheDir ? DEFAULT_PERCEPTION_CACHE : undefined });
+      return perceiver.then((p) => p.measure(file));
+    },
+    features: (file) => {
+      featurizer ??= ClipFeaturizer.load({ cacheDir: cacheDir ? DEFAULT_BACKBONE_CACHE : undefined });
+      return featurizer.then((f) => f.measure(file));
+    },
   };
   // Bracketed template of each class from the annotations; SSv2 class names drop the brackets.
   const templates = ds.actions.map((name) => name.replace(/\bsomething\b/gi, '[something]'));
@@ -77,11 +88,12 @@ export function clipDataOf(ds: Ssv2Dataset, opts: OpenOptions = {}): ClipData {
         step: req.shape.windowStep ?? 1,
         ...(req.windowAt !== undefined ? { windowAt: req.windowAt } : {}),
         handObject: req.shape.handObject ?? false,
+        backbone: req.shape.backbone ?? false,
         crop: req.training ? 'random' : 'center',
         flip: req.training,
         cache,
         ...(req.limit ? { limit: req.limit } : {}),
-      }, perceive);
+      }, measures);
       for await (const b of stream) {
         const floats = b.clips.length / b.ids.length;
         const keep = b.ids.map((_, i) => i).filter((i) => b.actions[i] >= 0);
