@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { planStudy, STUDY_ARMS } from '../../training/experiment/plan.js';
+import { planStudy, STUDY_ARMS, STUDY_PRIMARY_BUDGET } from '../../training/experiment/plan.js';
 import { fitProbe, standardise } from '../../training/experiment/probe.js';
 import { mcnemar, pairedBootstrap, seedsForPower } from '../../training/experiment/stats.js';
 import { appendStudy, compactPredictions, correctness, decodeClasses, encodeClasses, registerClips, type StudyResult } from '../../training/experiment/store.js';
@@ -117,14 +117,14 @@ describe('the study report from a synthetic record', () => {
       for (const [arm, p] of [['actions', 0.8], ['groups', 0.3]] as const) {
         const preds = target.map((t) => ({ id: t.id, label: t.label, ranked: [rng.next() < p ? t.label : (t.label + 1) % names.length], confidence: 1 }));
         const clips = registerClips(files, 1, 'target', preds, names, names);
-        const key = `probe/${arm}/b1/d1/s${seed}`;
+        const key = `probe/${arm}/b${STUDY_PRIMARY_BUDGET}/d1/s${seed}`;
         const top1 = preds.filter((q) => q.ranked[0] === q.label).length / n;
-        const result: StudyResult = { key, kind: 'probe', arm, task: arm, lambda: 1, budget: 1, dataSeed: 1, seed, finishedAt: 'x', seconds: 60, steps: 1, top1, top5: 1, classes: names.length, testClips: n, probe: { lr: 0.01, weightDecay: 0, validationTop1: 0.5 } };
+        const result: StudyResult = { key, kind: 'probe', arm, task: arm, lambda: 1, budget: STUDY_PRIMARY_BUDGET, dataSeed: 1, seed, finishedAt: 'x', seconds: 60, steps: 1, top1, top5: 1, classes: names.length, testClips: n, probe: { lr: 0.01, weightDecay: 0, validationTop1: 0.5 } };
         appendStudy(files, result, compactPredictions(key, preds, clips));
       }
     }
     const d = loadStudy(files);
-    const c = contrast(d, 'actions', 'groups', 1)!;
+    const c = contrast(d, 'actions', 'groups', STUDY_PRIMARY_BUDGET)!;
     const mean = (arm: string) => d.results.filter((r) => r.arm === arm).reduce((s, r) => s + r.top1, 0) / 3;
     expect(c.diff).toBeCloseTo(mean('actions') - mean('groups'), 12);
     const md = studySection(d);
@@ -132,6 +132,8 @@ describe('the study report from a synthetic record', () => {
     expect(md).toMatch(new RegExp(`\\| C1 \\| RQ1 \\| fine actions vs coarse groups \\| \\+${(c.diff * 100).toFixed(1)} \\|`));
     expect(md).toContain('| C3 | RQ1 | full vs simplified captions, both joint λ=0.5 | captions-l0.5 − simplified-l0.5 | not measured yet |');
     expect(md).toContain('0.01 / 0 (3)');
+    // Three runs per arm: under the pre-registered minimum, so undecided whatever p is.
+    expect(md).toMatch(/\| C1 \|.*\| no: fewer than 6 runs per arm yet \|/);
   });
 });
 

@@ -9,7 +9,7 @@ import { captionReport, TemplateMatcher } from '../../eval/caption.js';
 import { KITCHENWARE } from '../../data/catalogue/kitchenware.js';
 import { SOMETHING } from '../../data/catalogue/something.js';
 import { templateKey } from '../../data/captions.js';
-import { planStudy, STUDY_ARMS, type StudyRun } from './plan.js';
+import { planStudy, STUDY_ARMS, STUDY_BUDGETS, STUDY_PRIMARY_BUDGET, type StudyRun } from './plan.js';
 import { pairedBootstrap, type Contrast, type CorrectMatrix } from './stats.js';
 import { correctness, readClips, readStudyPredictions, readStudyResults, type ClipsFile, type StudyFiles, type StudyPrediction, type StudyResult } from './store.js';
 
@@ -106,6 +106,9 @@ export function recomputedCaptions(d: StudyData, r: StudyResult): { bleu4: numbe
   return { bleu4: k.bleu4, ciderD: k.ciderD, actionCorrect: k.actionCorrect ?? 0, distinct: p.captions.texts.length };
 }
 
+/** Pre-registered: a contrast with fewer runs per arm is undecided whatever its p. */
+export const MIN_RUNS_TO_DECIDE = 6;
+
 /** A contrast's table row and whether the data decide it. */
 export function contrastRows(d: StudyData, budget: number): { id: string; line: string; c?: Contrast; pHolm?: number }[] {
   const cs = CONTRASTS.map((k) => ({ k, c: contrast(d, k.a, k.b, budget) }));
@@ -114,12 +117,17 @@ export function contrastRows(d: StudyData, budget: number): { id: string; line: 
   return cs.map(({ k, c }) => {
     if (!c) return { id: k.id, line: `| ${k.id} | ${k.rq} | ${k.what} | ${k.a} − ${k.b} | not measured yet | | | | |` };
     const pHolm = adjusted[measured.findIndex((x) => x.k.id === k.id)]!;
-    const decided = pHolm < 0.05 ? (c.diff > 0 ? `yes: A better` : `yes: B better`) : c.runsA < 6 || c.runsB < 6 ? 'no (too few runs yet)' : 'no';
+    const decided =
+      budget !== STUDY_PRIMARY_BUDGET ? 'secondary: not a verdict'
+      : c.runsA < MIN_RUNS_TO_DECIDE || c.runsB < MIN_RUNS_TO_DECIDE ? `no: fewer than ${MIN_RUNS_TO_DECIDE} runs per arm yet`
+      : pHolm < 0.05 ? (c.diff > 0 ? 'yes: A better' : 'yes: B better')
+      : 'no';
     return { id: k.id, c, pHolm, line: `| ${k.id} | ${k.rq} | ${k.what} | ${pts(c.diff)} | [${pts(c.lo)}, ${pts(c.hi)}] | ${pFmt(c.p)} | ${pFmt(pHolm)} | ${c.runsA} / ${c.runsB} runs, ${c.clips} clips | ${decided} |` };
   });
 }
 
 export function studySection(d: StudyData, notes?: string): string {
+  const P = STUDY_PRIMARY_BUDGET;
   const planned = planStudy();
   const done = new Set(d.results.map((r) => r.key));
   const lines: string[] = [];
@@ -136,36 +144,36 @@ export function studySection(d: StudyData, notes?: string): string {
     '',
   );
   const medians = (['source', 'probe', 'scratch'] as const).map((k) => {
-    const s = d.results.filter((r) => r.kind === k && r.budget === 1).map((r) => r.seconds).sort((a, b) => a - b);
+    const s = d.results.filter((r) => r.kind === k && r.budget === P).map((r) => r.seconds).sort((a, b) => a - b);
     return s.length ? `${k} ${(s[Math.floor((s.length - 1) / 2)]! / 60).toFixed(1)} min` : undefined;
   }).filter(Boolean);
-  if (medians.length) lines.push(`Median time per run at budget 1: ${medians.join(', ')}.`, '');
+  if (medians.length) lines.push(`Median time per run at budget ${P}×: ${medians.join(', ')}.`, '');
 
-  for (const budget of [1, 3]) {
+  for (const budget of [P, ...STUDY_BUDGETS.filter((b) => b !== P)]) {
     const rows = contrastRows(d, budget);
-    if (budget === 3 && rows.every((r) => !r.c)) continue;
-    lines.push(`### Pre-registered contrasts, budget ${budget}× (kitchenware test top-1 of the probe, points)`, '');
-    lines.push('95% intervals and two-sided p from a paired bootstrap (2,000 resamples of test clips, shared by both arms, and of each arm\'s training seeds, within each data seed); Holm over the six contrasts of this budget. "Decided" means Holm-adjusted p < 0.05.', '');
+    if (budget !== P && rows.every((r) => !r.c)) continue;
+    lines.push(`### Pre-registered contrasts, budget ${budget}×${budget === P ? ' (primary)' : ' (secondary)'} (kitchenware test top-1 of the probe, points)`, '');
+    lines.push('95% intervals and two-sided p from a paired bootstrap (2,000 resamples of test clips, shared by both arms, and of each arm\'s training seeds, within each data seed); Holm over the six contrasts of this budget. "Decided" means Holm-adjusted p < 0.05 with at least ' + MIN_RUNS_TO_DECIDE + ' runs per arm.', '');
     lines.push('| id | RQ | contrast | A − B | 95% CI | p | p (Holm) | runs A / B, clips | decided |', '|---|---|---|---|---|---|---|---|---|');
     lines.push(...rows.map((r) => r.line), '');
   }
 
   lines.push('### Transfer to kitchenware by arm (test top-1 %, mean ± sd over runs)', '');
-  lines.push('| arm | budget 1× | budget 3× | probe lr / weight decay chosen on validation (runs) |', '|---|---|---|---|');
+  lines.push(`| arm | ${STUDY_BUDGETS.map((b) => `budget ${b}×`).join(' | ')} | probe lr / weight decay chosen on validation (runs, budget ${P}×) |`, `|---|${STUDY_BUDGETS.map(() => '---|').join('')}---|`);
   for (const arm of [...STUDY_ARMS.map((a) => a.id), 'scratch']) {
     const of = (b: number) => d.results.filter((r) => r.kind === transferKind(arm) && r.arm === arm && r.budget === b);
     const chosen = new Map<string, number>();
-    for (const r of of(1)) if (r.probe) chosen.set(`${r.probe.lr} / ${r.probe.weightDecay}`, (chosen.get(`${r.probe.lr} / ${r.probe.weightDecay}`) ?? 0) + 1);
-    lines.push(`| ${ARM_LABEL[arm]} | ${meanSd(of(1).map((r) => r.top1))} | ${meanSd(of(3).map((r) => r.top1))} | ${arm === 'scratch' ? '– (trained end to end, same steps)' : [...chosen].map(([k, n]) => `${k} (${n})`).join(', ') || '–'} |`);
+    for (const r of of(P)) if (r.probe) chosen.set(`${r.probe.lr} / ${r.probe.weightDecay}`, (chosen.get(`${r.probe.lr} / ${r.probe.weightDecay}`) ?? 0) + 1);
+    lines.push(`| ${ARM_LABEL[arm]} | ${STUDY_BUDGETS.map((b) => meanSd(of(b).map((r) => r.top1))).join(' | ')} | ${arm === 'scratch' ? '– (trained end to end, same steps)' : [...chosen].map(([k, n]) => `${k} (${n})`).join(', ') || '–'} |`);
   }
   const target = d.clips['1']?.target;
   if (target) lines.push('', `Chance: ${(100 / target.classNames.length).toFixed(1)}% (${target.classNames.length} classes); ${target.ids.length} test clips per data seed, so one clip is ${(100 / target.ids.length).toFixed(2)} points of one run.`);
   lines.push('');
 
-  lines.push('### Source tasks on their own test split (budget 1×)', '');
+  lines.push(`### Source tasks on their own test split (budget ${P}×)`, '');
   lines.push('| arm | head top-1 % | BLEU-4 | CIDEr-D | action correct % | distinct captions / test clips |', '|---|---|---|---|---|---|');
   for (const arm of STUDY_ARMS) {
-    const rs = d.results.filter((r) => r.kind === 'source' && r.arm === arm.id && r.budget === 1);
+    const rs = d.results.filter((r) => r.kind === 'source' && r.arm === arm.id && r.budget === P);
     const caps = rs.map((r) => recomputedCaptions(d, r)).filter((x) => x !== undefined);
     const clips = rs[0]?.testClips;
     lines.push(
@@ -177,7 +185,7 @@ export function studySection(d: StudyData, notes?: string): string {
   lines.push('');
 
   const shared = sharedMotionClasses();
-  lines.push('### Kitchenware classes whose motion the source shares, and the rest (budget 1×)', '');
+  lines.push(`### Kitchenware classes whose motion the source shares, and the rest (budget ${P}×)`, '');
   lines.push(`Shared (${shared.size}): ${[...shared].join('; ')}.`, '');
   const keep = (want: boolean) => (i: number, ds: number) => {
     const t = d.clips[String(ds)]!.target!;
@@ -186,7 +194,7 @@ export function studySection(d: StudyData, notes?: string): string {
   lines.push('| arm | top-1 % on shared-motion classes | top-1 % on the other classes |', '|---|---|---|');
   for (const arm of [...STUDY_ARMS.map((a) => a.id), 'scratch']) {
     const acc = (want: boolean) => {
-      const ms = [...armMatrices(d, arm, 1, target ? keep(want) : undefined).values()].flat();
+      const ms = [...armMatrices(d, arm, P, target ? keep(want) : undefined).values()].flat();
       return meanSd(ms.map((row) => row.filter(Boolean).length / Math.max(1, row.length)));
     };
     lines.push(`| ${ARM_LABEL[arm]} | ${target ? acc(true) : '–'} | ${target ? acc(false) : '–'} |`);
@@ -194,7 +202,7 @@ export function studySection(d: StudyData, notes?: string): string {
   lines.push('');
   if (target) {
     for (const want of [true, false]) {
-      const c = contrast(d, 'captions-l0.5', 'scratch', 1, keep(want));
+      const c = contrast(d, 'captions-l0.5', 'scratch', P, keep(want));
       if (c) lines.push(`- C6 on the ${want ? 'shared-motion' : 'other'} classes: ${pts(c.diff)} points, 95% CI [${pts(c.lo)}, ${pts(c.hi)}], p ${pFmt(c.p)} (${c.clips} clips).`);
     }
     lines.push('');

@@ -71,7 +71,8 @@ interface ReportJson {
 function labelsOf(dir: string): { classNames: string[]; templates: string[] } {
   const labels = JSON.parse(readFileSync(path.join(dir, 'something-something-v2-labels.json'), 'utf8')) as Record<string, string>;
   const classNames = Object.entries(labels).sort((a, b) => Number(a[1]) - Number(b[1])).map(([k]) => k);
-  return { classNames, templates: classNames };
+  // Bracketed, as training/open-data.ts gives them to the template matcher ("action correct").
+  return { classNames, templates: classNames.map((n) => n.replace(/\bsomething\b/gi, '[something]')) };
 }
 
 function groupNames(dir: string): string[] {
