@@ -25,7 +25,7 @@ export interface ProbeOptions {
   readonly weightDecays?: readonly number[];
 }
 
-export const PROBE_GRID = { lrs: [1e-3, 3e-3, 1e-2, 3e-2], weightDecays: [0, 1e-4, 1e-3, 1e-2] } as const;
+export const PROBE_GRID = { lrs: [1e-3, 3e-3, 1e-2, 3e-2, 1e-1], weightDecays: [0, 1e-4, 1e-3, 1e-2] } as const;
 
 export interface ProbeResult {
   readonly chosen: { readonly lr: number; readonly weightDecay: number; readonly validationTop1: number; readonly validationLoss: number };
