@@ -93,6 +93,13 @@ export async function executeStudyRun(run: StudyRun, paths: StudyPaths, log: (l:
   } else {
     await runScript('scripts/train.ts', trainArgs(run, data, out), log);
   }
+  recordStudyRun(run, paths, out, (performance.now() - started) / 1000);
+}
+
+/** Appends a finished run's compact predictions and results line, from its run folder. */
+export function recordStudyRun(run: StudyRun, paths: StudyPaths, out: string, seconds: number): StudyResult {
+  const onTarget = run.kind !== 'source';
+  const data = path.join(studyDataDir(paths, run.dataSeed), onTarget ? 'kitchenware' : 'something');
   const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportJson;
   const preds = readPredictions(path.join(out, 'predictions-test.jsonl'));
   const captionSource = run.kind === 'source' && run.lambda < 1 ? (run.task === 'simplified' ? 'simplified' : 'captions') : undefined;
@@ -116,7 +123,7 @@ export async function executeStudyRun(run: StudyRun, paths: StudyPaths, log: (l:
     dataSeed: run.dataSeed,
     seed: run.seed,
     finishedAt: new Date().toISOString(),
-    seconds: Math.round((performance.now() - started) / 100) / 10,
+    seconds: Math.round(seconds * 10) / 10,
     steps: report.steps,
     top1: c.top1,
     top5: c.top5,
@@ -126,6 +133,7 @@ export async function executeStudyRun(run: StudyRun, paths: StudyPaths, log: (l:
     ...(report.probe ? { probe: { lr: report.probe.lr, weightDecay: report.probe.weightDecay, validationTop1: report.probe.validationTop1 } } : {}),
   };
   appendStudy(paths, result, compact);
+  return result;
 }
 
 /** Runs every planned run not yet recorded; returns how many ran now. */
