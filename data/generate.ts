@@ -24,6 +24,7 @@ import { encodeWebmGroup } from './encode.js';
 import { perceptionFileName, SSV2_FILES, SPLITS, type CaptionEntry, type Split, type Ssv2Entry } from './layout.js';
 import { Prng } from './prng.js';
 import { DIFFICULTY, perceiveFrames, planClip, renderFrames, type Difficulty } from './render/clip.js';
+import { loadPhotos } from './render/photos.js';
 import type { FramePerception } from '../perception/types.js';
 
 export interface GenerateOptions {
@@ -35,6 +36,8 @@ export interface GenerateOptions {
   readonly width?: number;
   readonly height?: number;
   readonly fps?: number;
+  /** A folder of photographs drawn as wall and counter top (data/render/photos.ts); none = drawn colours. */
+  readonly photos?: string;
   /** Shares of train and validation; test gets the rest. */
   readonly split?: { readonly train: number; readonly validation: number };
   /** ffmpeg encoders running at once. */
@@ -121,7 +124,11 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateRepor
   await mkdir(out, { recursive: true });
   // The manifest is written first (complete: false): a rerun with the same recipe resumes, keeping
   // finished clips (they are byte-identical by construction); another recipe in the folder is refused.
-  const recipe = { domain: o.domain, seed: o.seed, count: o.count, width, height, fps, codec: o.codec ?? 'vp9', difficulty, templates: catalogue.templates.map((t) => t.template), split: o.split ?? null };
+  const photos = o.photos ? loadPhotos(o.photos) : undefined;
+  const recipe = {
+    domain: o.domain, seed: o.seed, count: o.count, width, height, fps, codec: o.codec ?? 'vp9', difficulty, templates: catalogue.templates.map((t) => t.template), split: o.split ?? null,
+    ...(photos ? { photos: photos.names } : {}),
+  };
   const manifestFile = path.join(out, SSV2_FILES.manifest);
   let resume = false;
   if (existsSync(manifestFile)) {
@@ -145,7 +152,7 @@ export async function generateDataset(o: GenerateOptions): Promise<GenerateRepor
     while (next < records.length) {
       const group = records.slice(next, next + groupSize);
       next += group.length;
-      const plans = group.map((r) => planClip(catalogue, r.templateIndex, root.fork(`clip:${r.clipSeed}`), difficulty, { fps }));
+      const plans = group.map((r) => planClip(catalogue, r.templateIndex, root.fork(`clip:${r.clipSeed}`), difficulty, { fps, ...(photos ? { photos } : {}) }));
       const targets = group.map((r) => path.join(out, `${r.id}.webm`));
       const todo = plans.map((_, i) => i).filter((i) => !(resume && existsSync(targets[i]!)));
       resumed += plans.length - todo.length;

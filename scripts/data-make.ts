@@ -40,6 +40,7 @@ const program = new Command('data:make')
   .option('--width <px>', 'frame width', num, 128)
   .option('--height <px>', 'frame height', num, 128)
   .option('--fps <n>', 'frames per second', num, 12)
+  .option('--photos <dir>', 'draw random crops of the photographs in DIR as wall and counter top (domain randomisation)')
   .addOption(new Option('--codec <codec>', 'WebM video codec').choices(['vp9', 'vp8']).default('vp9'))
   .option('--crf <n>', 'encoder quality (lower is better)', num)
   .option('--templates <list>', 'only these templates, separated by "|"', (v: string) => v.split('|').map((t) => t.trim()).filter(Boolean))
@@ -69,6 +70,7 @@ const Args = z.object({
   contactSheet: z.boolean().optional(),
   templates: z.array(z.string()).optional(),
   overwrite: z.boolean().optional(),
+  photos: z.string().min(1).optional(),
 });
 const parsed = Args.safeParse(raw);
 if (!parsed.success) {
@@ -102,7 +104,7 @@ async function main() {
     if (problem) program.error(`data:make: --count ${problem}`, { exitCode: 2 });
     const bar = new SingleBar({ format: 'clips {bar} {value}/{total} {eta_formatted} left', stream: process.stderr }, Presets.shades_classic);
     bar.start(args.count!, 0);
-    const report = await generateDataset({ domain: args.domain, count: args.count!, out: args.out, seed: args.seed, difficulty, width: args.width, height: args.height, fps: args.fps, codec: args.codec, concurrency: args.concurrency, templates: args.templates, overwrite: args.overwrite, onClip: (done) => bar.update(done) });
+    const report = await generateDataset({ domain: args.domain, count: args.count!, out: args.out, seed: args.seed, difficulty, width: args.width, height: args.height, fps: args.fps, ...(args.photos ? { photos: args.photos } : {}), codec: args.codec, concurrency: args.concurrency, templates: args.templates, overwrite: args.overwrite, onClip: (done) => bar.update(done) });
     bar.stop();
     const names = Object.keys({ ...report.counts.train, ...report.counts.validation, ...report.counts.test });
     console.log(`wrote ${report.total} clips to ${report.out} in ${report.seconds.toFixed(1)} s${report.resumed ? ` (${report.resumed} kept from an interrupted run)` : ''}`);

@@ -13,6 +13,7 @@ import { COLOURS, TEXTURES, type Catalogue, type NamedColour, type ObjectKind, t
 import type { Prng } from '../prng.js';
 import { drawActor, drawHand, drawParticle, drawStream, css, shade, type ActorStyle, type HandLook, type Rgb } from './draw.js';
 import type { FramePerception } from '../../perception/types.js';
+import { pickCrop, type PhotoCrop, type PhotoSet } from './photos.js';
 import { MOTIONS, type ActorBox, type SceneState } from './motions.js';
 import { perceiveScene } from './perceive.js';
 
@@ -62,6 +63,8 @@ export interface SceneLook {
   readonly zoom: { base: number; drift: number; phase: number };
   readonly occluder?: { x: number; w: number; top: number; colour: Rgb };
   readonly noise: number;
+  /** Photograph crops drawn as the wall and the counter top (only when photos were given). */
+  readonly photo?: { readonly wall: PhotoCrop; readonly table: PhotoCrop; readonly alpha: number };
 }
 
 export interface ClipPlan {
@@ -80,6 +83,8 @@ export interface ClipPlan {
   readonly timing: { start: number; share: number; warp: number };
   readonly boxes: readonly ActorBox[];
   readonly rng: Prng;
+  /** The photographs the look's crops refer to. */
+  readonly photos?: PhotoSet;
 }
 
 const WALLS: readonly Rgb[] = [[205, 200, 190], [180, 195, 210], [210, 200, 170], [170, 180, 165], [150, 150, 155], [220, 215, 210], [120, 130, 140]];
@@ -133,11 +138,22 @@ function chooseObject(catalogue: Catalogue, role: Role, used: Set<string>, rng: 
   return { kind, colour, phrase, style: { shape: kind.shape, w: w * sizeFactor * globalScale, h: h * sizeFactor * globalScale, colour, texture, accent } };
 }
 
-export function planClip(catalogue: Catalogue, templateIndex: number, rng: Prng, d: Difficulty, opts: { fps?: number; look?: SceneLook; seconds?: readonly [number, number] } = {}): ClipPlan {
+export function planClip(
+  catalogue: Catalogue,
+  templateIndex: number,
+  rng: Prng,
+  d: Difficulty,
+  opts: { fps?: number; look?: SceneLook; seconds?: readonly [number, number]; photos?: PhotoSet } = {},
+): ClipPlan {
   const template = catalogue.templates[templateIndex];
   if (!template) throw new Error(`domain ${catalogue.domain} has no template ${templateIndex}`);
   const fps = opts.fps ?? 12;
-  const look = opts.look ?? planLook(rng.fork('look'), d);
+  let look = opts.look ?? planLook(rng.fork('look'), d);
+  // Its own stream: without photos every other draw is as before, so existing sets are unchanged.
+  if (opts.photos && !look.photo) {
+    const p = rng.fork('photo');
+    look = { ...look, photo: { wall: pickCrop(opts.photos, p), table: pickCrop(opts.photos, p), alpha: p.range(0.6, 1) } };
+  }
   const pick = rng.fork('objects');
   const used = new Set<string>();
   // Large enough that the key object stays several pixels across at the model's 64 × 64.
@@ -161,7 +177,7 @@ export function planClip(catalogue: Catalogue, templateIndex: number, rng: Prng,
     return { choice, x };
   });
   const boxes = objects.map((o) => (o.kind.shape === 'none' ? { w: 0, h: 0 } : { w: o.style.w, h: o.style.h }));
-  return { template, objects, placeholders, nouns, caption, simplified, frames, fps, look, distractors, timing, boxes, rng: rng.fork('motion') };
+  return { template, objects, placeholders, nouns, caption, simplified, frames, fps, look, distractors, timing, boxes, rng: rng.fork('motion'), ...(opts.photos ? { photos: opts.photos } : {}) };
 }
 
 /** Action progress of frame i of n. */
@@ -278,11 +294,21 @@ export class ClipPainter {
       ctx.fillStyle = css(shade(look.wall, 0.9));
       for (let x = -1; x < 2; x += 0.16) ctx.fillRect(x, -2, 0.07, 2 + look.table);
     }
+    if (look.photo && plan.photos) this.photoBackdrop(look.photo.wall, -0.5, -0.5, 2, look.table + 0.5, look.photo.alpha);
     ctx.fillStyle = css(look.tableColour);
     ctx.fillRect(-2, look.table, 5, 3);
+    if (look.photo && plan.photos) this.photoBackdrop(look.photo.table, -0.5, look.table, 2, 1.5 - look.table, look.photo.alpha);
     ctx.fillStyle = css(shade(look.tableColour, 0.8));
     ctx.fillRect(-2, look.table, 5, 0.012);
     for (const g of look.grain) ctx.fillRect(-2, look.table + 0.03 + g.y, 5, g.w);
+  }
+
+  /** A photograph crop over a world rectangle, over the flat colour below it. */
+  private photoBackdrop(c: PhotoCrop, x: number, y: number, w: number, h: number, alpha: number) {
+    const img = this.plan.photos!.images[c.photo]!;
+    this.ctx.globalAlpha = alpha;
+    this.ctx.drawImage(img, c.x * img.width, c.y * img.height, c.w * img.width, c.h * img.height, x, y, w, h);
+    this.ctx.globalAlpha = 1;
   }
 
   private lighting(t: number) {

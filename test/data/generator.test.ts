@@ -46,6 +46,41 @@ describe('rendering', () => {
     expect(a.length === c.length && a.every((f, i) => Buffer.compare(Buffer.from(f), Buffer.from(c[i]!)) === 0)).toBe(false);
   });
 
+  it('draws photographs as the backdrop only when given them, changing nothing else of the plan', async () => {
+    const { createCanvas } = await import('@napi-rs/canvas');
+    const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
+    const dir = mkdtempSync(path.join(tmpdir(), 'ct-photos-'));
+    try {
+      // A photograph stand-in: vertical stripes of saturated colours no drawn wall has.
+      const c = createCanvas(64, 48);
+      const g = c.getContext('2d');
+      for (let x = 0; x < 64; x += 8) {
+        g.fillStyle = x % 16 ? 'rgb(0,255,0)' : 'rgb(255,0,255)';
+        g.fillRect(x, 0, 8, 48);
+      }
+      writeFileSync(path.join(dir, 'stripes.png'), c.toBuffer('image/png'));
+      writeFileSync(path.join(dir, 'notes.txt'), 'not a photo');
+      const { loadPhotos } = await import('../../data/render/photos.js');
+      const photos = loadPhotos(dir);
+      expect(photos.names).toEqual(['stripes.png']);
+      const plain = planClip(CATALOGUES.kitchenware, 2, new Prng('p'), DIFFICULTY.moderate);
+      const withPhotos = planClip(CATALOGUES.kitchenware, 2, new Prng('p'), DIFFICULTY.moderate, { photos });
+      expect(withPhotos.caption).toBe(plain.caption);
+      expect(withPhotos.frames).toBe(plain.frames);
+      expect(plain.look.photo).toBeUndefined();
+      // The top-left corner is wall: drawn colour without photos, the photo's colours with them.
+      const greenOrMagenta = (f: Uint8Array) => (f[1]! > 200 && f[0]! < 60) || (f[0]! > 150 && f[2]! > 150 && f[1]! < 90);
+      const [a] = [...renderFrames(plain, size)], [b] = [...renderFrames(withPhotos, size)];
+      expect(greenOrMagenta(a!)).toBe(false);
+      expect(greenOrMagenta(b!)).toBe(true);
+      expect(() => loadPhotos(path.join(dir, 'none'))).toThrow(/no such file|ENOENT/i);
+      rmSync(path.join(dir, 'stripes.png'));
+      expect(() => loadPhotos(dir)).toThrow(/no \.jpg or \.png photographs/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('differs from a still scene: the first and last frames of a push are not the same picture', () => {
     const f = [...renderFrames(planClip(CATALOGUES.something, 0, new Prng('m'), DIFFICULTY.easy), size)];
     const meanDiff = f[0]!.reduce((s, v, i) => s + Math.abs(v - f[f.length - 1]![i]!), 0) / f[0]!.length;
