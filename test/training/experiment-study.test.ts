@@ -150,6 +150,7 @@ describe('the committed study record', () => {
       const right = correctness(d.predictions.get(r.key)!, clips);
       expect(right.filter(Boolean).length / right.length, r.key).toBeCloseTo(r.top1, 12);
       expect(right.length).toBe(r.testClips);
+      expect(clips.classNames, `${r.key}: class names of its split`).toHaveLength(r.classes);
       if (r.caption) {
         const k = recomputedCaptions(d, r)!;
         expect(k.bleu4, r.key).toBeCloseTo(r.caption.bleu4, 9);

@@ -105,7 +105,7 @@ export function recordStudyRun(run: StudyRun, paths: StudyPaths, out: string, se
   const captionSource = run.kind === 'source' && run.lambda < 1 ? (run.task === 'simplified' ? 'simplified' : 'captions') : undefined;
   const { classNames, templates } = labelsOf(data);
   const split = onTarget ? 'target' : run.task === 'groups' ? 'sourceGroup' : 'source';
-  const clips = registerClips(paths, run.dataSeed, split, preds, run.task === 'groups' ? groupNames(data) : classNames, templates, captionSource);
+  const clips = registerClips(paths, run.dataSeed, split, preds, split === 'sourceGroup' ? groupNames(data) : classNames, templates, captionSource);
   const compact = compactPredictions(run.key, preds, clips);
   const c = report.test.classification;
   let caption: StudyResult['caption'];
