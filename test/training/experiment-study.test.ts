@@ -7,7 +7,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { planStudy, STUDY_ARMS, STUDY_PRIMARY_BUDGET } from '../../training/experiment/plan.js';
+import { catalogueOf } from '../../data/catalogue/index.js';
+import { assignRecords } from '../../data/generate.js';
+import { planStudy, STUDY_ARMS, STUDY_BUDGETS, STUDY_DATA, STUDY_PRIMARY_BUDGET } from '../../training/experiment/plan.js';
+import { trainArgs } from '../../training/experiment/study-runner.js';
 import { fitProbe, standardise } from '../../training/experiment/probe.js';
 import { mcnemar, pairedBootstrap, seedsForPower } from '../../training/experiment/stats.js';
 import { appendStudy, compactPredictions, correctness, decodeClasses, encodeClasses, registerClips, type StudyResult } from '../../training/experiment/store.js';
@@ -17,6 +20,31 @@ import { SeededRandom } from '../../training/rng.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'countertop-study-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('the design', () => {
+  it('gives every trained arm the same optimisation steps at each budget, on the splits the generator makes', () => {
+    const split = (domain: 'something' | 'kitchenware', count: number, ratio?: { train: number; validation: number }) => {
+      const recs = assignRecords(count, catalogueOf(domain).templates.length, '1', ratio);
+      return { train: recs.filter((r) => r.split === 'train').length, test: recs.filter((r) => r.split === 'test').length };
+    };
+    const source = split('something', STUDY_DATA.sourceClips);
+    const target = split('kitchenware', STUDY_DATA.targetClips, STUDY_DATA.targetSplit);
+    expect(target.test).toBeGreaterThanOrEqual(600);
+    expect(STUDY_DATA.sourceTrainClips).toBeLessThanOrEqual(source.train);
+    expect(STUDY_DATA.targetTrainClips).toBe(target.train);
+    const batches = (clips: number) => Math.ceil(clips / STUDY_DATA.batchSize);
+    for (const budget of STUDY_BUDGETS) {
+      const runs = planStudy([1]).filter((r) => r.budget === budget && r.kind !== 'probe');
+      const steps = runs.map((r) => {
+        const args = trainArgs(r, 'D', 'O');
+        const epochs = Number(args[args.indexOf('--epochs') + 1]);
+        const clips = Math.min(Number(args[args.indexOf('--max-train-clips') + 1]), r.kind === 'source' ? source.train : target.train);
+        return epochs * batches(clips);
+      });
+      expect(new Set(steps)).toEqual(new Set([330 * budget]));
+    }
+  });
+});
 
 describe('paired tests', () => {
   it('McNemar counts the discordant clips and gives the exact binomial p', () => {
