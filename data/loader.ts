@@ -207,10 +207,12 @@ export function clipBatches(dataset: Ssv2Dataset, split: Split, options: ClipBat
       const data = new Float32Array(clipFloats);
       clipToTensorData(clip, indices, { x, y, width: o.width, height: o.height, mirror }, data, 0);
       const action = mirror ? mirrorTo : r.action;
+      const handObject = o.handObject && state ? perceptionOf(state, indices, mirror, new Prng(`${o.seed}`).fork(`detect:${o.epoch}:${r.id}`), o.handObject) : undefined;
+      const backbone = features ? standardise(featuresAt(features, indices)) : undefined;
       return {
         record: r,
         data,
-        ...(perFrame > 0 ? { perception: perFrameInputs(indices, o.handObject && state ? perceptionOf(state, indices, mirror, new Prng(`${o.seed}`).fork(`detect:${o.epoch}:${r.id}`), o.handObject) : undefined, features ? standardise(featuresAt(features, indices)) : undefined) } : {}),
+        ...(perFrame > 0 ? { perception: perFrameInputs(indices, handObject, backbone) } : {}),
         action,
         group: action >= 0 ? dataset.actionGroup[action]! : -1,
         simplified: mirror ? swapLeftRight(r.simplified) : r.simplified,

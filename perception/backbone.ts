@@ -118,7 +118,7 @@ export function featuresAt(c: ClipFeatures, indices: readonly number[]): Float32
   return out;
 }
 
-/** Per-frame features of RGB frames (0…255, square, any size), a few frames per graph call. */
+/** Per-frame features of RGB frames (0…255, square, any size), one frame per graph call (the graph takes a batch of one). */
 export function frameFeatures(detector: ObjectDetector, rgb: Uint8Array | Float32Array, frames: number, size: number): Float32Array {
   const out = new Float32Array(frames * BACKBONE_WIDTH);
   const bytes = size * size * 3;
