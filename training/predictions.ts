@@ -26,15 +26,20 @@ export function writePredictions(path: string, preds: readonly ClipPrediction[])
   writeFileSync(path, preds.map((p) => JSON.stringify(p) + '\n').join(''));
 }
 
-export function readPredictions(path: string): ClipPrediction[] {
+/** One schema-checked value per non-blank line of a JSON-lines file; an error names the file and line. */
+export function readJsonlFile<T>(path: string, schema: z.ZodType<T>): T[] {
   return readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => l.trim())
     .map((l, i) => {
-      const parsed = clipPredictionSchema.safeParse(JSON.parse(l));
+      const parsed = schema.safeParse(JSON.parse(l));
       if (!parsed.success) throw new Error(`${path}:${i + 1}: ${z.prettifyError(parsed.error)}`);
       return parsed.data;
     });
+}
+
+export function readPredictions(path: string): ClipPrediction[] {
+  return readJsonlFile(path, clipPredictionSchema);
 }
 
 export interface EvaluationReport {

@@ -11,7 +11,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { ClipPrediction } from '../predictions.js';
+import { readJsonlFile, type ClipPrediction } from '../predictions.js';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_';
 
@@ -79,17 +79,8 @@ export interface StudyFiles {
   readonly clips: string;
 }
 
-function readJsonl<T>(file: string, schema: z.ZodType<T>): T[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l, i) => {
-      const r = schema.safeParse(JSON.parse(l));
-      if (!r.success) throw new Error(`${file}:${i + 1}: ${z.prettifyError(r.error)}`);
-      return r.data;
-    });
-}
+/** A results file not written yet holds no runs. */
+const readJsonl = <T>(file: string, schema: z.ZodType<T>): T[] => (existsSync(file) ? readJsonlFile(file, schema) : []);
 
 export const readStudyResults = (f: StudyFiles) => readJsonl(f.results, studyResultSchema);
 export const readStudyPredictions = (f: StudyFiles) => new Map(readJsonl(f.predictions, studyPredictionSchema).map((p) => [p.key, p]));
