@@ -78,13 +78,15 @@ export interface Architecture {
   readonly spatial: ChannelSpec | null;
   /** The 3D CNN over the clip, or null when switched off. */
   readonly spatiotemporal: ChannelSpec | null;
-  /** Projection of the per-frame perception input, or null when switched off. */
+  /** Projection of the per-frame perception input, or null when switched off or passed through raw (`perceptionRaw`). */
   readonly perception: DenseSpec | null;
+  /** The raw perception input goes to the encoder unprojected (config.perception.projection 'none'). */
+  readonly perceptionRaw: boolean;
   /** Width P of the raw perception input (0 when off). */
   readonly perceptionInput: number;
-  /** The shared LSTM over the per-timestep concatenation of the channels. */
-  readonly encoder: { readonly forward: LstmSpec; readonly backward: LstmSpec | null };
-  /** Width of the encoding (LSTM units, doubled when bidirectional). */
+  /** The shared LSTM over the per-timestep concatenation of the channels; forward null for a 'pool' encoder. */
+  readonly encoder: { readonly forward: LstmSpec | null; readonly backward: LstmSpec | null };
+  /** Width of the encoding (LSTM units, doubled when bidirectional; the channel width for 'pool'). */
   readonly encodingWidth: number;
   readonly heads: readonly HeadLayerSpec[];
   /** Hidden width of the classification heads (0 = linear). */
@@ -137,13 +139,19 @@ export function describeArchitecture(
   const D = channelFeatureWidth(config);
   const E = encodingWidth(config);
   const lstm = (name: string): LstmSpec => ({ name, inputs: D, units: config.encoder.units });
+  const recurrent = config.encoder.kind === 'lstm';
+  const raw = P > 0 && config.perception.projection === 'none';
   return {
     config,
     spatial: channel('spatial', config.spatial.filters, config.spatial.features, null),
     spatiotemporal: channel('spatiotemporal', config.spatiotemporal.filters, config.spatiotemporal.features, config.spatiotemporal.temporalKernel),
-    perception: P > 0 ? { name: 'perception/dense', inputs: P, units: config.perception.features } : null,
+    perception: P > 0 && !raw ? { name: 'perception/dense', inputs: P, units: config.perception.features } : null,
+    perceptionRaw: raw,
     perceptionInput: P,
-    encoder: { forward: lstm('encoder/forward'), backward: config.encoder.bidirectional ? lstm('encoder/backward') : null },
+    encoder: {
+      forward: recurrent ? lstm('encoder/forward') : null,
+      backward: recurrent && config.encoder.bidirectional ? lstm('encoder/backward') : null,
+    },
     encodingWidth: E,
     heads: heads.map((h) => ({
       name: h.name,
@@ -207,7 +215,7 @@ export function encoderParams(a: Architecture): ParamSpec[] {
     ...channelParams(a.spatial),
     ...channelParams(a.spatiotemporal),
     ...(a.perception ? denseParams(a.perception) : []),
-    ...lstmParams(a.encoder.forward),
+    ...(a.encoder.forward ? lstmParams(a.encoder.forward) : []),
     ...(a.encoder.backward ? lstmParams(a.encoder.backward) : []),
   ];
 }

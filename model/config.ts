@@ -35,8 +35,13 @@ const spatiotemporalSchema = z.strictObject({
 const perceptionSchema = z.strictObject({
   handObject: z.boolean(),
   backbone: z.boolean(),
-  /** Width of the projection; 0 switches the channel off. */
+  /** Width of the projection; 0 switches the channel off. With projection 'none' it must equal the raw input's width. */
   features: z.number().int().min(0).max(4096),
+  /**
+   * 'dense': a trained dense+ReLU layer; 'none': the raw per-frame input goes to the encoder as it
+   * is (a frozen pretrained feature that nothing trained on cartoons has touched).
+   */
+  projection: z.enum(['dense', 'none']).default('dense'),
   /** Coordinates of the hand–object vector (perception/features.ts HandObjectFrame). */
   coordinates: z.enum(HAND_OBJECT_FRAMES).default('image'),
 });
@@ -60,7 +65,7 @@ export const modelConfigSchema = z
     sampling: z.enum(SAMPLINGS).default('spread'),
     spatial: spatialSchema,
     spatiotemporal: spatiotemporalSchema,
-    perception: perceptionSchema.default({ handObject: false, backbone: false, features: 0, coordinates: 'image' }),
+    perception: perceptionSchema.default({ handObject: false, backbone: false, features: 0, projection: 'dense', coordinates: 'image' }),
     /**
      * Training only: the chance that a clip's pixel channels (2D and 3D) are zeroed as a whole, so
      * that the model cannot lean on cartoon pixels alone when the perception channel is on.
@@ -68,6 +73,13 @@ export const modelConfigSchema = z
     channelDropout: z.number().min(0).max(0.9).default(0),
     /** The shared LSTM over the per-timestep concatenation of both channels. */
     encoder: z.strictObject({
+      /**
+       * 'lstm' (the paper's); 'pool': no recurrent layer, the per-timestep features are the states
+       * and the heads average over time. A pool encoder over the raw backbone feature has no
+       * weights at all, so teaching a head on it cannot inherit what cartoons taught an LSTM.
+       */
+      kind: z.enum(['lstm', 'pool']).default('lstm'),
+      /** LSTM units (ignored by 'pool'). */
       units: z.number().int().min(1).max(4096),
       /** Bidirectional doubles the encoding width; it needs the whole clip, which a sliding window has anyway. */
       bidirectional: z.boolean(),
@@ -98,6 +110,13 @@ export const modelConfigSchema = z
     if (c.perception.features > 0 && !c.perception.handObject && !c.perception.backbone) {
       ctx.addIssue({ code: 'custom', message: 'perception.features > 0 needs perception.handObject or perception.backbone', path: ['perception'] });
     }
+    const rawWidth = perceptionInputWidth(c);
+    if (c.perception.projection === 'none' && c.perception.features > 0 && c.perception.features !== rawWidth) {
+      ctx.addIssue({ code: 'custom', message: `perception.projection 'none' passes the raw input through: perception.features must be its width, ${rawWidth}`, path: ['perception', 'features'] });
+    }
+    if (c.encoder.kind === 'pool' && c.encoder.bidirectional) {
+      ctx.addIssue({ code: 'custom', message: "encoder.kind 'pool' has no direction: bidirectional must be false", path: ['encoder', 'bidirectional'] });
+    }
     for (const [name, ch] of [['spatial', c.spatial], ['spatiotemporal', c.spatiotemporal]] as const) {
       if (ch.features === 0) continue;
       const shrink = 2 ** ch.filters.length;
@@ -126,9 +145,9 @@ export const defaultModelConfig: ModelConfig = Object.freeze({
   sampling: 'window',
   spatial: { filters: [16, 32, 48, 64], features: 128 },
   spatiotemporal: { filters: [8, 16, 32, 32], temporalKernel: 3, features: 64 },
-  perception: { handObject: false, backbone: false, features: 0, coordinates: 'image' },
+  perception: { handObject: false, backbone: false, features: 0, projection: 'dense', coordinates: 'image' },
   channelDropout: 0,
-  encoder: { units: 256, bidirectional: false },
+  encoder: { kind: 'lstm', units: 256, bidirectional: false },
   caption: { length: 14, embedding: 64, units: 256 },
   dropout: 0.2,
 }) as ModelConfig;
@@ -159,7 +178,7 @@ export function channelFeatureWidth(c: ModelConfig): number {
 }
 
 /** Width of the raw per-frame perception input [B, T, P] the perception channel projects (0 when off). */
-export function perceptionInputWidth(c: ModelConfig): number {
+export function perceptionInputWidth(c: Pick<ModelConfig, 'perception'>): number {
   if (c.perception.features === 0) return 0;
   return (c.perception.handObject ? HAND_OBJECT_WIDTH : 0) + (c.perception.backbone ? BACKBONE_WIDTH : 0);
 }
@@ -171,5 +190,6 @@ export function frameStep(c: ModelConfig, sourceFps = 12): number {
 
 /** Width of the encoding (states and pooled). */
 export function encodingWidth(c: ModelConfig): number {
+  if (c.encoder.kind === 'pool') return channelFeatureWidth(c);
   return c.encoder.units * (c.encoder.bidirectional ? 2 : 1);
 }

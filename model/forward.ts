@@ -68,7 +68,7 @@ export function encode(a: Architecture, w: ModelWeights, clips: tf.Tensor5D | nu
   if (B === undefined) throw new Error('encode needs clips or precomputed spatial features');
   const P = a.perceptionInput;
   const perception = w.perception;
-  if (perception) {
+  if (perception || a.perceptionRaw) {
     const p = opts.perception;
     if (!p || p.rank !== 3 || p.shape[0] !== B || p.shape[1] !== T || p.shape[2] !== P) {
       throw new Error(`this model's perception channel needs per-frame perception input [${B}, ${T}, ${P}], got ${p ? `[${p.shape}]` : 'none'}`);
@@ -112,9 +112,14 @@ export function encode(a: Architecture, w: ModelWeights, clips: tf.Tensor5D | nu
     if (perception) {
       const p = opts.perception!;
       parts.push(dense(p.reshape([B * T, P]) as tf.Tensor2D, perception, 'relu').reshape([B, T, -1]) as tf.Tensor3D);
+    } else if (a.perceptionRaw) {
+      parts.push(opts.perception!);
     }
     let features = parts.length > 1 ? (tf.concat(parts, 2) as tf.Tensor3D) : parts[0]!;
     if (training && !run.frozenEncoder) features = tf.dropout(features, config.dropout) as tf.Tensor3D;
+    // A 'pool' encoder: the features are the states (the heads average them over time). A clone,
+    // because they may be the caller's own input tensor, which the caller disposes.
+    if (!w.lstm.forward) return { states: features.clone(), pooled: tf.mean(features, 1) as tf.Tensor2D };
     let states = lstmSequence(features, w.lstm.forward);
     if (w.lstm.backward) states = tf.concat([states, lstmSequence(features, w.lstm.backward, true)], 2) as tf.Tensor3D;
     if (training) states = tf.dropout(states, config.dropout) as tf.Tensor3D;

@@ -51,8 +51,8 @@ export interface EncoderWeights {
   readonly spatial: ChannelWeights<tf.Rank.R4> | null;
   readonly spatiotemporal: ChannelWeights<tf.Rank.R5> | null;
   readonly perception: Dense | null;
-  /** The shared LSTM. */
-  readonly lstm: { readonly forward: LstmWeights; readonly backward: LstmWeights | null };
+  /** The shared LSTM (forward null for a 'pool' encoder). */
+  readonly lstm: { readonly forward: LstmWeights | null; readonly backward: LstmWeights | null };
 }
 
 export interface ModelWeights extends EncoderWeights {
@@ -145,7 +145,7 @@ export function createWeights(a: Architecture, store: ParamStore): ModelWeights 
   const spatial = makeChannel<tf.Rank.R4>(store, a.spatial);
   const spatiotemporal = makeChannel<tf.Rank.R5>(store, a.spatiotemporal);
   const perception = a.perception ? makeDense(store, a.perception) : null;
-  const lstm = { forward: makeLstm(store, a.encoder.forward), backward: a.encoder.backward ? makeLstm(store, a.encoder.backward) : null };
+  const lstm = { forward: a.encoder.forward ? makeLstm(store, a.encoder.forward) : null, backward: a.encoder.backward ? makeLstm(store, a.encoder.backward) : null };
   const heads = new Map<string, HeadWeights>();
   for (const h of a.heads) {
     const hidden = h.hidden ? makeDense(store, h.hidden) : null;

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   console.log(
     `config: T=${c.frames} ${c.height}×${c.width} @ ${c.fps} fps; 2D ${c.spatial.features ? `[${c.spatial.filters}]→${c.spatial.features}` : 'off'}; ` +
       `3D ${c.spatiotemporal.features ? `kt=${c.spatiotemporal.temporalKernel} [${c.spatiotemporal.filters}]→${c.spatiotemporal.features}` : 'off'}; ` +
-      `LSTM ${c.encoder.units}${c.encoder.bidirectional ? '×2' : ''}; 3D form ${model.resolvedConv3dForm()}`,
+      `${c.encoder.kind === 'pool' ? 'pool encoder (no LSTM)' : `LSTM ${c.encoder.units}${c.encoder.bidirectional ? '×2' : ''}`}; 3D form ${model.resolvedConv3dForm()}`,
   );
   console.log(`parameters: ${model.parameterCount().toLocaleString('en')}; forward ${(model.flopsPerClip() / 1e9).toFixed(3)} GFLOP per clip`);
 

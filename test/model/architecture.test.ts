@@ -54,7 +54,7 @@ describe('architecture description', () => {
     expect(st.convs[0]!.bias).toBe(byName.get('spatiotemporal/conv0/bias'));
     expect(st.dense.kernel).toBe(byName.get('spatiotemporal/dense/kernel'));
     expect(w.spatial!.convs[1]!.kernel).toBe(byName.get('spatial/conv1/kernel'));
-    expect(w.lstm.forward.recurrent).toBe(byName.get('encoder/forward/recurrent'));
+    expect(w.lstm.forward?.recurrent).toBe(byName.get('encoder/forward/recurrent'));
     expect(w.lstm.backward).toBeNull();
     expect(w.perception).toBeNull();
     expect(w.heads.get('group')!.out.bias).toBe(byName.get('head/group/out/bias'));
@@ -62,6 +62,33 @@ describe('architecture description', () => {
     m.dispose();
   });
 
+
+  it("a 'pool' encoder over the raw backbone feature has no weights: its states are the input, its logits a linear head of their mean", () => {
+    const m = tinyModel({
+      spatial: { features: 0 },
+      spatiotemporal: { features: 0 },
+      perception: { handObject: false, backbone: true, features: 480, projection: 'none' },
+      encoder: { kind: 'pool' },
+    });
+    expect(encoderParams(m.architecture)).toEqual([]);
+    expect(m.encodingWidth).toBe(480);
+    expect(specsOf(m)).toEqual(described(m));
+    const T = m.config.frames;
+    const input = tf.randomNormal([2, T, 480], 0, 1, 'float32', 3) as tf.Tensor3D;
+    const enc = m.encode(null, { perception: input });
+    expect(enc.states.dataSync()).toEqual(input.dataSync());
+    const head = m.weights.heads.get('group')!;
+    const expected = tf.tidy(() => tf.add(tf.matMul(tf.mean(input, 1), head.out.kernel), head.out.bias));
+    const logits = m.classLogits(enc).group!;
+    expect(Math.max(...tf.sub(logits, expected).abs().dataSync())).toBeLessThan(1e-4);
+    enc.states.dispose();
+    expect(input.isDisposed).toBe(false);
+    // The projection-free channel checks its width; an LSTM has no place in a pool encoder.
+    expect(() => modelConfigSchema.parse({ ...m.config, perception: { ...m.config.perception, features: 128 } })).toThrow(/must be its width, 480/);
+    expect(() => modelConfigSchema.parse({ ...m.config, encoder: { ...m.config.encoder, bidirectional: true } })).toThrow(/bidirectional must be false/);
+    tf.dispose([input, enc.pooled, logits, expected]);
+    m.dispose();
+  });
   it("describes the bundled default checkpoint's weights exactly as model.json lists them", () => {
     const dir = path.join(ROOT, 'assets', 'model', 'default');
     const topology = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));

@@ -10,7 +10,7 @@ describe('model config', () => {
 
   it('merges nested groups over the defaults', () => {
     const c = parseModelConfig({ encoder: { bidirectional: true }, spatial: { features: 0 } });
-    expect(c.encoder).toEqual({ units: defaultModelConfig.encoder.units, bidirectional: true });
+    expect(c.encoder).toEqual({ kind: 'lstm', units: defaultModelConfig.encoder.units, bidirectional: true });
     expect(c.spatial.features).toBe(0);
     expect(c.spatial.filters).toEqual(defaultModelConfig.spatial.filters);
   });
