@@ -2,7 +2,8 @@
  * The shipped models load, are small, and score what their cards say: the default model on a
  * kitchenware set generated here with a seed it has never seen (the evaluation is deterministic,
  * so the figures are pinned close to what it scores and a regression shows), and on the bundled
- * demo it calls the idle gaps "No action"; the real-camera model reads the detectors.
+ * demo it calls the idle gaps "No action"; the real-camera model reads the detectors; the
+ * pretrained-features model reads the frozen COCO backbone and has no encoder weights of its own.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { ROOT, runCli } from './harness.js';
 
 const MODEL = path.join(ROOT, 'assets', 'model', 'default');
 const REAL_CAMERA = path.join(ROOT, 'assets', 'model', 'real-camera');
+const PRETRAINED_FEATURES = path.join(ROOT, 'assets', 'model', 'pretrained-features');
 const DEMO = path.join(ROOT, 'assets', 'demo');
 const work = mkdtempSync(path.join(tmpdir(), 'countertop-default-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -21,7 +23,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const sizeOf = (dir: string) => readdirSync(dir).reduce((s, f) => s + statSync(path.join(dir, f)).size, 0);
 
 /** Measured when the models were shipped (docs/TRAINING.md model card); a small margin for float differences between machines. */
-const PINNED = { defaultTop1: 55, idleShare: 17 / 84, idleClipShare: 8 / 9, realCameraTop1: 41 };
+const PINNED = { defaultTop1: 55, idleShare: 17 / 84, idleClipShare: 8 / 9, realCameraTop1: 41, pretrainedFeaturesTop1: 40 };
 
 describe('shipped models', () => {
   const data = path.join(work, 'kitchenware');
@@ -65,5 +67,17 @@ describe('shipped models', () => {
     const preds = readPredictions(path.join(out, 'predictions.jsonl'));
     expect(preds).toHaveLength(69);
     expect(preds.filter((p) => p.ranked[0] === p.label).length).toBeGreaterThanOrEqual(PINNED.realCameraTop1 - 3);
+  }, 600_000);
+
+  it('the pretrained-features model has no encoder weights and reads the backbone measured on the fly', async () => {
+    const manifest = JSON.parse(readFileSync(path.join(PRETRAINED_FEATURES, 'manifest.json'), 'utf8')) as { config: { encoder: { kind: string }; perception: { backbone: boolean; projection: string } } };
+    expect(manifest.config.encoder.kind).toBe('pool');
+    expect(manifest.config.perception).toMatchObject({ backbone: true, projection: 'none' });
+    expect(sizeOf(PRETRAINED_FEATURES)).toBeLessThan(5 * 1024 * 1024);
+    const out = path.join(work, 'eval-pretrained-features');
+    await runCli('scripts/train.ts', ['--evaluate', PRETRAINED_FEATURES, '--data', data, '--out', out]);
+    const preds = readPredictions(path.join(out, 'predictions.jsonl'));
+    expect(preds).toHaveLength(69);
+    expect(preds.filter((p) => p.ranked[0] === p.label).length).toBeGreaterThanOrEqual(PINNED.pretrainedFeaturesTop1 - 3);
   }, 600_000);
 });
