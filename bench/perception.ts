@@ -77,11 +77,12 @@ export async function run(): Promise<void> {
       return median(ms);
     };
     const box = { cx: 0.5, cy: 0.55, w: 0.4, h: 0.4 };
+    const hands = runner.hands!; // loaded: no `hands: false` above
     const parts = {
       'objects + backbone (CenterNet, 512 px)': await time((f) => void runner.objects.run(f)),
       'backbone feature alone (224 px)': await time((f) => runner.objects.features(f.expandDims(0) as tf.Tensor4D)),
-      'hand detector (handtrack)': await time((f) => runner.hands.detect(f, 0.4)),
-      'hand landmarks, one hand (224 px crop)': await time((f) => void runner.hands.landmarksIn(f, box)),
+      'hand detector (handtrack)': await time((f) => hands.detect(f, 0.4)),
+      'hand landmarks, one hand (224 px crop)': await time((f) => void hands.landmarksIn(f, box)),
     };
     const stream = runner.newStream();
     const step = await time((f) => stream.step(f));

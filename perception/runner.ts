@@ -17,19 +17,22 @@ export class PerceptionRunner {
   /** Bump when what a measurement contains changes: cached measurements are then redone. */
   static readonly VERSION = 2;
 
-  private constructor(readonly hands: HandModels, readonly objects: ObjectDetector) {}
+  private constructor(readonly hands: HandModels | null, readonly objects: ObjectDetector) {}
 
-  static async load(opts: { dir?: string } = {}): Promise<PerceptionRunner> {
-    const [hands, objects] = await Promise.all([HandModels.load(opts), ObjectDetector.load(opts)]);
+  /** `hands: false` for a model that reads only the backbone feature: the two hand models are not loaded. */
+  static async load(opts: { dir?: string; hands?: boolean } = {}): Promise<PerceptionRunner> {
+    const dir = opts.dir ? { dir: opts.dir } : {};
+    const [hands, objects] = await Promise.all([opts.hands === false ? null : HandModels.load(dir), ObjectDetector.load(dir)]);
     return new PerceptionRunner(hands, objects);
   }
 
   newStream(opts: StreamPerceptionOptions = {}): StreamPerception {
-    return new StreamPerception(this, opts);
+    if (!this.hands) throw new Error('these perception models were loaded without the hand models (hands: false)');
+    return new StreamPerception(this.hands, this.objects, opts);
   }
 
   dispose(): void {
-    this.hands.dispose();
+    this.hands?.dispose();
     this.objects.dispose();
   }
 }
@@ -40,8 +43,8 @@ export class StreamPerception {
   private sinceObjects = Number.POSITIVE_INFINITY;
   private lastObjects: ObjectObservation[] = [];
 
-  constructor(private readonly runner: PerceptionRunner, opts: StreamPerceptionOptions) {
-    this.tracker = new HandTracker(runner.hands, opts);
+  constructor(hands: HandModels, private readonly objects: ObjectDetector, opts: StreamPerceptionOptions) {
+    this.tracker = new HandTracker(hands, opts);
     this.objectEvery = opts.objectEvery ?? 3;
   }
 
@@ -63,7 +66,7 @@ export class StreamPerception {
     try {
       if (++this.sinceObjects >= this.objectEvery) {
         this.sinceObjects = 0;
-        this.lastObjects = this.runner.objects.run(pixels).objects;
+        this.lastObjects = this.objects.run(pixels).objects;
       }
       const hands = await this.tracker.step(pixels);
       return { hands, objects: this.lastObjects };

@@ -51,14 +51,15 @@ export class FramePerceptionStage {
   async perceive(frames: readonly Frame[]): Promise<void> {
     const fresh = [...new Set(frames)].filter((f) => !this.results.has(f)).sort((a, b) => a.capturedAt - b.capturedAt);
     for (const f of fresh) {
-      let s = this.streams.get(f.streamId);
-      if (!s) this.streams.set(f.streamId, (s = { perception: this.runner.newStream(this.opts), lastCapturedAt: f.capturedAt }));
-      if (f.capturedAt - s.lastCapturedAt > (this.opts.maxGapMs ?? 1000)) s.perception.reset();
-      s.lastCapturedAt = f.capturedAt;
       const src = f.detail ?? f;
       const square = (size: number) => (src.width === size && src.height === size ? src.pixels : resizeRgb(src.pixels, src.width, src.height, size, size));
       let state: FramePerception | undefined;
       if (this.parts.handObject) {
+        // Per-stream tracker state only where there are hands to track (the backbone is per frame).
+        let s = this.streams.get(f.streamId);
+        if (!s) this.streams.set(f.streamId, (s = { perception: this.runner.newStream(this.opts), lastCapturedAt: f.capturedAt }));
+        if (f.capturedAt - s.lastCapturedAt > (this.opts.maxGapMs ?? 1000)) s.perception.reset();
+        s.lastCapturedAt = f.capturedAt;
         const frame = tf.tensor3d(square(this.size), [this.size, this.size, 3], 'int32');
         try {
           state = await s.perception.step(frame);

@@ -46,7 +46,7 @@ export class ModelEngine implements InferenceEngine {
    * model's perception channel needs them.
    */
   static async create(model: CountertopModel, options: ModelEngineOptions = {}): Promise<ModelEngine> {
-    const runner = needsPerception(model) ? await PerceptionRunner.load() : undefined;
+    const runner = needsPerception(model) ? await PerceptionRunner.load({ hands: model.config.perception.handObject }) : undefined;
     return new ModelEngine(model, options, runner);
   }
 

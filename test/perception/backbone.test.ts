@@ -92,13 +92,16 @@ describe.skipIf(!HAVE_FFMPEG)('the loader with backbone features', () => {
 });
 
 describe.skipIf(!HAVE_FFMPEG)('the backbone live and in training', () => {
-  it('the live stage gives the features the clip measurement gives for the same frames, and frees its tensors', async () => {
+  it('the live stage gives the features the clip measurement gives for the same frames, loads no hand models, and frees its tensors', async () => {
     const ds = await readSsv2Dataset(MINI);
     const file = ds.videoPath(ds.records.train[0]!.id);
     const featurizer = await ClipFeaturizer.load();
     const measured = await featurizer.measure(file);
     featurizer.dispose();
-    const runner = await PerceptionRunner.load();
+    // A backbone-only model's engine loads no hand models, and its stage keeps no per-stream trackers.
+    const runner = await PerceptionRunner.load({ hands: false });
+    expect(runner.hands).toBeNull();
+    expect(() => runner.newStream()).toThrow(/without the hand models/);
     const stage = new FramePerceptionStage(runner, {}, { handObject: false, backbone: true });
     // Live, a frame's detail copy is decoded at the stage's size and resized for the backbone.
     const detail = await decodeVideo(file, { width: stage.size, height: stage.size });
