@@ -119,6 +119,9 @@ d('teaching new actions from the dashboard (Chromium, fake webcam)', () => {
 
   it('trains a transfer head from the dashboard and shows per-class accuracy and the confusion matrix', async () => {
     for (const a of ACTIONS) await page.getByLabel(a.name).check();
+    // The form says what a head without an idle class will do, and which base suits a real camera.
+    await expect.poll(() => page.getByText('Without a “No action” class').count()).toBe(1);
+    await expect.poll(() => page.getByText('Real camera? Start from').count()).toBe(1);
     await page.getByLabel('Model name (optional)').fill('Fake camera');
     await page.getByRole('button', { name: 'Start training' }).click();
     const job = page.getByTestId('training-job').first();
