@@ -8,7 +8,8 @@
  * the test clip in turn, with `shots` training clips per class drawn from *other source videos*,
  * 3 repeats. A clip's feature: the backbone's 480 values averaged over 8 frames spread over it
  * (224 px). Two throwaway classifiers: nearest class centroid (cosine) and a linear softmax head
- * (Adam, as teach's linear head).
+ * (Adam, as teach's linear head). `--motion` adds the mean absolute frame-to-frame change of the
+ * feature to its mean (does motion in the pretrained feature help?).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import { SeededRandom } from '../training/rng.js';
 
 const REAL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'real-clips');
 const FRAMES = 8;
+const MOTION = process.argv.includes('--motion');
 const SIZE = 224;
 
 interface Entry {
@@ -34,9 +36,14 @@ async function clipFeature(detector: ObjectDetector, file: string): Promise<Floa
   const picks = Array.from({ length: FRAMES }, (_, i) => Math.min(video.frames - 1, Math.round(((i + 0.5) / FRAMES) * video.frames - 0.5)));
   const bytes = SIZE * SIZE * 3;
   // The graph takes one frame at a time (its input is [1, H, W, 3]).
-  const feature = tf.tidy(() =>
-    tf.concat(picks.map((f) => detector.features(tf.tensor4d(Float32Array.from(video.data.subarray(f * bytes, (f + 1) * bytes)), [1, SIZE, SIZE, 3])))).mean(0),
-  );
+  const feature = tf.tidy(() => {
+    const perFrame = tf.concat(picks.map((f) => detector.features(tf.tensor4d(Float32Array.from(video.data.subarray(f * bytes, (f + 1) * bytes)), [1, SIZE, SIZE, 3]))));
+    const mean = perFrame.mean(0);
+    if (!MOTION) return mean;
+    // --motion: beside the mean, the mean absolute change between consecutive sampled frames.
+    const change = perFrame.slice(1).sub(perFrame.slice(0, FRAMES - 1)).abs().mean(0);
+    return tf.concat([mean, change]);
+  });
   const out = (await feature.data()) as Float32Array;
   feature.dispose();
   return out;
