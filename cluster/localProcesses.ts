@@ -95,13 +95,19 @@ export interface LogLine {
 export interface RoleProcess {
   readonly name: string;
   readonly child: ChildProcess;
+  /** The newest log lines, at most 1.1 × MAX_KEPT_LINES (a long bench run logs more than a test needs to keep). */
   readonly lines: LogLine[];
+  /** Log lines dropped from the front of `lines` to keep it bounded. */
+  droppedLines(): number;
   stderr(): string;
   /** Resolves with the first log line (already logged or future) matching `pred`. */
   waitFor(pred: (l: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
   kill(signal?: NodeJS.Signals): Promise<void>;
   readonly exited: Promise<number | null>;
 }
+
+/** Log lines a RoleProcess keeps (the newest); older ones are dropped and counted. */
+export const MAX_KEPT_LINES = 20_000;
 
 /** `server/main.ts` with these flags, as its own OS process (as `npm start -- …` runs it). */
 export function startRole(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): RoleProcess {
@@ -111,6 +117,7 @@ export function startRole(name: string, args: readonly string[], env: NodeJS.Pro
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];
+  let dropped = 0;
   let waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   let partial = '';
   let err = '';
@@ -126,6 +133,12 @@ export function startRole(name: string, args: readonly string[], env: NodeJS.Pro
         continue;
       }
       lines.push(line);
+      // Trimmed in chunks (a splice per line would copy the whole array every time).
+      if (lines.length > MAX_KEPT_LINES * 1.1) {
+        const n = lines.length - MAX_KEPT_LINES;
+        lines.splice(0, n);
+        dropped += n;
+      }
       waiters = waiters.filter((w) => {
         if (!w.pred(line)) return true;
         w.resolve(line);
@@ -139,6 +152,7 @@ export function startRole(name: string, args: readonly string[], env: NodeJS.Pro
     name,
     child,
     lines,
+    droppedLines: () => dropped,
     stderr: () => err,
     exited,
     waitFor: (pred, what, timeoutMs = 90_000) => {
