@@ -109,6 +109,17 @@ export interface RoleProcess {
 /** Log lines a RoleProcess keeps (the newest); older ones are dropped and counted. */
 export const MAX_KEPT_LINES = 20_000;
 
+/**
+ * Trims `lines` to its newest `max` once it holds more than 1.1 × max, in chunks (a splice per
+ * line would copy the whole array every time); returns how many it dropped.
+ */
+export function trimToNewest<T>(lines: T[], max: number): number {
+  if (lines.length <= max * 1.1) return 0;
+  const n = lines.length - max;
+  lines.splice(0, n);
+  return n;
+}
+
 /** `server/main.ts` with these flags, as its own OS process (as `npm start -- …` runs it). */
 export function startRole(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): RoleProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/main.ts'), ...args], {
@@ -133,12 +144,7 @@ export function startRole(name: string, args: readonly string[], env: NodeJS.Pro
         continue;
       }
       lines.push(line);
-      // Trimmed in chunks (a splice per line would copy the whole array every time).
-      if (lines.length > MAX_KEPT_LINES * 1.1) {
-        const n = lines.length - MAX_KEPT_LINES;
-        lines.splice(0, n);
-        dropped += n;
-      }
+      dropped += trimToNewest(lines, MAX_KEPT_LINES);
       waiters = waiters.filter((w) => {
         if (!w.pred(line)) return true;
         w.resolve(line);
