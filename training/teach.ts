@@ -31,6 +31,7 @@ import { encodeSplit, joinPasses, predictByClip, rowsWhere, trainHeadOnStates, t
 import { type RngState, SeededRandom } from './rng.js';
 import { TeachInputError, checkClips, readTeachSet, stratifiedFolds, subsetData, type TeachSet } from './teach-data.js';
 import { hashVariables } from './transfer.js';
+import { loadLiveSettings, resolveLiveSettings, writeLiveSettings } from '../pipelines/liveSettings.js';
 
 export { TeachInputError } from './teach-data.js';
 
@@ -251,6 +252,10 @@ export async function teach(input: TeachOptions, hooks: TeachHooks = {}): Promis
   if (existsSync(ckptOut)) throw new TeachInputError(`${o.out} already holds a taught model (${ckptOut}): choose a new output folder`);
 
   const set = await readTeachSet(o.data);
+  // Read (and checked) before any training. A taught model cuts the same windows at the same rate as its
+  // base, so the base's stride and frame gap carry over; smoothing and segmenter thresholds depend on a
+  // head's score distribution, so the new head starts from the defaults (npm run tune can pick its own).
+  const baseLive = loadLiveSettings(baseDir);
   const loaded = await loadCheckpoint(baseDir);
   const base = loaded.model;
   const baseTraining = loaded.training ?? {};
@@ -299,6 +304,10 @@ export async function teach(input: TeachOptions, hooks: TeachHooks = {}): Promis
           seconds: final.seconds,
         },
       });
+      if (baseLive.source === 'file') {
+        const { stride, maxFrameGapMs } = baseLive.settings;
+        writeLiveSettings(ckptOut, resolveLiveSettings({ stride, maxFrameGapMs }), { from: baseLive.file, kept: ['stride', 'maxFrameGapMs'] });
+      }
       writeJsonAtomic(path.join(o.out, 'report.json'), final);
       rmSync(path.join(o.out, 'resume'), { recursive: true, force: true });
       meter.report('save', 1, {}, true);

@@ -16,6 +16,7 @@ import { templateKey } from '../../data/captions.js';
 import { TeachCancelled, TeachInputError, teach, teachMessageSchema, teachOptionsSchema, teachReportSchema, type TeachOptionsInput, type TeachProgress } from '../../training/teach.js';
 import { hasFfmpeg, need, tempDir } from '../pipelines/tools.js';
 import { ROOT, TINY_CONFIG, runCli, startCli } from './harness.js';
+import { defaultLiveSettings, loadLiveSettings } from '../../pipelines/liveSettings.js';
 
 const SOURCE_TEMPLATES = ['Pushing something from left to right', 'Pushing something from right to left', 'Moving something up', 'Moving something down'];
 const TARGET_TEMPLATES = ['Pouring [something] into [something]', 'Stirring [something] with [something]', 'Putting a lid on [something]'];
@@ -113,6 +114,8 @@ d('teach', () => {
       saved.model.dispose();
       base.model.dispose();
     }
+    // A base without live settings gives a taught model without them (the defaults apply).
+    expect(existsSync(at('transfer', 'checkpoint', 'live-settings.json'))).toBe(false);
     expect(resolveCheckpoint(at('transfer'))).toMatchObject({ dir: at('transfer', 'checkpoint'), kind: 'teach' });
     expect(resolveCheckpoint(at('transfer')).note).toBe(`using ${at('transfer', 'checkpoint')} (taught model (transfer, 3 classes from ${at('run', 'checkpoint')}), output of npm run teach)`);
   });
@@ -128,6 +131,10 @@ d('teach', () => {
       expect(saved.model.encoderVariables()).toEqual([]);
       expect(saved.model.config.encoder.kind).toBe('pool');
       expect(saved.model.heads.map((h) => h.name)).toEqual(['action']);
+      // The base's stride (1) comes with the taught model, saying where from; score thresholds start at the defaults.
+      const live = loadLiveSettings(path.join(at('pretrained'), 'checkpoint'));
+      expect(live.settings).toEqual({ ...defaultLiveSettings, stride: 1 });
+      expect(live.tuned).toEqual({ from: path.join(base, 'live-settings.json'), kept: ['stride', 'maxFrameGapMs'] });
     } finally {
       saved.model.dispose();
     }
@@ -202,6 +209,12 @@ d('teach', () => {
     await refuse(shortDir, /clip 5 \(".*", 5\.webm\) is too short: 4 frames \(0\.33 s at 12 fps\), the model's window needs 8/);
     // A clip that is not a video.
     await refuse(variant('broken-clip', () => true, (dir) => writeFileSync(path.join(dir, '7.webm'), 'not a video')), /clip 7 \(".*", 7\.webm\) cannot be decoded/);
+    // A base whose live settings are damaged: refused before training, naming the file (they would be carried over).
+    cpSync(at('run'), at('bad-live-base'), { recursive: true });
+    writeFileSync(at('bad-live-base', 'checkpoint', 'live-settings.json'), '{"stride": ');
+    const out = at('out-bad-live-base');
+    await expect(teach(opts({ base: at('bad-live-base'), out }), quiet)).rejects.toThrow(/live-settings\.json: is not valid JSON/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('a cancelled run writes no model and leaves the data untouched (in-process abort and SIGTERM to the CLI)', async () => {
