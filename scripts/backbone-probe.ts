@@ -9,7 +9,8 @@
  * 3 repeats. A clip's feature: the backbone's 480 values averaged over 8 frames spread over it
  * (224 px). Two throwaway classifiers: nearest class centroid (cosine) and a linear softmax head
  * (Adam, as teach's linear head). `--motion` adds the mean absolute frame-to-frame change of the
- * feature to its mean (does motion in the pretrained feature help?).
+ * feature to its mean (does motion in the pretrained feature help?); `--record N` first shrinks each
+ * frame to N px, as the clip library keeps clips of a stream decoded at N (does the recording size matter?).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeVideo } from '../data/decode.js';
 import { initBackend } from '../model/index.js';
 import { ObjectDetector } from '../perception/objects.js';
+import { resizeRgb } from '../pipelines/operators/resizeFrames.js';
 import { SeededRandom } from '../training/rng.js';
 
 const REAL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'real-clips');
@@ -31,8 +33,23 @@ interface Entry {
   group: string;
 }
 
+/** --record N: the clip as the clip library keeps it from a stream decoded at N px, then scaled up to the backbone's size. */
+const RECORD = (() => {
+  const i = process.argv.indexOf('--record');
+  return i >= 0 ? Number(process.argv[i + 1]) : null;
+})();
+
+async function decodeAsRecorded(file: string): Promise<{ frames: number; data: Uint8Array }> {
+  if (RECORD === null) return decodeVideo(file, { width: SIZE, height: SIZE });
+  const small = await decodeVideo(file, { width: RECORD, height: RECORD });
+  const bytes = RECORD * RECORD * 3;
+  const data = new Uint8Array(small.frames * SIZE * SIZE * 3);
+  for (let f = 0; f < small.frames; f++) data.set(resizeRgb(small.data.subarray(f * bytes, (f + 1) * bytes), RECORD, RECORD, SIZE, SIZE), f * SIZE * SIZE * 3);
+  return { frames: small.frames, data };
+}
+
 async function clipFeature(detector: ObjectDetector, file: string): Promise<Float32Array> {
-  const video = await decodeVideo(file, { width: SIZE, height: SIZE });
+  const video = await decodeAsRecorded(file);
   const picks = Array.from({ length: FRAMES }, (_, i) => Math.min(video.frames - 1, Math.round(((i + 0.5) / FRAMES) * video.frames - 0.5)));
   const bytes = SIZE * SIZE * 3;
   // The graph takes one frame at a time (its input is [1, H, W, 3]).
