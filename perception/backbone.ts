@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import path from 'node:path';
 import { decodeVideo } from '../data/decode.js';
-import { BACKBONE_INPUT, BACKBONE_WIDTH } from './constants.js';
+import { BACKBONE_BATCH, BACKBONE_INPUT, BACKBONE_WIDTH } from './constants.js';
 import { storeBounded } from './boundedFiles.js';
 import { ObjectDetector } from './objects.js';
 
@@ -118,12 +118,13 @@ export function featuresAt(c: ClipFeatures, indices: readonly number[]): Float32
   return out;
 }
 
-/** Per-frame features of RGB frames (0…255, square, any size), one frame per graph call (the graph takes a batch of one). */
+/** Per-frame features of RGB frames (0…255, square, any size), BACKBONE_BATCH frames per graph call. */
 export function frameFeatures(detector: ObjectDetector, rgb: Uint8Array | Float32Array, frames: number, size: number): Float32Array {
   const out = new Float32Array(frames * BACKBONE_WIDTH);
   const bytes = size * size * 3;
-  for (let f = 0; f < frames; f++) {
-    const t = tf.tidy(() => detector.features(tf.tensor4d(Float32Array.from(rgb.subarray(f * bytes, (f + 1) * bytes)), [1, size, size, 3])));
+  for (let f = 0; f < frames; f += BACKBONE_BATCH) {
+    const n = Math.min(BACKBONE_BATCH, frames - f);
+    const t = tf.tidy(() => detector.features(tf.tensor4d(Float32Array.from(rgb.subarray(f * bytes, (f + n) * bytes)), [n, size, size, 3])));
     out.set(t.dataSync() as Float32Array, f * BACKBONE_WIDTH);
     t.dispose();
   }

@@ -43,6 +43,11 @@ export const BACKBONE_NODE = 'tower_0/extern1/hard_swish/mul_1';
 export const BACKBONE_WIDTH = 480;
 /** Side of the square frame the backbone feature is taken at, in training, evaluation and live alike. */
 export const BACKBONE_INPUT = 224;
+/**
+ * Frames per backbone call: a batch of 2–4 costs about a fifth less per frame than one at a time on
+ * wasm (`npm run bench -- perception`), and more only holds more memory (0.6 MB of input a frame).
+ */
+export const BACKBONE_BATCH = 4;
 export const DETECTIONS_NODE = 'tower_0/detections';
 /** The detection head has fixed upsampling shapes: it runs only at the 512×512 it was exported for. */
 export const DETECT_INPUT = 512;

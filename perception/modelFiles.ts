@@ -80,14 +80,14 @@ function byteSize(w: tf.io.WeightsManifestEntry): number {
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
 
 /**
- * Loads one graph model. `dir` defaults to the installed package's models folder. `inputShape`
- * rewrites the Placeholder's shape (use -1 for a free dimension) so that a graph exported for one
- * size takes others.
+ * Loads one graph model. `dir` defaults to the installed package's models folder. `freeInput`
+ * rewrites the image Placeholder's shape so that a graph exported for one size and a batch of one
+ * takes other sizes and batches.
  */
-export async function loadPerceptionModel(name: PerceptionModelName, opts: { dir?: string; freeSpatialInput?: boolean } = {}): Promise<tf.GraphModel> {
+export async function loadPerceptionModel(name: PerceptionModelName, opts: { dir?: string; freeInput?: boolean } = {}): Promise<tf.GraphModel> {
   const file = path.join(opts.dir ?? humanModelsDir(), `${name}.json`);
   const artifacts = await readGraphArtifacts(file);
-  if (opts.freeSpatialInput) freePlaceholderSize(artifacts);
+  if (opts.freeInput) freePlaceholderShape(artifacts);
   try {
     return await tf.loadGraphModel({ load: async () => artifacts });
   } catch (e) {
@@ -95,12 +95,14 @@ export async function loadPerceptionModel(name: PerceptionModelName, opts: { dir
   }
 }
 
-/** Sets the H and W of every 4-D Placeholder to -1. */
-function freePlaceholderSize(artifacts: tf.io.ModelArtifacts): void {
+/** Sets the batch, H and W of every 4-D Placeholder to -1 (free). */
+function freePlaceholderShape(artifacts: tf.io.ModelArtifacts): void {
   const nodes = (artifacts.modelTopology as { node?: { op: string; attr?: { shape?: { shape?: { dim?: { size: string }[] } } } }[] }).node ?? [];
   for (const n of nodes) {
     const dims = n.op === 'Placeholder' ? n.attr?.shape?.shape?.dim : undefined;
     if (dims?.length === 4) {
+      // The batch too: the backbone's convolutions take any batch (batched features equal per-frame ones, test/perception/backbone.test.ts).
+      dims[0]!.size = '-1';
       dims[1]!.size = '-1';
       dims[2]!.size = '-1';
     }

@@ -26,7 +26,7 @@ export class ObjectDetector {
   private constructor(private readonly graph: tf.GraphModel, readonly featureSize: number, readonly minScore: number) {}
 
   static async load(opts: ObjectDetectorOptions = {}): Promise<ObjectDetector> {
-    const graph = await loadPerceptionModel(PERCEPTION_MODELS.objects, { dir: opts.dir, freeSpatialInput: true });
+    const graph = await loadPerceptionModel(PERCEPTION_MODELS.objects, { dir: opts.dir, freeInput: true });
     return new ObjectDetector(graph, opts.featureSize ?? BACKBONE_INPUT, opts.minScore ?? 0.2);
   }
 

@@ -47,12 +47,25 @@ export class FramePerceptionStage {
     this.size = opts.size ?? 256;
   }
 
-  /** Runs the detectors on every frame of `frames` not seen before (any order in; per-stream capture order inside). */
+  /**
+   * Runs the detectors on every frame of `frames` not seen before (any order in; per-stream capture
+   * order inside). The backbone runs on all of them together, across streams, in batches; the hand
+   * trackers frame by frame, since each carries its stream's state to the next frame.
+   */
   async perceive(frames: readonly Frame[]): Promise<void> {
     const fresh = [...new Set(frames)].filter((f) => !this.results.has(f)).sort((a, b) => a.capturedAt - b.capturedAt);
-    for (const f of fresh) {
+    const square = (f: Frame, size: number) => {
       const src = f.detail ?? f;
-      const square = (size: number) => (src.width === size && src.height === size ? src.pixels : resizeRgb(src.pixels, src.width, src.height, size, size));
+      return src.width === size && src.height === size ? src.pixels : resizeRgb(src.pixels, src.width, src.height, size, size);
+    };
+    let features: Float32Array | undefined;
+    if (this.parts.backbone && fresh.length > 0) {
+      const bytes = BACKBONE_INPUT * BACKBONE_INPUT * 3;
+      const rgb = new Uint8Array(fresh.length * bytes);
+      fresh.forEach((f, i) => rgb.set(square(f, BACKBONE_INPUT), i * bytes));
+      features = standardise(frameFeatures(this.runner.objects, rgb, fresh.length, BACKBONE_INPUT));
+    }
+    for (const [i, f] of fresh.entries()) {
       let state: FramePerception | undefined;
       if (this.parts.handObject) {
         // Per-stream tracker state only where there are hands to track (the backbone is per frame).
@@ -60,14 +73,14 @@ export class FramePerceptionStage {
         if (!s) this.streams.set(f.streamId, (s = { perception: this.runner.newStream(this.opts), lastCapturedAt: f.capturedAt }));
         if (f.capturedAt - s.lastCapturedAt > (this.opts.maxGapMs ?? 1000)) s.perception.reset();
         s.lastCapturedAt = f.capturedAt;
-        const frame = tf.tensor3d(square(this.size), [this.size, this.size, 3], 'int32');
+        const frame = tf.tensor3d(square(f, this.size), [this.size, this.size, 3], 'int32');
         try {
           state = await s.perception.step(frame);
         } finally {
           frame.dispose();
         }
       }
-      const feature = this.parts.backbone ? standardise(frameFeatures(this.runner.objects, square(BACKBONE_INPUT), 1, BACKBONE_INPUT)) : undefined;
+      const feature = features?.slice(i * BACKBONE_WIDTH, (i + 1) * BACKBONE_WIDTH);
       this.results.set(f, { ...(state ? { state } : {}), ...(feature ? { feature } : {}) });
       this.framesPerceived++;
     }

@@ -15,8 +15,9 @@ import { backboneFileName } from '../../data/layout.js';
 import { clipBatches } from '../../data/loader.js';
 import { readSsv2Dataset } from '../../data/ssv2.js';
 import { initBackend } from '../../model/backend.js';
-import { BACKBONE_NORM_FILE, ClipFeaturizer, decodeClipFeatures, encodeClipFeatures, featuresAt, standardise } from '../../perception/backbone.js';
-import { BACKBONE_WIDTH } from '../../perception/constants.js';
+import { BACKBONE_NORM_FILE, ClipFeaturizer, decodeClipFeatures, encodeClipFeatures, featuresAt, frameFeatures, standardise } from '../../perception/backbone.js';
+import { BACKBONE_BATCH, BACKBONE_WIDTH } from '../../perception/constants.js';
+import { ObjectDetector } from '../../perception/objects.js';
 import { PerceptionRunner } from '../../perception/runner.js';
 import { FramePerceptionStage } from '../../pipelines/framePerception.js';
 import type { Frame } from '../../pipelines/types.js';
@@ -92,6 +93,26 @@ describe.skipIf(!HAVE_FFMPEG)('the loader with backbone features', () => {
 });
 
 describe.skipIf(!HAVE_FFMPEG)('the backbone live and in training', () => {
+  it('measures frames in batches exactly as one at a time (the graph loads with a free batch size)', async () => {
+    const ds = await readSsv2Dataset(MINI);
+    const size = 96;
+    const video = await decodeVideo(ds.videoPath(ds.records.train[0]!.id), { width: size, height: size });
+    const n = Math.min(6, video.frames); // one full batch of BACKBONE_BATCH and a partial one
+    expect(n).toBeGreaterThan(BACKBONE_BATCH);
+    const detector = await ObjectDetector.load();
+    try {
+      const batched = frameFeatures(detector, video.data, n, size);
+      const bytes = size * size * 3;
+      for (let f = 0; f < n; f++) {
+        const one = frameFeatures(detector, video.data.subarray(f * bytes, (f + 1) * bytes), 1, size);
+        const diff = Math.max(...one.map((x, j) => Math.abs(x - batched[f * BACKBONE_WIDTH + j]!)));
+        expect(diff).toBeLessThan(1e-4);
+      }
+    } finally {
+      detector.dispose();
+    }
+  }, 120_000);
+
   it('the live stage gives the features the clip measurement gives for the same frames, loads no hand models, and frees its tensors', async () => {
     const ds = await readSsv2Dataset(MINI);
     const file = ds.videoPath(ds.records.train[0]!.id);
