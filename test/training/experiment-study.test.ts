@@ -13,7 +13,7 @@ import { planStudy, STUDY_ARMS, STUDY_BUDGETS, STUDY_DATA, STUDY_PRIMARY_BUDGET 
 import { trainArgs } from '../../training/experiment/study-runner.js';
 import { fitProbe, standardise } from '../../training/experiment/probe.js';
 import { mcnemar, pairedBootstrap, seedsForPower } from '../../training/experiment/stats.js';
-import { appendStudy, compactPredictions, correctness, decodeClasses, encodeClasses, registerClips, type StudyResult } from '../../training/experiment/store.js';
+import { appendStudy, compactPredictions, correctness, decodeClasses, encodeClasses, registerClips, withLock, type StudyResult } from '../../training/experiment/store.js';
 import { STUDY_FILES } from '../../training/experiment/study-files.js';
 import { contrast, holm, loadStudy, recomputedCaptions, sharedMotionClasses, studySection } from '../../training/experiment/study-report.js';
 import { SeededRandom } from '../../training/rng.js';
@@ -102,6 +102,26 @@ describe('the compact record', () => {
     expect(line.captions).toEqual({ texts: ['moving a cup up'], of: [0, 0] });
     expect(correctness(line, clips)).toEqual([true, false]);
     expect(() => registerClips(files, 1, 'source', [preds[0]!], ['A'], [], undefined)).toThrow(/differ/);
+  });
+
+  it('keeps a data-generation lock while its holder works longer than the stale age, and frees it after', async () => {
+    const lock = path.join(work, 'data.lock');
+    const stale = 200;
+    const spans: Array<[string, number, number]> = [];
+    const hold = (name: string, ms: number) => async () => {
+      const start = Date.now();
+      await new Promise((r) => setTimeout(r, ms));
+      spans.push([name, start, Date.now()]);
+    };
+    let waited = false;
+    // The first holder works 5× the stale age; the second must wait for it, not take the lock as left over.
+    const first = withLock(lock, hold('first', 5 * stale), undefined, stale);
+    await new Promise((r) => setTimeout(r, 20));
+    await Promise.all([first, withLock(lock, hold('second', 10), () => { waited = true; }, stale)]);
+    expect(waited).toBe(true);
+    const [a, b] = [spans.find((s) => s[0] === 'first')!, spans.find((s) => s[0] === 'second')!];
+    expect(b[1]).toBeGreaterThanOrEqual(a[2]);
+    expect(existsSync(lock)).toBe(false);
   });
 });
 

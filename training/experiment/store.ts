@@ -9,7 +9,7 @@
  * in the clip order of its data seed's entry; a caption run adds its distinct greedy captions and,
  * per clip, the index of its caption in that list.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { readJsonlFile, type ClipPrediction } from '../predictions.js';
 
@@ -88,20 +88,16 @@ export function readClips(f: StudyFiles): ClipsFile {
   return existsSync(f.clips) ? clipsFileSchema.parse(JSON.parse(readFileSync(f.clips, 'utf8'))) : {};
 }
 
-/**
- * Records the test clips of a data seed's split the first time a run of it finishes (from that
- * run's predictions), and checks later runs against them. Returns the clip order to store in.
- */
 /** A lock older than this is taken to be left by a killed runner. */
 const STALE_LOCK_MS = 10 * 60 * 1000;
 
-function tryLock(dir: string): boolean {
+function tryLock(dir: string, staleMs = STALE_LOCK_MS): boolean {
   try {
     mkdirSync(dir);
     return true;
   } catch {
     try {
-      if (Date.now() - statSync(dir).mtimeMs > STALE_LOCK_MS) rmSync(dir, { recursive: true, force: true });
+      if (Date.now() - statSync(dir).mtimeMs > staleMs) rmSync(dir, { recursive: true, force: true });
     } catch {
       // Gone meanwhile: the next attempt takes it.
     }
@@ -121,20 +117,34 @@ export function withLockSync<T>(dir: string, fn: () => T): T {
 }
 
 /** The same for long work (generating a data set): waits without blocking the event loop. */
-export async function withLock<T>(dir: string, fn: () => Promise<T>, onWait?: () => void): Promise<T> {
+export async function withLock<T>(dir: string, fn: () => Promise<T>, onWait?: () => void, staleMs = STALE_LOCK_MS): Promise<T> {
   let told = false;
-  while (!tryLock(dir)) {
+  while (!tryLock(dir, staleMs)) {
     if (!told) onWait?.();
     told = true;
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, Math.min(2000, staleMs / 4)));
   }
+  // Long work outlives STALE_LOCK_MS: refresh the lock's time so a waiting runner does not take it.
+  const heartbeat = setInterval(() => {
+    try {
+      const now = new Date();
+      utimesSync(dir, now, now);
+    } catch {
+      // Removed by hand: the finally below has nothing left to do either.
+    }
+  }, staleMs / 10);
   try {
     return await fn();
   } finally {
+    clearInterval(heartbeat);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/**
+ * Records the test clips of a data seed's split the first time a run of it finishes (from that
+ * run's predictions), and checks later runs against them. Returns the clip order to store in.
+ */
 export function registerClips(f: StudyFiles, dataSeed: number, split: ClipSplit, preds: readonly ClipPrediction[], classNames: readonly string[], templates: readonly string[], captionSource?: 'simplified' | 'captions'): SplitClips {
   return withLockSync(`${f.clips}.lock`, () => registerClipsLocked(f, dataSeed, split, preds, classNames, templates, captionSource));
 }
