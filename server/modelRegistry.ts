@@ -44,6 +44,7 @@ interface ManifestSummary {
   createdAt: string | null;
   labels: string[];
   training: Record<string, unknown>;
+  photoFeatures: boolean;
 }
 
 function readManifest(checkpointDir: string): ManifestSummary {
@@ -58,9 +59,15 @@ function readManifest(checkpointDir: string): ManifestSummary {
     createdAt?: unknown;
     heads?: { labels?: unknown }[];
     training?: unknown;
+    config?: { perception?: { backbone?: unknown } };
   };
   const labels = Array.isArray(m.heads?.[0]?.labels) ? (m.heads![0]!.labels as unknown[]).filter((l): l is string => typeof l === 'string') : [];
-  return { createdAt: typeof m.createdAt === 'string' ? m.createdAt : null, labels, training: m.training && typeof m.training === 'object' ? (m.training as Record<string, unknown>) : {} };
+  return {
+    createdAt: typeof m.createdAt === 'string' ? m.createdAt : null,
+    labels,
+    training: m.training && typeof m.training === 'object' ? (m.training as Record<string, unknown>) : {},
+    photoFeatures: m.config?.perception?.backbone === true,
+  };
 }
 
 function top1Of(training: Record<string, unknown>): number | null {
@@ -137,9 +144,9 @@ export class ModelRegistry {
       const base = typeof taught.base === 'string' ? taught.base : typeof t.base === 'string' ? t.base : null;
       const shown = typeof taught.name === 'string' ? taught.name : name;
       const top1 = typeof taught.top1 === 'number' ? taught.top1 : top1Of(t);
-      return { id, name: shown, origin, createdAt: taught.createdAt ?? m.createdAt, base, mode, classes: m.labels, top1 };
+      return { id, name: shown, origin, createdAt: taught.createdAt ?? m.createdAt, base, mode, classes: m.labels, top1, photoFeatures: m.photoFeatures };
     } catch (err) {
-      return { id, name, origin, createdAt: null, base: null, mode: null, classes: [], top1: null, problem: (err as Error).message };
+      return { id, name, origin, createdAt: null, base: null, mode: null, classes: [], top1: null, photoFeatures: false, problem: (err as Error).message };
     }
   }
 }

@@ -278,6 +278,8 @@ export interface ModelVersion {
   classes: string[];
   /** Held-out top-1 measured when it was made, when known. */
   top1: number | null;
+  /** Its encoder reads the COCO backbone's feature, learned from real photographs (the others learned only from drawn clips). */
+  photoFeatures: boolean;
   /** Why it cannot be loaded (a folder that is not a whole model); switching to it is refused. */
   problem?: string;
 }

@@ -121,7 +121,13 @@ d('teaching new actions from the dashboard (Chromium, fake webcam)', () => {
     for (const a of ACTIONS) await page.getByLabel(a.name).check();
     // The form says what a head without an idle class will do, and which base suits a real camera.
     await expect.poll(() => page.getByText('Without a “No action” class').count()).toBe(1);
-    await expect.poll(() => page.getByText('Real camera? Start from').count()).toBe(1);
+    await expect.poll(() => page.getByText('Real camera? Start from pretrained-features').count()).toBe(1);
+    // Once that base is chosen the hint has nothing left to say; the test trains from the default again.
+    const startFrom = page.getByLabel('Start from');
+    const running = await startFrom.inputValue();
+    await startFrom.selectOption('bundled:pretrained-features');
+    await expect.poll(() => page.getByText('Real camera? Start from').count()).toBe(0);
+    await startFrom.selectOption(running);
     await page.getByLabel('Model name (optional)').fill('Fake camera');
     await page.getByRole('button', { name: 'Start training' }).click();
     const job = page.getByTestId('training-job').first();

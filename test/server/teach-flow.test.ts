@@ -103,6 +103,9 @@ d('teaching from the dashboard protocol (real server process)', () => {
     const taught = models.models.items.find((m) => m.origin === 'taught')!;
     expect(taught.classes).toEqual(['Measuring flour', 'Wiping the counter']);
     expect(models.models.active).toBe('bundled:default');
+    // Which encoders read the photograph-trained backbone (the Teach view's hint for real cameras).
+    const photo = (id: string) => models.models.items.find((m) => m.id === id)?.photoFeatures;
+    expect([photo('bundled:default'), photo('bundled:pretrained-features'), taught.photoFeatures]).toEqual([false, true, false]);
 
     // A folder in modelsDir whose weights are garbage: listed, refused on switch, the old model runs on.
     const broken = path.join(tmp.dir, 'models', 'broken-model');
