@@ -3,12 +3,11 @@
  * (a clean stop: a worker gives its leases back, an edge says its streams ended). server/main.ts
  * calls this for every role but `all`, which stays the single process and never loads this file.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { throwError } from 'rxjs';
 import type { ServerConfig } from '../server/config.js';
+import { findDemoVideo, REPO_ROOT } from '../server/demo.js';
 import { closeOnSignals } from '../server/shutdown.js';
 import type { ModelInfo } from '../server/protocol.js';
 import { clusterBucket, ensureEventStream, leaseBucket, openBus, type Bus } from './bus.js';
@@ -16,15 +15,6 @@ import { allowedCheckpoint } from './modelControl.js';
 import { MODEL_KEY } from './subjects.js';
 import { decodeModelAnnouncement, type ModelAnnouncement } from './wire.js';
 import type { WorkerModel } from './worker.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DEMO_DIR = path.join(repoRoot, 'assets', 'demo');
-
-function findDemoVideo(): string | undefined {
-  if (!existsSync(DEMO_DIR)) return undefined;
-  const video = readdirSync(DEMO_DIR).find((f) => /\.(webm|mp4|mkv)$/i.test(f));
-  return video ? path.join(DEMO_DIR, video) : undefined;
-}
 
 /** Runs `close` once on SIGINT/SIGTERM, then exits; with the bus away, giving leases back and draining can only time out, so not for ever. */
 function onSignals(log: Logger, close: () => Promise<void>): void {
@@ -65,7 +55,7 @@ export async function runRole(config: ServerConfig, log: Logger): Promise<void> 
     const model = await loadWorkerModel(config, config.model, rlog);
     const kv = await leaseBucket(bus, config.bus.leaseTtlMs, rlog);
     // A model switch from the bus may name only checkpoints in these folders.
-    const modelRoots = [path.join(repoRoot, 'assets', 'model'), ...(config.model ? [path.dirname(path.resolve(config.model))] : [])];
+    const modelRoots = [path.join(REPO_ROOT, 'assets', 'model'), ...(config.model ? [path.dirname(path.resolve(config.model))] : [])];
     const worker = await Worker.start(
       bus,
       model,

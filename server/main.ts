@@ -2,32 +2,23 @@
  * `npm start`: the countertop server. Loads the model, starts the HTTP + WebSocket server and the
  * demo stream (a bundled kitchen session on loop), and shuts everything down on SIGINT/SIGTERM.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfigWithMode } from './config.js';
+import { DEMO_DIR, findDemoVideo, REPO_ROOT } from './demo.js';
 import { closeOnSignals } from './shutdown.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DEMO_DIR = path.join(repoRoot, 'assets', 'demo');
-
-function findDemoVideo(): string | undefined {
-  if (!existsSync(DEMO_DIR)) return undefined;
-  const video = readdirSync(DEMO_DIR).find((f) => /\.(webm|mp4|mkv)$/i.test(f));
-  return video ? path.join(DEMO_DIR, video) : undefined;
-}
 
 /** A fresh clone has no client/dist: build it once (vite) rather than serve a page that says to. */
 async function ensureDashboardBuilt(staticDir: string, log: Logger): Promise<void> {
   if (existsSync(path.join(staticDir, 'index.html'))) return;
-  if (path.resolve(staticDir) !== path.join(repoRoot, 'client', 'dist')) {
+  if (path.resolve(staticDir) !== path.join(REPO_ROOT, 'client', 'dist')) {
     log.warn({ staticDir }, 'no index.html in the static folder; the dashboard will not load');
     return;
   }
   log.info('building the dashboard (first start; `npm run build` does the same)');
   const { build } = await import('vite');
-  await build({ configFile: path.join(repoRoot, 'client', 'vite.config.ts'), logLevel: 'warn' });
+  await build({ configFile: path.join(REPO_ROOT, 'client', 'vite.config.ts'), logLevel: 'warn' });
 }
 
 async function main(): Promise<void> {
