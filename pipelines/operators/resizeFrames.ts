@@ -1,5 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { Frame } from '../types.js';
+import { bilinearTaps } from '../bilinear.js';
 
 /**
  * Resizes RGB24 frames to `width`×`height` by bilinear sampling; frames already that size pass
@@ -27,18 +28,16 @@ export function resizeFrames(width: number, height: number, opts: { keepDetail?:
 export function resizeRgb(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
   if (src.length !== sw * sh * 3) throw new RangeError(`frame has ${src.length} bytes, expected ${sw}×${sh}×3`);
   const out = new Uint8Array(dw * dh * 3);
-  const sx = sw / dw;
-  const sy = sh / dh;
+  const rows = bilinearTaps(sh, dh);
+  const cols = bilinearTaps(sw, dw);
   for (let y = 0; y < dh; y++) {
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), sh - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, sh - 1);
-    const wy = fy - y0;
+    const y0 = rows.lo[y]!;
+    const y1 = rows.hi[y]!;
+    const wy = rows.weight[y]!;
     for (let x = 0; x < dw; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), sw - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, sw - 1);
-      const wx = fx - x0;
+      const x0 = cols.lo[x]!;
+      const x1 = cols.hi[x]!;
+      const wx = cols.weight[x]!;
       const a = (y0 * sw + x0) * 3;
       const b = (y0 * sw + x1) * 3;
       const c = (y1 * sw + x0) * 3;

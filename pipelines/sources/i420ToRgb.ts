@@ -1,3 +1,5 @@
+import { bilinearTaps } from '../bilinear.js';
+
 /**
  * Converts an I420 (YUV 4:2:0, BT.601 limited range, as WebRTC delivers) frame straight to RGB24 at
  * the target size, sampling luma bilinearly and chroma at the nearest site, so a 640×480 camera frame
@@ -12,17 +14,17 @@ export function i420ToRgb(data: Uint8Array, sw: number, sh: number, dw: number, 
   const out = new Uint8Array(dw * dh * 3);
   const sx = sw / dw;
   const sy = sh / dh;
+  const rows = bilinearTaps(sh, dh);
+  const cols = bilinearTaps(sw, dw);
   for (let y = 0; y < dh; y++) {
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), sh - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, sh - 1);
-    const wy = fy - y0;
+    const y0 = rows.lo[y]!;
+    const y1 = rows.hi[y]!;
+    const wy = rows.weight[y]!;
     const cy = Math.min(ch - 1, Math.floor(((y + 0.5) * sy) / 2));
     for (let x = 0; x < dw; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), sw - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, sw - 1);
-      const wx = fx - x0;
+      const x0 = cols.lo[x]!;
+      const x1 = cols.hi[x]!;
+      const wx = cols.weight[x]!;
       const top = data[y0 * sw + x0]! + (data[y0 * sw + x1]! - data[y0 * sw + x0]!) * wx;
       const bottom = data[y1 * sw + x0]! + (data[y1 * sw + x1]! - data[y1 * sw + x0]!) * wx;
       const luma = 1.164 * (top + (bottom - top) * wy - 16);
