@@ -8,13 +8,12 @@
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { MAX_CLIENT_MESSAGES_PER_SECOND, rtspCameraKey, rtspUrl } from './protocol.js';
 import { BUS_KEY_HELP, ROLES, busHost, busSchema } from '../cluster/busConfig.js';
+import { REPO_ROOT } from './repoRoot.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * A STUN or TURN server for "Use my webcam" across NAT, as RTCPeerConnection takes it. Only
@@ -89,17 +88,17 @@ export const configSchema = z
      * reading frames or serving clients; `inline`, on the main thread (no copy of frames, one core).
      */
     engine: z.enum(['worker', 'inline']).default('worker'),
-    recordingsDir: z.string().default(path.join(repoRoot, 'recordings')),
+    recordingsDir: z.string().default(path.join(REPO_ROOT, 'recordings')),
     /** The clip library: labelled clips for teaching new actions, in the SSv2 layout (server/clipLibrary.ts). */
-    libraryDir: z.string().default(path.join(repoRoot, 'library')),
+    libraryDir: z.string().default(path.join(REPO_ROOT, 'library')),
     /** The library refuses clips beyond this size (its videos together) and this count. */
     libraryMaxMb: z.coerce.number().min(1).max(1_000_000).default(2000),
     libraryMaxClips: z.coerce.number().int().min(1).max(100_000).default(2000),
     /** Seconds of each live stream kept in memory for "keep the last N seconds" (0: none). */
     clipBufferSeconds: z.coerce.number().min(0).max(60).default(10),
     /** Models taught from the dashboard, one folder each (server/modelRegistry.ts). */
-    modelsDir: z.string().default(path.join(repoRoot, 'models')),
-    staticDir: z.string().default(path.join(repoRoot, 'client', 'dist')),
+    modelsDir: z.string().default(path.join(REPO_ROOT, 'models')),
+    staticDir: z.string().default(path.join(REPO_ROOT, 'client', 'dist')),
     /** The demo stream: a bundled kitchen session played on loop; `false` to start without it. */
     demo: z.boolean().default(true),
     demoFile: z.string().optional(),
@@ -117,7 +116,7 @@ export const configSchema = z
     rtspReconnect: reconnectSchema.default({}),
     /** The event history (SQLite): every action and caption with a snapshot, kept across restarts. */
     history: z.boolean().default(true),
-    historyFile: z.string().min(1).default(path.join(repoRoot, 'runs', 'history.sqlite')),
+    historyFile: z.string().min(1).default(path.join(REPO_ROOT, 'runs', 'history.sqlite')),
     historyMaxAgeDays: z.coerce.number().min(0.001).max(3650).default(30),
     historyMaxMb: z.coerce.number().min(1).max(1_000_000).default(500),
     maxStreams: z.coerce.number().int().min(1).max(64).default(8),

@@ -1,9 +1,8 @@
 /** Where the bundled demo recording lives; the single-process server and the cluster's edge role both stream it. */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from './repoRoot.js';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEMO_DIR = path.join(REPO_ROOT, 'assets', 'demo');
 
 /** The first video in assets/demo, if there is one. */

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfigWithMode } from './config.js';
-import { DEMO_DIR, findDemoVideo, REPO_ROOT } from './demo.js';
+import { DEMO_DIR, findDemoVideo } from './demo.js';
+import { REPO_ROOT } from './repoRoot.js';
 import { closeOnSignals } from './shutdown.js';
 
 /** A fresh clone has no client/dist: build it once (vite) rather than serve a page that says to. */

@@ -6,15 +6,14 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { KITCHENWARE } from '../data/catalogue/kitchenware.js';
 import { CountertopModel, Vocabulary, initBackend, loadCheckpoint, parseModelConfig, resolveCheckpoint, type ModelConfigInput } from '../model/index.js';
 import { ModelEngine, RestartingEngine, WorkerEngine, type InferenceEngine } from '../pipelines/index.js';
 import type { ModelInfo } from './protocol.js';
+import { REPO_ROOT } from './repoRoot.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const BUNDLED_MODEL_DIR = path.join(repoRoot, 'assets', 'model', 'default');
+export const BUNDLED_MODEL_DIR = path.join(REPO_ROOT, 'assets', 'model', 'default');
 
 export interface ServingModel {
   readonly model: CountertopModel;
@@ -48,7 +47,7 @@ export async function loadServingModel(checkpoint: string | undefined, log: Logg
     const loaded = await loadCheckpoint(dir);
     const labels = loaded.model.heads[0]?.labels.length ?? 0;
     log.info({ checkpoint: dir, labels }, 'model loaded');
-    const shown = path.relative(repoRoot, path.resolve(dir));
+    const shown = path.relative(REPO_ROOT, path.resolve(dir));
     const name = shown.startsWith('..') ? path.resolve(dir) : shown;
     return {
       model: loaded.model,

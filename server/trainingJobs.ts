@@ -17,7 +17,6 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { Subject } from 'rxjs';
@@ -27,9 +26,9 @@ import { teachMessageSchema, type TeachMessage, type TeachReport } from '../trai
 import type { ClipLibrary, LibraryClip } from './clipLibrary.js';
 import { TAUGHT_INFO_FILE, type ModelRegistry, type TaughtModelInfo } from './modelRegistry.js';
 import type { TrainingJobView } from './protocol.js';
+import { REPO_ROOT } from './repoRoot.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TEACH_SCRIPT = path.join(repoRoot, 'scripts', 'teach.ts');
+const TEACH_SCRIPT = path.join(REPO_ROOT, 'scripts', 'teach.ts');
 /** Finished jobs kept (their folders and cards); older ones are deleted. */
 const KEEP_JOBS = 20;
 /** Curve points kept per job (one per epoch and fold). */
@@ -200,7 +199,7 @@ export class TrainingJobs {
     const dir = path.join(this.jobsDir, job.id);
     // Every argument is a path this runner made or the registry resolved, or a fixed word: no user text.
     const args = ['--json', '--base', job.baseDir, '--data', path.join(dir, 'data'), '--out', path.join(dir, 'out'), '--mode', job.mode, ...(resume ? ['--resume'] : [])];
-    const proc = this.opts.spawnTeach ? this.opts.spawnTeach(args) : spawn(process.execPath, ['--import', 'tsx', TEACH_SCRIPT, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = this.opts.spawnTeach ? this.opts.spawnTeach(args) : spawn(process.execPath, ['--import', 'tsx', TEACH_SCRIPT, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const child = { jobId: job.id, process: proc, cancelled: false };
     this.child = child;
     if (proc.pid !== undefined) {
