@@ -10,10 +10,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { catalogueOf } from '../../data/catalogue/index.js';
 import { assignRecords } from '../../data/generate.js';
 import { planStudy, STUDY_ARMS, STUDY_BUDGETS, STUDY_DATA, STUDY_PRIMARY_BUDGET } from '../../training/experiment/plan.js';
-import { trainArgs } from '../../training/experiment/study-runner.js';
+import { sourceAgreement, trainArgs } from '../../training/experiment/study-runner.js';
 import { fitProbe, standardise } from '../../training/experiment/probe.js';
 import { mcnemar, pairedBootstrap, seedsForPower } from '../../training/experiment/stats.js';
-import { appendStudy, compactPredictions, correctness, decodeClasses, encodeClasses, registerClips, withLock, type StudyResult } from '../../training/experiment/store.js';
+import { appendStudy, compactPredictions, correctness, decodeClasses, encodeClasses, readClips, registerClips, withLock, type StudyResult } from '../../training/experiment/store.js';
 import { STUDY_FILES } from '../../training/experiment/study-files.js';
 import { contrast, holm, loadStudy, recomputedCaptions, sharedMotionClasses, studySection } from '../../training/experiment/study-report.js';
 import { SeededRandom } from '../../training/rng.js';
@@ -102,6 +102,18 @@ describe('the compact record', () => {
     expect(line.captions).toEqual({ texts: ['moving a cup up'], of: [0, 0] });
     expect(correctness(line, clips)).toEqual([true, false]);
     expect(() => registerClips(files, 1, 'source', [preds[0]!], ['A'], [], undefined)).toThrow(/differ/);
+  });
+
+  it('compares a retrained source run with its recorded predictions clip by clip, in the recorded order', () => {
+    const files = { results: path.join(work, 'r2.jsonl'), predictions: path.join(work, 'p2.jsonl'), clips: path.join(work, 'c2.json') };
+    const pred = (id: string, top: number) => ({ id, label: 0, ranked: [top], confidence: 0.5 });
+    const first = [pred('a', 0), pred('b', 1), pred('c', 2)];
+    registerClips(files, 1, 'source', first, ['A', 'B', 'C'], ['A', 'B', 'C'], undefined);
+    const recorded = compactPredictions('source/actions/b3/d1/s1', first, readClips(files)['1']!.source!);
+    // Retrained in another clip order, differing on clip b only.
+    const again = sourceAgreement(recorded, [pred('c', 2), pred('b', 0), pred('a', 0)], readClips(files)['1']);
+    expect(again).toEqual({ same: 2, clips: 3 });
+    expect(() => sourceAgreement({ ...recorded, key: 'source/groups/b3/d1/s1' }, first, readClips(files)['1'])).toThrow(/no recorded sourceGroup clips/);
   });
 
   it('keeps a data-generation lock while its holder works longer than the stale age, and frees it after', async () => {

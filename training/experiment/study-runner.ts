@@ -7,10 +7,10 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { captionReport, TemplateMatcher } from '../../eval/caption.js';
-import { readPredictions } from '../predictions.js';
+import { type ClipPrediction, readPredictions } from '../predictions.js';
 import { STUDY_DATA, STUDY_NET, STUDY_TRAINING, type StudyRun } from './plan.js';
 import { runScript } from './runner.js';
-import { appendStudy, compactPredictions, readStudyResults, registerClips, withLock, type StudyFiles, type StudyResult } from './store.js';
+import { appendStudy, type ClipsFile, compactPredictions, decodeClasses, readClips, readStudyPredictions, readStudyResults, registerClips, type StudyFiles, type StudyPrediction, type StudyResult, withLock } from './store.js';
 
 export interface StudyPaths extends StudyFiles {
   /** Generated data and run folders (not committed). */
@@ -89,11 +89,40 @@ export async function executeStudyRun(run: StudyRun, paths: StudyPaths, log: (l:
   const onTarget = run.kind !== 'source';
   const data = path.join(dataDir, onTarget ? 'kitchenware' : 'something');
   if (run.kind === 'probe') {
+    await ensureSourceCheckpoint(run, paths, log);
     await runScript('scripts/experiment-probe.ts', ['--encoder', runDir(paths, run.sourceKey!), '--data', data, '--out', out, '--seed', String(run.seed)], log);
   } else {
     await runScript('scripts/train.ts', trainArgs(run, data, out), log);
   }
   recordStudyRun(run, paths, out, (performance.now() - started) / 1000);
+}
+
+/**
+ * A probe whose source run is recorded but whose checkpoint is gone (run folders are not committed,
+ * so a new machine has none) retrains that source with its own arguments and seed, and says how far
+ * the retrained test predictions agree with the recorded ones; nothing is recorded again.
+ */
+async function ensureSourceCheckpoint(probe: StudyRun, paths: StudyPaths, log: (l: string) => void): Promise<void> {
+  const sourceDir = runDir(paths, probe.sourceKey!);
+  if (existsSync(path.join(sourceDir, 'checkpoint', 'manifest.json')) && existsSync(path.join(sourceDir, 'report.json'))) return;
+  const recorded = readStudyPredictions(paths).get(probe.sourceKey!);
+  if (!recorded) throw new Error(`${probe.key}: its source ${probe.sourceKey} is neither recorded nor on disk`);
+  const source: StudyRun = { ...probe, key: probe.sourceKey!, kind: 'source', sourceKey: undefined };
+  log(`${probe.key}: the checkpoint of ${source.key} is not on this machine; retraining it with the same seed`);
+  mkdirSync(path.dirname(sourceDir), { recursive: true });
+  await runScript('scripts/train.ts', trainArgs(source, path.join(studyDataDir(paths, source.dataSeed), 'something'), sourceDir), log);
+  const agree = sourceAgreement(recorded, readPredictions(path.join(sourceDir, 'predictions-test.jsonl')), readClips(paths)[String(source.dataSeed)]);
+  log(`${source.key}: retrained top-1 agrees with the recorded run on ${agree.same} of ${agree.clips} test clips`);
+}
+
+/** How many test clips a retrained run predicts as the recorded run did. */
+export function sourceAgreement(recorded: StudyPrediction, preds: readonly ClipPrediction[], seedClips: ClipsFile[string] | undefined): { same: number; clips: number } {
+  const split = recorded.key.startsWith('source/groups/') ? 'sourceGroup' : 'source';
+  const clips = seedClips?.[split];
+  if (!clips) throw new Error(`${recorded.key}: no recorded ${split} clips for its data seed`);
+  const now = decodeClasses(compactPredictions(recorded.key, preds, clips).top1);
+  const then = decodeClasses(recorded.top1);
+  return { same: now.filter((c, i) => c === then[i]).length, clips: then.length };
 }
 
 /** Appends a finished run's compact predictions and results line, from its run folder. */
