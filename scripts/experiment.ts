@@ -1,6 +1,7 @@
 /**
  * npm run experiment [-- --scale tiny|small|full] [--seeds 1,2,3] [--max-runs N] [--commit] [--report-only]
  * npm run experiment -- --study [--seeds 1,3,5,7,9] [--max-runs N] [--commit] [--report-only]
+ *   (one runner per free core, same command: they claim runs one by one)
  * The granularity study (RQ1–RQ4): runs what is not yet recorded (experiments/<scale>.jsonl, or for
  * --study the pre-registered design in experiments/study*.{jsonl,json}), then rewrites
  * docs/EXPERIMENT.md. See docs/EXPERIMENT.md.

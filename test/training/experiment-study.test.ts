@@ -3,14 +3,15 @@
  * committed files — that every recorded figure and the report's study section recompute from the
  * committed predictions alone.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { catalogueOf } from '../../data/catalogue/index.js';
 import { assignRecords } from '../../data/generate.js';
-import { planStudy, STUDY_ARMS, STUDY_BUDGETS, STUDY_DATA, STUDY_PRIMARY_BUDGET } from '../../training/experiment/plan.js';
-import { sourceAgreement, trainArgs } from '../../training/experiment/study-runner.js';
+import { planStudy, type StudyRun, STUDY_ARMS, STUDY_BUDGETS, STUDY_DATA, STUDY_PRIMARY_BUDGET } from '../../training/experiment/plan.js';
+import { runStudyPlan, sourceAgreement, studyDataDir, trainArgs } from '../../training/experiment/study-runner.js';
 import { fitProbe, standardise } from '../../training/experiment/probe.js';
 import { mcnemar, pairedBootstrap, seedsForPower } from '../../training/experiment/stats.js';
 import { appendStudy, compactPredictions, correctness, decodeClasses, encodeClasses, readClips, registerClips, withLock, type StudyResult } from '../../training/experiment/store.js';
@@ -116,7 +117,7 @@ describe('the compact record', () => {
     expect(() => sourceAgreement({ ...recorded, key: 'source/groups/b3/d1/s1' }, first, readClips(files)['1'])).toThrow(/no recorded sourceGroup clips/);
   });
 
-  it('keeps a data-generation lock while its holder works longer than the stale age, and frees it after', async () => {
+  it('keeps a lock held from elsewhere while its holder works longer than the stale age, and frees it after', async () => {
     const lock = path.join(work, 'data.lock');
     const stale = 200;
     const spans: Array<[string, number, number]> = [];
@@ -128,12 +129,60 @@ describe('the compact record', () => {
     let waited = false;
     // The first holder works 5× the stale age; the second must wait for it, not take the lock as left over.
     const first = withLock(lock, hold('first', 5 * stale), undefined, stale);
+    // As if held from another machine (a shared folder): its pid says nothing here, only the refreshed time does.
+    writeFileSync(path.join(lock, 'owner.json'), JSON.stringify({ host: 'another-machine', pid: 1 }));
     await new Promise((r) => setTimeout(r, 20));
     await Promise.all([first, withLock(lock, hold('second', 10), () => { waited = true; }, stale)]);
     expect(waited).toBe(true);
     const [a, b] = [spans.find((s) => s[0] === 'first')!, spans.find((s) => s[0] === 'second')!];
     expect(b[1]).toBeGreaterThanOrEqual(a[2]);
     expect(existsSync(lock)).toBe(false);
+  });
+});
+
+describe('runners sharing the plan', () => {
+  const plan = planStudy([1]).filter((r) => r.budget === 1);
+  const setUp = (name: string) => {
+    const workDir = path.join(work, name);
+    const paths = { results: path.join(workDir, 'r.jsonl'), predictions: path.join(workDir, 'p.jsonl'), clips: path.join(workDir, 'c.json'), workDir };
+    // Generated data the runner finds complete, so it generates none.
+    for (const d of ['something', 'kitchenware']) {
+      mkdirSync(path.join(studyDataDir(paths, 1), d), { recursive: true });
+      writeFileSync(path.join(studyDataDir(paths, 1), d, 'countertop-dataset.json'), JSON.stringify({ complete: true }));
+    }
+    return paths;
+  };
+  const fakeRun = (order: string[]) => async (run: StudyRun, paths: ReturnType<typeof setUp>) => {
+    await new Promise((r) => setTimeout(r, 5 + (run.kind === 'source' ? 20 : 0)));
+    order.push(run.key);
+    const result: StudyResult = { key: run.key, kind: run.kind, arm: run.arm, task: run.task, lambda: run.lambda, budget: run.budget, dataSeed: run.dataSeed, seed: run.seed, finishedAt: new Date().toISOString(), seconds: 0, steps: 1, top1: 0, top5: 0, classes: 2, testClips: 1 };
+    appendStudy(paths, result, { key: run.key, top1: '0' });
+  };
+
+  it('two runners on the same seeds run every planned run once, probes after their sources, both busy', async () => {
+    const paths = setUp('shared');
+    const order: string[] = [];
+    const byRunner: number[] = await Promise.all([1, 2].map(() => runStudyPlan(plan, paths, { log: () => {} }, { execute: fakeRun(order), idlePollMs: 10 })));
+    expect([...order].sort()).toEqual(plan.map((r) => r.key).sort());
+    for (const r of plan) if (r.sourceKey) expect(order.indexOf(r.key)).toBeGreaterThan(order.indexOf(r.sourceKey));
+    expect(byRunner[0]! + byRunner[1]!).toBe(plan.length);
+    expect(Math.min(...byRunner)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('skips a run claimed by a live runner and takes over one whose runner is gone', async () => {
+    const paths = setUp('claims');
+    const [first, second] = [plan[0]!, plan[2]!];
+    const claim = (key: string, pid: number) => {
+      const dir = path.join(paths.workDir, 'runs', ...key.split('/')) + '.claim';
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'owner.json'), JSON.stringify({ host: hostname(), pid }));
+    };
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    claim(first.key, gone);
+    claim(second.key, process.pid);
+    const order: string[] = [];
+    await runStudyPlan(plan, paths, { log: () => {} }, { execute: fakeRun(order), maxRuns: 2, idlePollMs: 10 });
+    expect(order).toEqual([first.key, plan[1]!.key]);
   });
 });
 

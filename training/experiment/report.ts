@@ -162,8 +162,8 @@ and 66 test clips per run could not separate the arms.
 
 \`\`\`sh
 npm run experiment -- --study --commit                       # the whole study; resumable: rerun to continue
-npm run experiment -- --study --seeds 1,3,5,7,9 --commit &   # two runners with disjoint training seeds
-npm run experiment -- --study --seeds 2,4,6,8,10 --commit &
+npm run experiment -- --study --commit &                     # one runner per free core, the same command:
+npm run experiment -- --study --commit &                     #   each claims the next unclaimed run
 npm run experiment -- --study --report-only                  # rewrite this file from experiments/study*
 \`\`\`
 

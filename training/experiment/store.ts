@@ -10,6 +10,8 @@
  * per clip, the index of its caption in that list.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 import { readJsonlFile, type ClipPrediction } from '../predictions.js';
 
@@ -88,20 +90,47 @@ export function readClips(f: StudyFiles): ClipsFile {
   return existsSync(f.clips) ? clipsFileSchema.parse(JSON.parse(readFileSync(f.clips, 'utf8'))) : {};
 }
 
-/** A lock older than this is taken to be left by a killed runner. */
+/** A lock of another machine (a shared folder) not refreshed for this long is taken to be left by a killed runner. */
 const STALE_LOCK_MS = 10 * 60 * 1000;
+const OWNER_FILE = 'owner.json';
 
-function tryLock(dir: string, staleMs = STALE_LOCK_MS): boolean {
+/**
+ * Whether a lock was left by a runner that is gone. On this machine the owner's pid says so at once
+ * (a runner paused with SIGSTOP is alive however long it sleeps); otherwise the lock's age does.
+ */
+function isStale(dir: string, staleMs: number): boolean {
+  try {
+    const owner = JSON.parse(readFileSync(path.join(dir, OWNER_FILE), 'utf8')) as { host?: string; pid?: number };
+    if (owner.host === hostname() && typeof owner.pid === 'number') {
+      try {
+        process.kill(owner.pid, 0);
+        return false;
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === 'ESRCH';
+      }
+    }
+  } catch {
+    // No owner yet (being created) or unreadable: fall back to the age.
+  }
+  return Date.now() - statSync(dir).mtimeMs > staleMs;
+}
+
+function tryLock(dir: string, staleMs = STALE_LOCK_MS, retry = true): boolean {
   try {
     mkdirSync(dir);
+    writeFileSync(path.join(dir, OWNER_FILE), JSON.stringify({ host: hostname(), pid: process.pid }));
     return true;
-  } catch {
+  } catch (e) {
+    // Only an existing lock means "held"; a missing parent folder or a full disk is an error.
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     try {
-      if (Date.now() - statSync(dir).mtimeMs > staleMs) rmSync(dir, { recursive: true, force: true });
+      if (!isStale(dir, staleMs)) return false;
+      rmSync(dir, { recursive: true, force: true });
     } catch {
-      // Gone meanwhile: the next attempt takes it.
+      // Gone meanwhile: the attempt below may take it.
     }
-    return false;
+    // Left over, now removed: take it at once (once; a racing runner may take it first).
+    return retry && tryLock(dir, staleMs, false);
   }
 }
 
@@ -116,15 +145,8 @@ export function withLockSync<T>(dir: string, fn: () => T): T {
   }
 }
 
-/** The same for long work (generating a data set): waits without blocking the event loop. */
-export async function withLock<T>(dir: string, fn: () => Promise<T>, onWait?: () => void, staleMs = STALE_LOCK_MS): Promise<T> {
-  let told = false;
-  while (!tryLock(dir, staleMs)) {
-    if (!told) onWait?.();
-    told = true;
-    await new Promise((r) => setTimeout(r, Math.min(2000, staleMs / 4)));
-  }
-  // Long work outlives STALE_LOCK_MS: refresh the lock's time so a waiting runner does not take it.
+/** Holds a taken lock through long work, refreshing its time so a runner elsewhere does not take it. */
+async function holding<T>(dir: string, fn: () => Promise<T>, staleMs: number): Promise<T> {
   const heartbeat = setInterval(() => {
     try {
       const now = new Date();
@@ -139,6 +161,23 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, onWait?: ()
     clearInterval(heartbeat);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The same for long work (generating a data set): waits without blocking the event loop. */
+export async function withLock<T>(dir: string, fn: () => Promise<T>, onWait?: () => void, staleMs = STALE_LOCK_MS): Promise<T> {
+  let told = false;
+  while (!tryLock(dir, staleMs)) {
+    if (!told) onWait?.();
+    told = true;
+    await new Promise((r) => setTimeout(r, Math.min(2000, staleMs / 4)));
+  }
+  return holding(dir, fn, staleMs);
+}
+
+/** Runs fn if the lock is free (claiming one run of the study); `held` when another runner has it. */
+export async function ifUnlocked<T>(dir: string, fn: () => Promise<T>, staleMs = STALE_LOCK_MS): Promise<{ held: true } | { held: false; value: T }> {
+  if (!tryLock(dir, staleMs)) return { held: true };
+  return { held: false, value: await holding(dir, fn, staleMs) };
 }
 
 /**

@@ -10,7 +10,7 @@ import { captionReport, TemplateMatcher } from '../../eval/caption.js';
 import { type ClipPrediction, readPredictions } from '../predictions.js';
 import { STUDY_DATA, STUDY_NET, STUDY_TRAINING, type StudyRun } from './plan.js';
 import { runScript } from './runner.js';
-import { appendStudy, type ClipsFile, compactPredictions, decodeClasses, readClips, readStudyPredictions, readStudyResults, registerClips, type StudyFiles, type StudyPrediction, type StudyResult, withLock } from './store.js';
+import { appendStudy, type ClipsFile, compactPredictions, decodeClasses, readClips, readStudyPredictions, readStudyResults, registerClips, ifUnlocked, type StudyFiles, type StudyPrediction, type StudyResult, withLock } from './store.js';
 
 export interface StudyPaths extends StudyFiles {
   /** Generated data and run folders (not committed). */
@@ -165,20 +165,54 @@ export function recordStudyRun(run: StudyRun, paths: StudyPaths, out: string, se
   return result;
 }
 
-/** Runs every planned run not yet recorded; returns how many ran now. */
-export async function runStudyPlan(runs: readonly StudyRun[], paths: StudyPaths, hooks: { log: (l: string) => void; onResult?: (key: string) => Promise<void> | void }, opts: { maxRuns?: number } = {}): Promise<number> {
+/** While every pending run is held by another runner or waits for its source, look again this often. */
+const IDLE_POLL_MS = 30_000;
+
+/**
+ * Runs every planned run not yet recorded; returns how many ran now. Each run is claimed with a lock
+ * beside its folder, so runners given overlapping seeds share the work run by run instead of
+ * repeating it, and all of them stay busy to the end; a probe waits until its source is recorded.
+ */
+export async function runStudyPlan(runs: readonly StudyRun[], paths: StudyPaths, hooks: { log: (l: string) => void; onResult?: (key: string) => Promise<void> | void }, opts: { maxRuns?: number; idlePollMs?: number; execute?: typeof executeStudyRun } = {}): Promise<number> {
   mkdirSync(path.dirname(paths.results), { recursive: true });
-  const done = new Set(readStudyResults(paths).map((r) => r.key));
-  const pending = runs.filter((r) => !done.has(r.key));
-  hooks.log(`study: ${runs.length} runs planned, ${runs.length - pending.length} already recorded in ${paths.results}`);
+  const recorded = () => new Set(readStudyResults(paths).map((r) => r.key));
+  const initially = recorded();
+  hooks.log(`study: ${runs.length} runs planned, ${runs.filter((r) => initially.has(r.key)).length} already recorded in ${paths.results}`);
   let ran = 0;
-  for (const run of pending) {
-    if (opts.maxRuns !== undefined && ran >= opts.maxRuns) break;
-    await ensureData(paths, run.dataSeed, hooks.log);
-    hooks.log(`[${runs.length - pending.length + ran + 1}/${runs.length}] ${run.key}`);
-    await executeStudyRun(run, paths, hooks.log);
-    await hooks.onResult?.(run.key);
-    ran++;
+  let idle = false;
+  while (opts.maxRuns === undefined || ran < opts.maxRuns) {
+    const done = recorded();
+    const pending = runs.filter((r) => !done.has(r.key));
+    if (pending.length === 0) break;
+    let claimed: { key: string; executed: boolean } | undefined;
+    for (const run of pending) {
+      if (run.kind === 'probe' && !done.has(run.sourceKey!)) continue;
+      const claimDir = `${runDir(paths, run.key)}.claim`;
+      mkdirSync(path.dirname(claimDir), { recursive: true });
+      const claim = await ifUnlocked(claimDir, async () => {
+        // Recorded by another runner since the list above was read.
+        const now = recorded();
+        if (now.has(run.key)) return false;
+        await ensureData(paths, run.dataSeed, hooks.log);
+        hooks.log(`[${runs.filter((r) => now.has(r.key)).length + 1}/${runs.length}] ${run.key}`);
+        await (opts.execute ?? executeStudyRun)(run, paths, hooks.log);
+        return true;
+      });
+      if (claim.held) continue;
+      claimed = { key: run.key, executed: claim.value };
+      break;
+    }
+    if (claimed) {
+      idle = false;
+      if (claimed.executed) {
+        await hooks.onResult?.(claimed.key);
+        ran++;
+      }
+      continue;
+    }
+    if (!idle) hooks.log(`study: the ${pending.length} pending runs are held by other runners or wait for their source; waiting`);
+    idle = true;
+    await new Promise((r) => setTimeout(r, opts.idlePollMs ?? IDLE_POLL_MS));
   }
   return ran;
 }
