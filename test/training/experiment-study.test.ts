@@ -238,6 +238,10 @@ describe('the study report from a synthetic record', () => {
     expect(c.diff).toBeCloseTo(mean('actions') - mean('groups'), 12);
     const md = studySection(d);
     expect(md).toContain(`**Progress: 6 of the ${planStudy().length} planned runs are recorded**`);
+    // Only probes at the primary budget are timed (60 s each here); every other pending run is not.
+    const probesLeft = planStudy().filter((r) => r.kind === 'probe' && r.budget === STUDY_PRIMARY_BUDGET).length - 6;
+    expect(md).toContain(`Remaining: ${planStudy().length - 6} runs, about ${((probesLeft * 60) / 3600).toFixed(1)} core-hours at the recorded median time`);
+    expect(md).toContain(`plus ${planStudy().length - 6 - probesLeft} runs of a kind not timed yet.`);
     expect(md).toMatch(new RegExp(`\\| C1 \\| RQ1 \\| fine actions vs coarse groups \\| \\+${(c.diff * 100).toFixed(1)} \\|`));
     expect(md).toContain('| C3 | RQ1 | full vs simplified captions, both joint λ=0.5 | captions-l0.5 − simplified-l0.5 | not measured yet |');
     expect(md).toContain('0.01 / 0 (3)');

@@ -126,6 +126,22 @@ export function contrastRows(d: StudyData, budget: number): { id: string; line: 
   });
 }
 
+/** The compute the unrecorded runs need, at the median time of the recorded runs of the same kind and budget. */
+export function remainingCompute(pending: readonly StudyRun[], results: readonly StudyResult[]): { runs: number; seconds: number; unknown: number } {
+  const median = (kind: string, budget: number) => {
+    const s = results.filter((r) => r.kind === kind && r.budget === budget).map((r) => r.seconds).sort((a, b) => a - b);
+    return s.length ? s[Math.floor((s.length - 1) / 2)]! : undefined;
+  };
+  let seconds = 0;
+  let unknown = 0;
+  for (const r of pending) {
+    const m = median(r.kind, r.budget);
+    if (m === undefined) unknown++;
+    else seconds += m;
+  }
+  return { runs: pending.length, seconds, unknown };
+}
+
 export function studySection(d: StudyData, notes?: string): string {
   const P = STUDY_PRIMARY_BUDGET;
   const planned = planStudy();
@@ -148,6 +164,14 @@ export function studySection(d: StudyData, notes?: string): string {
     return s.length ? `${k} ${(s[Math.floor((s.length - 1) / 2)]! / 60).toFixed(1)} min` : undefined;
   }).filter(Boolean);
   if (medians.length) lines.push(`Median time per run at budget ${P}×: ${medians.join(', ')}.`, '');
+  const remaining = remainingCompute(planned.filter((r) => !done.has(r.key)), d.results);
+  if (remaining.runs > 0) {
+    lines.push(
+      `Remaining: ${remaining.runs} runs, about ${(remaining.seconds / 3600).toFixed(1)} core-hours at the recorded median time of each kind of run and budget ` +
+        `(${(remaining.seconds / 3600 / 2).toFixed(1)} hours with two runners)${remaining.unknown ? `, plus ${remaining.unknown} runs of a kind not timed yet` : ''}.`,
+      '',
+    );
+  }
 
   for (const budget of [P, ...STUDY_BUDGETS.filter((b) => b !== P)]) {
     const rows = contrastRows(d, budget);
