@@ -16,7 +16,7 @@ import { fitProbe, standardise } from '../../training/experiment/probe.js';
 import { mcnemar, pairedBootstrap, seedsForPower } from '../../training/experiment/stats.js';
 import { appendStudy, compactPredictions, correctness, decodeClasses, encodeClasses, readClips, registerClips, withLock, type StudyResult } from '../../training/experiment/store.js';
 import { STUDY_FILES } from '../../training/experiment/study-files.js';
-import { contrast, holm, loadStudy, recomputedCaptions, sharedMotionClasses, studySection } from '../../training/experiment/study-report.js';
+import { contrast, holm, isCollapsed, loadStudy, recomputedCaptions, sharedMotionClasses, studySection } from '../../training/experiment/study-report.js';
 import { SeededRandom } from '../../training/rng.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'countertop-study-'));
@@ -78,6 +78,14 @@ describe('paired tests', () => {
     expect(noise.lo).toBeLessThan(0);
     expect(noise.hi).toBeGreaterThan(0);
     expect(noise.p).toBeGreaterThan(0.05);
+  });
+
+  it('counts a decoder as collapsed at 3× chance or fewer than 10 distinct captions, as pre-registered', () => {
+    // 45 actions: 3× chance is 6.7%, which is 9 of 135 test clips exactly.
+    expect(isCollapsed({ actionCorrect: 9 / 135, distinct: 40 }, 45)).toBe(true);
+    expect(isCollapsed({ actionCorrect: 10 / 135, distinct: 40 }, 45)).toBe(false);
+    expect(isCollapsed({ actionCorrect: 0.5, distinct: 9 }, 45)).toBe(true);
+    expect(isCollapsed({ actionCorrect: 0.5, distinct: 10 }, 45)).toBe(false);
   });
 
   it('Holm adjusts in rank order and keeps the adjusted p-values monotone', () => {

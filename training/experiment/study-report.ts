@@ -51,9 +51,9 @@ const ARM_LABEL: Record<string, string> = {
 const transferKind = (arm: string) => (arm === 'scratch' ? 'scratch' : 'probe');
 
 /** Kitchenware correctness matrices of an arm at a budget, one per data seed (rows: training seeds in seed order). */
-export function armMatrices(d: StudyData, arm: string, budget: number, keepClip?: (clipIndex: number, dataSeed: number) => boolean): Map<number, CorrectMatrix> {
+export function armMatrices(d: StudyData, arm: string, budget: number, keepClip?: (clipIndex: number, dataSeed: number) => boolean, keepRun?: (r: StudyResult) => boolean): Map<number, CorrectMatrix> {
   const out = new Map<number, boolean[][]>();
-  const runs = d.results.filter((r) => r.kind === transferKind(arm) && r.arm === arm && r.budget === budget).sort((x, y) => x.dataSeed - y.dataSeed || x.seed - y.seed);
+  const runs = d.results.filter((r) => r.kind === transferKind(arm) && r.arm === arm && r.budget === budget && (!keepRun || keepRun(r))).sort((x, y) => x.dataSeed - y.dataSeed || x.seed - y.seed);
   for (const r of runs) {
     const clips = d.clips[String(r.dataSeed)]?.target;
     const p = d.predictions.get(r.key);
@@ -64,9 +64,9 @@ export function armMatrices(d: StudyData, arm: string, budget: number, keepClip?
   return out;
 }
 
-export function contrast(d: StudyData, a: string, b: string, budget: number, keepClip?: (clipIndex: number, dataSeed: number) => boolean): Contrast | undefined {
-  const ma = armMatrices(d, a, budget, keepClip);
-  const mb = armMatrices(d, b, budget, keepClip);
+export function contrast(d: StudyData, a: string, b: string, budget: number, keepClip?: (clipIndex: number, dataSeed: number) => boolean, keepRun?: (r: StudyResult) => boolean): Contrast | undefined {
+  const ma = armMatrices(d, a, budget, keepClip, keepRun);
+  const mb = armMatrices(d, b, budget, keepClip, keepRun);
   const strata = [...ma.keys()].filter((s) => mb.has(s)).map((s) => ({ a: ma.get(s)!, b: mb.get(s)! }));
   if (strata.length === 0) return undefined;
   return pairedBootstrap(strata, { iterations: 2000, seed: 14 });
@@ -104,6 +104,26 @@ export function recomputedCaptions(d: StudyData, r: StudyResult): { bleu4: numbe
   const pairs = p.captions.of.map((ci, i) => ({ candidate: p.captions!.texts[ci]!, references: [refs[i]!] }));
   const k = captionReport(pairs, new TemplateMatcher(clips.templates));
   return { bleu4: k.bleu4, ciderD: k.ciderD, actionCorrect: k.actionCorrect ?? 0, distinct: p.captions.texts.length };
+}
+
+/**
+ * Pre-registered: a caption decoder is collapsed when its greedy test captions name the right action
+ * no more often than 3× chance, or take fewer than 10 distinct captions.
+ */
+export function isCollapsed(caps: { actionCorrect: number; distinct: number }, sourceClasses: number): boolean {
+  return caps.actionCorrect <= 3 / sourceClasses + 1e-9 || caps.distinct < 10;
+}
+
+/** The caption source runs of a budget whose decoders are collapsed, by key. */
+export function collapsedSources(d: StudyData, budget: number): { caption: number; collapsed: string[] } {
+  const runs = d.results.filter((r) => r.kind === 'source' && r.budget === budget && r.lambda < 1);
+  const collapsed: string[] = [];
+  for (const r of runs) {
+    const caps = recomputedCaptions(d, r);
+    const classes = d.clips[String(r.dataSeed)]?.source?.classNames.length;
+    if (caps && classes && isCollapsed(caps, classes)) collapsed.push(r.key);
+  }
+  return { caption: runs.length, collapsed: collapsed.sort() };
 }
 
 /** Pre-registered: a contrast with fewer runs per arm is undecided whatever its p. */
@@ -207,6 +227,27 @@ export function studySection(d: StudyData, notes?: string): string {
   const sourceClasses = d.clips['1']?.source?.classNames.length;
   if (sourceClasses) lines.push('', `Chance for the action head and for "action correct" (the caption matches the right template): ${(100 / sourceClasses).toFixed(1)}% (${sourceClasses} actions).`);
   lines.push('');
+  if (sourceClasses) {
+    lines.push(`**Collapsed decoders** (pre-registered: "action correct" at most 3× chance, ${((300 / sourceClasses)).toFixed(1)}%, or fewer than 10 distinct captions):`, '');
+    for (const budget of [P, ...STUDY_BUDGETS.filter((b) => b !== P)]) {
+      const { caption, collapsed } = collapsedSources(d, budget);
+      if (caption === 0) continue;
+      lines.push(`- budget ${budget}×: ${collapsed.length} of ${caption} caption runs${collapsed.length ? ` — ${collapsed.map((k) => `\`${k}\``).join(', ')}` : ''}.`);
+    }
+    lines.push('');
+    const collapsedKeys = new Set(collapsedSources(d, P).collapsed);
+    const alive = (r: StudyResult) => !collapsedKeys.has(r.key.replace(/^probe\//, 'source/'));
+    const c5 = CONTRASTS.find((k) => k.id === 'C5')!;
+    const droppedB = d.results.filter((r) => r.kind === 'probe' && r.arm === c5.b && r.budget === P && !alive(r)).length;
+    const c = droppedB ? contrast(d, c5.a, c5.b, P, undefined, alive) : undefined;
+    if (c) {
+      lines.push(
+        `Not pre-registered, a check of C5 against collapse: C5 with only the runs whose decoders are not collapsed (${c.runsA} / ${c.runsB} runs): ` +
+          `${pts(c.diff)} points, 95% CI [${pts(c.lo)}, ${pts(c.hi)}], p ${pFmt(c.p)}.`,
+        '',
+      );
+    }
+  }
 
   const shared = sharedMotionClasses();
   lines.push(`### Kitchenware classes whose motion the source shares, and the rest (budget ${P}×)`, '');
