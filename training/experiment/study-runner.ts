@@ -10,7 +10,7 @@ import { captionReport, TemplateMatcher } from '../../eval/caption.js';
 import { type ClipPrediction, readPredictions } from '../predictions.js';
 import { STUDY_DATA, STUDY_NET, STUDY_TRAINING, type StudyRun } from './plan.js';
 import { runScript } from './runner.js';
-import { appendStudy, type ClipsFile, compactPredictions, decodeClasses, readClips, readStudyPredictions, readStudyResults, registerClips, ifUnlocked, type StudyFiles, type StudyPrediction, type StudyResult, withLock } from './store.js';
+import { appendStudy, type ClipsFile, compactPredictions, decodeClasses, ifUnlocked, readClips, readStudyPredictions, readStudyResults, registerClips, type StudyFiles, type StudyPrediction, type StudyResult, withLock } from './store.js';
 
 export interface StudyPaths extends StudyFiles {
   /** Generated data and run folders (not committed). */
