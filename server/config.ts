@@ -14,7 +14,6 @@ import { MAX_CLIENT_MESSAGES_PER_SECOND, rtspCameraKey, rtspUrl } from './protoc
 import { BUS_KEY_HELP, ROLES, busHost, busSchema } from '../cluster/busConfig.js';
 import { REPO_ROOT } from './repoRoot.js';
 
-
 /**
  * A STUN or TURN server for "Use my webcam" across NAT, as RTCPeerConnection takes it. Only
  * stun:/turn:/turns: URLs of a host (name, IPv4 or bracketed IPv6), an optional port and transport.

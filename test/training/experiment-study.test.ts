@@ -118,11 +118,12 @@ describe('the compact record', () => {
     const pred = (id: string, top: number) => ({ id, label: 0, ranked: [top], confidence: 0.5 });
     const first = [pred('a', 0), pred('b', 1), pred('c', 2)];
     registerClips(files, 1, 'source', first, ['A', 'B', 'C'], ['A', 'B', 'C'], undefined);
-    const recorded = compactPredictions('source/actions/b3/d1/s1', first, readClips(files)['1']!.source!);
+    const [actions, groups] = ['actions', 'groups'].map((arm) => planStudy([1]).find((r) => r.key === `source/${arm}/b3/d1/s1`)!);
+    const recorded = compactPredictions(actions!.key, first, readClips(files)['1']!.source!);
     // Retrained in another clip order, differing on clip b only.
-    const again = sourceAgreement(recorded, [pred('c', 2), pred('b', 0), pred('a', 0)], readClips(files)['1']);
+    const again = sourceAgreement(actions!, recorded, [pred('c', 2), pred('b', 0), pred('a', 0)], readClips(files)['1']);
     expect(again).toEqual({ same: 2, clips: 3 });
-    expect(() => sourceAgreement({ ...recorded, key: 'source/groups/b3/d1/s1' }, first, readClips(files)['1'])).toThrow(/no recorded sourceGroup clips/);
+    expect(() => sourceAgreement(groups!, { ...recorded, key: groups!.key }, first, readClips(files)['1'])).toThrow(/no recorded sourceGroup clips/);
   });
 
   it('keeps a lock held from elsewhere while its holder works longer than the stale age, and frees it after', async () => {

@@ -146,16 +146,18 @@ export function contrastRows(d: StudyData, budget: number): { id: string; line: 
   });
 }
 
+/** The median time of the recorded runs of one kind at one budget (the lower middle of an even count). */
+function medianSeconds(results: readonly StudyResult[], kind: string, budget: number): number | undefined {
+  const s = results.filter((r) => r.kind === kind && r.budget === budget).map((r) => r.seconds).sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)]! : undefined;
+}
+
 /** The compute the unrecorded runs need, at the median time of the recorded runs of the same kind and budget. */
 export function remainingCompute(pending: readonly StudyRun[], results: readonly StudyResult[]): { runs: number; seconds: number; unknown: number } {
-  const median = (kind: string, budget: number) => {
-    const s = results.filter((r) => r.kind === kind && r.budget === budget).map((r) => r.seconds).sort((a, b) => a - b);
-    return s.length ? s[Math.floor((s.length - 1) / 2)]! : undefined;
-  };
   let seconds = 0;
   let unknown = 0;
   for (const r of pending) {
-    const m = median(r.kind, r.budget);
+    const m = medianSeconds(results, r.kind, r.budget);
     if (m === undefined) unknown++;
     else seconds += m;
   }
@@ -180,8 +182,8 @@ export function studySection(d: StudyData, notes?: string): string {
     '',
   );
   const medians = (['source', 'probe', 'scratch'] as const).map((k) => {
-    const s = d.results.filter((r) => r.kind === k && r.budget === P).map((r) => r.seconds).sort((a, b) => a - b);
-    return s.length ? `${k} ${(s[Math.floor((s.length - 1) / 2)]! / 60).toFixed(1)} min` : undefined;
+    const m = medianSeconds(d.results, k, P);
+    return m === undefined ? undefined : `${k} ${(m / 60).toFixed(1)} min`;
   }).filter(Boolean);
   if (medians.length) lines.push(`Median time per run at budget ${P}×: ${medians.join(', ')}.`, '');
   const remaining = remainingCompute(planned.filter((r) => !done.has(r.key)), d.results);
@@ -229,13 +231,13 @@ export function studySection(d: StudyData, notes?: string): string {
   lines.push('');
   if (sourceClasses) {
     lines.push(`**Collapsed decoders** (pre-registered: "action correct" at most 3× chance, ${((300 / sourceClasses)).toFixed(1)}%, or fewer than 10 distinct captions):`, '');
-    for (const budget of [P, ...STUDY_BUDGETS.filter((b) => b !== P)]) {
-      const { caption, collapsed } = collapsedSources(d, budget);
+    const byBudget = new Map([P, ...STUDY_BUDGETS.filter((b) => b !== P)].map((b) => [b, collapsedSources(d, b)]));
+    for (const [budget, { caption, collapsed }] of byBudget) {
       if (caption === 0) continue;
       lines.push(`- budget ${budget}×: ${collapsed.length} of ${caption} caption runs${collapsed.length ? ` — ${collapsed.map((k) => `\`${k}\``).join(', ')}` : ''}.`);
     }
     lines.push('');
-    const collapsedKeys = new Set(collapsedSources(d, P).collapsed);
+    const collapsedKeys = new Set(byBudget.get(P)!.collapsed);
     const alive = (r: StudyResult) => !collapsedKeys.has(r.key.replace(/^probe\//, 'source/'));
     const c5 = CONTRASTS.find((k) => k.id === 'C5')!;
     const droppedB = d.results.filter((r) => r.kind === 'probe' && r.arm === c5.b && r.budget === P && !alive(r)).length;

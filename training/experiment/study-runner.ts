@@ -10,7 +10,7 @@ import { captionReport, TemplateMatcher } from '../../eval/caption.js';
 import { type ClipPrediction, readPredictions } from '../predictions.js';
 import { STUDY_DATA, STUDY_NET, STUDY_TRAINING, type StudyRun } from './plan.js';
 import { runScript } from './runner.js';
-import { appendStudy, type ClipsFile, compactPredictions, decodeClasses, ifUnlocked, readClips, readStudyPredictions, readStudyResults, registerClips, type StudyFiles, type StudyPrediction, type StudyResult, withLock } from './store.js';
+import { appendStudy, type ClipSplit, type ClipsFile, compactPredictions, decodeClasses, ifUnlocked, readClips, readStudyPredictions, readStudyResults, registerClips, type StudyFiles, type StudyPrediction, type StudyResult, withLock } from './store.js';
 
 export interface StudyPaths extends StudyFiles {
   /** Generated data and run folders (not committed). */
@@ -23,6 +23,16 @@ export function studyDataDir(paths: StudyPaths, dataSeed: number): string {
 
 function runDir(paths: StudyPaths, key: string): string {
   return path.join(paths.workDir, 'runs', ...key.split('/'));
+}
+
+/** The data set a run trains or is tested on: source runs on something, probes and scratch on kitchenware. */
+function runDataDir(paths: StudyPaths, run: StudyRun): string {
+  return path.join(studyDataDir(paths, run.dataSeed), run.kind === 'source' ? 'something' : 'kitchenware');
+}
+
+/** The recorded test clips a run's predictions refer to. */
+function clipSplit(run: StudyRun): ClipSplit {
+  return run.kind !== 'source' ? 'target' : run.task === 'groups' ? 'sourceGroup' : 'source';
 }
 
 async function ensureData(paths: StudyPaths, dataSeed: number, log: (l: string) => void): Promise<void> {
@@ -82,12 +92,10 @@ function groupNames(dir: string): string[] {
 }
 
 export async function executeStudyRun(run: StudyRun, paths: StudyPaths, log: (l: string) => void): Promise<void> {
-  const dataDir = studyDataDir(paths, run.dataSeed);
   const out = runDir(paths, run.key);
   mkdirSync(path.dirname(out), { recursive: true });
   const started = performance.now();
-  const onTarget = run.kind !== 'source';
-  const data = path.join(dataDir, onTarget ? 'kitchenware' : 'something');
+  const data = runDataDir(paths, run);
   if (run.kind === 'probe') {
     await ensureSourceCheckpoint(run, paths, log);
     await runScript('scripts/experiment-probe.ts', ['--encoder', runDir(paths, run.sourceKey!), '--data', data, '--out', out, '--seed', String(run.seed)], log);
@@ -110,14 +118,14 @@ async function ensureSourceCheckpoint(probe: StudyRun, paths: StudyPaths, log: (
   const source: StudyRun = { ...probe, key: probe.sourceKey!, kind: 'source', sourceKey: undefined };
   log(`${probe.key}: the checkpoint of ${source.key} is not on this machine; retraining it with the same seed`);
   mkdirSync(path.dirname(sourceDir), { recursive: true });
-  await runScript('scripts/train.ts', trainArgs(source, path.join(studyDataDir(paths, source.dataSeed), 'something'), sourceDir), log);
-  const agree = sourceAgreement(recorded, readPredictions(path.join(sourceDir, 'predictions-test.jsonl')), readClips(paths)[String(source.dataSeed)]);
+  await runScript('scripts/train.ts', trainArgs(source, runDataDir(paths, source), sourceDir), log);
+  const agree = sourceAgreement(source, recorded, readPredictions(path.join(sourceDir, 'predictions-test.jsonl')), readClips(paths)[String(source.dataSeed)]);
   log(`${source.key}: retrained top-1 agrees with the recorded run on ${agree.same} of ${agree.clips} test clips`);
 }
 
 /** How many test clips a retrained run predicts as the recorded run did. */
-export function sourceAgreement(recorded: StudyPrediction, preds: readonly ClipPrediction[], seedClips: ClipsFile[string] | undefined): { same: number; clips: number } {
-  const split = recorded.key.startsWith('source/groups/') ? 'sourceGroup' : 'source';
+export function sourceAgreement(run: StudyRun, recorded: StudyPrediction, preds: readonly ClipPrediction[], seedClips: ClipsFile[string] | undefined): { same: number; clips: number } {
+  const split = clipSplit(run);
   const clips = seedClips?.[split];
   if (!clips) throw new Error(`${recorded.key}: no recorded ${split} clips for its data seed`);
   const now = decodeClasses(compactPredictions(recorded.key, preds, clips).top1);
@@ -127,13 +135,12 @@ export function sourceAgreement(recorded: StudyPrediction, preds: readonly ClipP
 
 /** Appends a finished run's compact predictions and results line, from its run folder. */
 export function recordStudyRun(run: StudyRun, paths: StudyPaths, out: string, seconds: number): StudyResult {
-  const onTarget = run.kind !== 'source';
-  const data = path.join(studyDataDir(paths, run.dataSeed), onTarget ? 'kitchenware' : 'something');
+  const data = runDataDir(paths, run);
   const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportJson;
   const preds = readPredictions(path.join(out, 'predictions-test.jsonl'));
   const captionSource = run.kind === 'source' && run.lambda < 1 ? (run.task === 'simplified' ? 'simplified' : 'captions') : undefined;
   const { classNames, templates } = labelsOf(data);
-  const split = onTarget ? 'target' : run.task === 'groups' ? 'sourceGroup' : 'source';
+  const split = clipSplit(run);
   const clips = registerClips(paths, run.dataSeed, split, preds, split === 'sourceGroup' ? groupNames(data) : classNames, templates, captionSource);
   const compact = compactPredictions(run.key, preds, clips);
   const c = report.test.classification;
