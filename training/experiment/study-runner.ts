@@ -10,7 +10,7 @@ import { captionReport, TemplateMatcher } from '../../eval/caption.js';
 import { type ClipPrediction, readPredictions } from '../predictions.js';
 import { STUDY_DATA, STUDY_NET, STUDY_TRAINING, type StudyRun } from './plan.js';
 import { runScript } from './runner.js';
-import { appendStudy, type ClipSplit, type ClipsFile, compactPredictions, decodeClasses, ifUnlocked, readClips, readStudyPredictions, readStudyResults, registerClips, type StudyFiles, type StudyPrediction, type StudyResult, withLock } from './store.js';
+import { appendStudy, type ClipSplit, type ClipsFile, compactPredictions, decodeClasses, ifUnlocked, readClips, readStudyPredictions, readStudyResults, registerClips, type StudyFiles, type StudyPrediction, type StudyResult } from './store.js';
 
 export interface StudyPaths extends StudyFiles {
   /** Generated data and run folders (not committed). */
@@ -35,21 +35,25 @@ function clipSplit(run: StudyRun): ClipSplit {
   return run.kind !== 'source' ? 'target' : run.task === 'groups' ? 'sourceGroup' : 'source';
 }
 
-async function ensureData(paths: StudyPaths, dataSeed: number, log: (l: string) => void): Promise<void> {
+/**
+ * Generates a data seed's data sets unless they are complete; false when another runner is generating
+ * them, so that this runner takes a run of another data seed meanwhile instead of waiting.
+ */
+async function ensureData(paths: StudyPaths, dataSeed: number, log: (l: string) => void): Promise<boolean> {
   const dir = studyDataDir(paths, dataSeed);
   const complete = (d: string) => {
     const manifest = path.join(dir, d, 'countertop-dataset.json');
     return existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { complete?: boolean }).complete === true;
   };
   const done = () => complete('something') && complete('kitchenware');
-  if (done()) return;
+  if (done()) return true;
   mkdirSync(paths.workDir, { recursive: true });
-  // A second runner waits for the first to finish generating instead of writing the same folder.
-  await withLock(`${dir}.lock`, async () => {
+  const generated = await ifUnlocked(`${dir}.lock`, async () => {
     if (done()) return;
     log(`generating the data sets of data seed ${dataSeed} into ${dir}`);
     await runScript('scripts/experiment-data.ts', ['--data-seed', String(dataSeed), '--out', dir], log);
-  }, () => log(`waiting for another runner to generate ${dir}`));
+  });
+  return !generated.held;
 }
 
 /** The arguments of scripts/train.ts for a source or scratch run. */
@@ -178,7 +182,8 @@ const IDLE_POLL_MS = 30_000;
 /**
  * Runs every planned run not yet recorded; returns how many ran now. Each run is claimed with a lock
  * beside its folder, so runners given overlapping seeds share the work run by run instead of
- * repeating it, and all of them stay busy to the end; a probe waits until its source is recorded.
+ * repeating it, and all of them stay busy to the end; a probe waits until its source is recorded, and
+ * a run whose data another runner is generating waits while runs of other data seeds go first.
  */
 export async function runStudyPlan(runs: readonly StudyRun[], paths: StudyPaths, hooks: { log: (l: string) => void; onResult?: (key: string) => Promise<void> | void }, opts: { maxRuns?: number; idlePollMs?: number; execute?: typeof executeStudyRun } = {}): Promise<number> {
   mkdirSync(path.dirname(paths.results), { recursive: true });
@@ -192,21 +197,28 @@ export async function runStudyPlan(runs: readonly StudyRun[], paths: StudyPaths,
     const pending = runs.filter((r) => !done.has(r.key));
     if (pending.length === 0) break;
     let claimed: { key: string; executed: boolean } | undefined;
+    // Data seeds another runner is generating now: their runs wait, the others go first.
+    const dataBusy = new Set<number>();
     for (const run of pending) {
       if (run.kind === 'probe' && !done.has(run.sourceKey!)) continue;
+      if (dataBusy.has(run.dataSeed)) continue;
       const claimDir = `${runDir(paths, run.key)}.claim`;
       mkdirSync(path.dirname(claimDir), { recursive: true });
       const claim = await ifUnlocked(claimDir, async () => {
         // Recorded by another runner since the list above was read.
         const now = recorded();
-        if (now.has(run.key)) return false;
-        await ensureData(paths, run.dataSeed, hooks.log);
+        if (now.has(run.key)) return 'recorded';
+        if (!(await ensureData(paths, run.dataSeed, hooks.log))) return 'dataBusy';
         hooks.log(`[${runs.filter((r) => now.has(r.key)).length + 1}/${runs.length}] ${run.key}`);
         await (opts.execute ?? executeStudyRun)(run, paths, hooks.log);
-        return true;
+        return 'ran';
       });
       if (claim.held) continue;
-      claimed = { key: run.key, executed: claim.value };
+      if (claim.value === 'dataBusy') {
+        dataBusy.add(run.dataSeed);
+        continue;
+      }
+      claimed = { key: run.key, executed: claim.value === 'ran' };
       break;
     }
     if (claimed) {
@@ -217,7 +229,7 @@ export async function runStudyPlan(runs: readonly StudyRun[], paths: StudyPaths,
       }
       continue;
     }
-    if (!idle) hooks.log(`study: the ${pending.length} pending runs are held by other runners or wait for their source; waiting`);
+    if (!idle) hooks.log(`study: the ${pending.length} pending runs are held by other runners or wait for their source or data; waiting`);
     idle = true;
     await new Promise((r) => setTimeout(r, opts.idlePollMs ?? IDLE_POLL_MS));
   }
