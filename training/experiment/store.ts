@@ -163,18 +163,7 @@ async function holding<T>(dir: string, fn: () => Promise<T>, staleMs: number): P
   }
 }
 
-/** The same for long work (generating a data set): waits without blocking the event loop. */
-export async function withLock<T>(dir: string, fn: () => Promise<T>, onWait?: () => void, staleMs = STALE_LOCK_MS): Promise<T> {
-  let told = false;
-  while (!tryLock(dir, staleMs)) {
-    if (!told) onWait?.();
-    told = true;
-    await new Promise((r) => setTimeout(r, Math.min(2000, staleMs / 4)));
-  }
-  return holding(dir, fn, staleMs);
-}
-
-/** Runs fn if the lock is free (claiming one run of the study); `held` when another runner has it. */
+/** Runs fn if the lock is free (claiming a run of the study, generating a data seed); `held` when another runner has it. */
 export async function ifUnlocked<T>(dir: string, fn: () => Promise<T>, staleMs = STALE_LOCK_MS): Promise<{ held: true } | { held: false; value: T }> {
   if (!tryLock(dir, staleMs)) return { held: true };
   return { held: false, value: await holding(dir, fn, staleMs) };
