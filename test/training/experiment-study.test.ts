@@ -10,13 +10,13 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { catalogueOf } from '../../data/catalogue/index.js';
 import { assignRecords } from '../../data/generate.js';
-import { planStudy, type StudyRun, STUDY_ARMS, STUDY_BUDGETS, STUDY_DATA, STUDY_PRIMARY_BUDGET } from '../../training/experiment/plan.js';
+import { planStudy, type StudyRun, STUDY_ADDENDUM_ARMS, STUDY_ADDENDUM_BUDGET, STUDY_ARMS, STUDY_BUDGETS, STUDY_DATA, STUDY_PRIMARY_BUDGET } from '../../training/experiment/plan.js';
 import { runStudyPlan, sourceAgreement, studyDataDir, trainArgs } from '../../training/experiment/study-runner.js';
 import { fitProbe, standardise } from '../../training/experiment/probe.js';
 import { mcnemar, pairedBootstrap, seedsForPower } from '../../training/experiment/stats.js';
 import { appendStudy, compactPredictions, correctness, decodeClasses, encodeClasses, readClips, ifUnlocked, registerClips, type StudyResult } from '../../training/experiment/store.js';
 import { STUDY_FILES } from '../../training/experiment/study-files.js';
-import { contrast, holm, isCollapsed, loadStudy, recomputedCaptions, sharedMotionClasses, studySection } from '../../training/experiment/study-report.js';
+import { contrast, holm, isCollapsed, loadStudy, recomputedCaptions, remainingCompute, sharedMotionClasses, studySection } from '../../training/experiment/study-report.js';
 import { SeededRandom } from '../../training/rng.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'countertop-study-'));
@@ -43,6 +43,25 @@ describe('the design', () => {
         return epochs * batches(clips);
       });
       expect(new Set(steps)).toEqual(new Set([330 * budget]));
+    }
+  });
+});
+
+describe('addendum A', () => {
+  it('adds only the two arms of C5 at 6×, on training seeds 1–2 of every data seed, after every run of the registered design', () => {
+    const plan = planStudy();
+    const addendum = plan.filter((r) => r.budget === STUDY_ADDENDUM_BUDGET);
+    expect(addendum).toHaveLength(3 * 2 * STUDY_ADDENDUM_ARMS.length * 2);
+    expect(new Set(addendum.map((r) => r.arm))).toEqual(new Set(STUDY_ADDENDUM_ARMS));
+    expect(new Set(addendum.map((r) => `d${r.dataSeed}/s${r.seed}`))).toEqual(new Set(['d1/s1', 'd2/s1', 'd3/s1', 'd1/s2', 'd2/s2', 'd3/s2']));
+    expect(plan.slice(0, plan.length - addendum.length).every((r) => r.budget !== STUDY_ADDENDUM_BUDGET)).toBe(true);
+    // Every 6× run has a 3× twin with the same arguments but the epochs.
+    for (const r of addendum.filter((x) => x.kind === 'source')) {
+      const twin = plan.find((x) => x.key === r.key.replace(`/b${STUDY_ADDENDUM_BUDGET}/`, `/b${STUDY_PRIMARY_BUDGET}/`))!;
+      const [a, b] = [trainArgs(r, 'D', 'O'), trainArgs(twin, 'D', 'O')];
+      const epochs = a.indexOf('--epochs') + 1;
+      expect(Number(a[epochs])).toBe((Number(b[epochs]) * STUDY_ADDENDUM_BUDGET) / STUDY_PRIMARY_BUDGET);
+      expect(a.filter((_, i) => i !== epochs)).toEqual(b.filter((_, i) => i !== epochs));
     }
   });
 });
@@ -272,8 +291,9 @@ describe('the study report from a synthetic record', () => {
     expect(c.diff).toBeCloseTo(mean('actions') - mean('groups'), 12);
     const md = studySection(d);
     expect(md).toContain(`**Progress: 6 of the ${planStudy().length} planned runs are recorded**`);
-    // Only probes at the primary budget are timed (60 s each here); every other pending run is not.
-    const probesLeft = planStudy().filter((r) => r.kind === 'probe' && r.budget === STUDY_PRIMARY_BUDGET).length - 6;
+    // Only probes at the primary budget are timed (60 s each here); a probe at another budget takes
+    // the same time, and every other pending run is not timed.
+    const probesLeft = planStudy().filter((r) => r.kind === 'probe').length - 6;
     expect(md).toContain(`Remaining: ${planStudy().length - 6} runs, about ${((probesLeft * 60) / 3600).toFixed(1)} core-hours at the recorded median time`);
     expect(md).toContain(`plus ${planStudy().length - 6 - probesLeft} runs of a kind not timed yet.`);
     expect(md).toMatch(new RegExp(`\\| C1 \\| RQ1 \\| fine actions vs coarse groups \\| \\+${(c.diff * 100).toFixed(1)} \\|`));
@@ -281,6 +301,37 @@ describe('the study report from a synthetic record', () => {
     expect(md).toContain('0.01 / 0 (3)');
     // Three runs per arm: under the pre-registered minimum, so undecided whatever p is.
     expect(md).toMatch(/\| C1 \|.*\| no: fewer than 6 runs per arm yet \|/);
+  });
+
+  it('measures addendum A\'s one contrast at 6× and decides it with 6 runs per arm, without a Holm correction over contrasts it does not have', () => {
+    const dir = mkdtempSync(path.join(work, 'syn-a-'));
+    const files = { results: path.join(dir, 'r.jsonl'), predictions: path.join(dir, 'p.jsonl'), clips: path.join(dir, 'c.json') };
+    const names = ['Stirring something with something', 'Shaking something', 'No action'];
+    const n = 60;
+    const target = Array.from({ length: n }, (_, i) => ({ id: String(i + 1), label: i % names.length }));
+    const rng = new SeededRandom(4);
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      for (const [arm, p] of [['captions-l0.5', 0.8], ['captions-l0', 0.3]] as const) {
+        const preds = target.map((t) => ({ id: t.id, label: t.label, ranked: [rng.next() < p ? t.label : (t.label + 1) % names.length], confidence: 1 }));
+        const clips = registerClips(files, 1, 'target', preds, names, names);
+        const key = `probe/${arm}/b${STUDY_ADDENDUM_BUDGET}/d1/s${seed}`;
+        const top1 = preds.filter((q) => q.ranked[0] === q.label).length / n;
+        const result: StudyResult = { key, kind: 'probe', arm, task: 'captions', lambda: arm === 'captions-l0' ? 0 : 0.5, budget: STUDY_ADDENDUM_BUDGET, dataSeed: 1, seed, finishedAt: 'x', seconds: 60, steps: 1, top1, top5: 1, classes: names.length, testClips: n, probe: { lr: 0.01, weightDecay: 0, validationTop1: 0.5 } };
+        appendStudy(files, result, compactPredictions(key, preds, clips));
+      }
+    }
+    const md = studySection(loadStudy(files));
+    const table = md.split(`### Pre-registered contrasts, budget ${STUDY_ADDENDUM_BUDGET}× (addendum A: C5 only)`)[1]!.split('###')[0]!;
+    expect(table).toMatch(/\| C5 \| RQ2 \| joint vs captioning only \| \+\d+\.\d \|.*\| 6 \/ 6 runs, 60 clips \| yes: A better \|/);
+    expect(table).not.toContain('| C1 |');
+  });
+
+  it('estimates a budget not timed yet from the primary budget, by steps for trained runs and as is for probes', () => {
+    const at = (kind: 'source' | 'probe', budget: number, seconds: number) => ({ kind, budget, seconds }) as unknown as StudyResult;
+    const pending = planStudy([1]).filter((r) => r.budget === STUDY_ADDENDUM_BUDGET && r.dataSeed === 1);
+    expect(pending.map((r) => r.kind).sort()).toEqual(['probe', 'probe', 'source', 'source']);
+    const r = remainingCompute(pending, [at('source', STUDY_PRIMARY_BUDGET, 600), at('probe', STUDY_PRIMARY_BUDGET, 40)]);
+    expect(r).toEqual({ runs: 4, seconds: 2 * 600 * (STUDY_ADDENDUM_BUDGET / STUDY_PRIMARY_BUDGET) + 2 * 40, unknown: 0 });
   });
 });
 

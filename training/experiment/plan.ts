@@ -234,11 +234,13 @@ export const STUDY_ARMS: readonly StudyArm[] = [
   { id: 'captions-l0', task: 'captions', lambda: 0 },
 ];
 
-/** One replicate: every arm, its probe and the scratch baseline, at one budget, data seed and training seed. */
+/** One replicate: its source arms, their probes and (if it has one) the scratch baseline, at one budget, data seed and training seed. */
 export interface Replicate {
   readonly budget: number;
   readonly dataSeed: number;
   readonly seed: number;
+  readonly arms: readonly StudyArm[];
+  readonly scratch: boolean;
 }
 
 /**
@@ -246,21 +248,34 @@ export interface Replicate {
  * primary budget, 3× (990 steps): at 1× a captioning-only decoder had not yet learned to read its
  * video (docs/EXPERIMENT.md, "Why the decoders collapsed"); 1× is the secondary budget.
  */
-export const STUDY_BUDGETS = [3, 1] as const;
+export const STUDY_BUDGETS = [3, 1, 6] as const;
 export const STUDY_PRIMARY_BUDGET: number = 3;
+
+/**
+ * Addendum A (docs/EXPERIMENT.md), registered after the primary results and before its own runs:
+ * most captioning-only decoders were collapsed at 3×, so C5 is measured again at 6× (1,980 steps)
+ * with only the two arms it compares.
+ */
+export const STUDY_ADDENDUM_BUDGET: number = 6;
+export const STUDY_ADDENDUM_ARMS: readonly string[] = ['captions-l0.5', 'captions-l0'];
 
 /**
  * Replicates in the order they run, most decisive first: training seeds 1–6 on data seed 1 at the
  * primary budget; seeds 1–3 at the secondary budget; seeds 1–2 on data seeds 2 and 3; then seeds
- * 7–10 on data seed 1, for power, if the compute is there.
+ * 7–10 on data seed 1, for power, if the compute is there. Then addendum A: the two C5 arms at 6×
+ * on training seeds 1–2 of every data seed (the seeds of the 3× runs, so each 6× decoder has a 3×
+ * twin), one data seed after another so that a partial addendum spans all three.
  */
 export function studyReplicates(): Replicate[] {
   const r: Replicate[] = [];
   const P = STUDY_PRIMARY_BUDGET;
-  for (let s = 1; s <= 6; s++) r.push({ budget: P, dataSeed: 1, seed: s });
-  for (let s = 1; s <= 3; s++) r.push({ budget: 1, dataSeed: 1, seed: s });
-  for (const d of [2, 3]) for (let s = 1; s <= 2; s++) r.push({ budget: P, dataSeed: d, seed: s });
-  for (let s = 7; s <= 10; s++) r.push({ budget: P, dataSeed: 1, seed: s });
+  const all = { arms: STUDY_ARMS, scratch: true };
+  for (let s = 1; s <= 6; s++) r.push({ budget: P, dataSeed: 1, seed: s, ...all });
+  for (let s = 1; s <= 3; s++) r.push({ budget: 1, dataSeed: 1, seed: s, ...all });
+  for (const d of [2, 3]) for (let s = 1; s <= 2; s++) r.push({ budget: P, dataSeed: d, seed: s, ...all });
+  for (let s = 7; s <= 10; s++) r.push({ budget: P, dataSeed: 1, seed: s, ...all });
+  const addendum = { arms: STUDY_ARMS.filter((a) => STUDY_ADDENDUM_ARMS.includes(a.id)), scratch: false };
+  for (let s = 1; s <= 2; s++) for (const d of [1, 2, 3]) r.push({ budget: STUDY_ADDENDUM_BUDGET, dataSeed: d, seed: s, ...addendum });
   return r;
 }
 
@@ -286,12 +301,13 @@ export function planStudy(seeds?: readonly number[]): StudyRun[] {
   for (const rep of studyReplicates()) {
     if (seeds && !seeds.includes(rep.seed)) continue;
     const tag = replicateTag(rep);
-    for (const arm of STUDY_ARMS) {
+    const where = { budget: rep.budget, dataSeed: rep.dataSeed, seed: rep.seed };
+    for (const arm of rep.arms) {
       const key = `source/${arm.id}/${tag}`;
-      runs.push({ key, kind: 'source', arm: arm.id, task: arm.task, lambda: arm.lambda, ...rep });
-      runs.push({ key: `probe/${arm.id}/${tag}`, kind: 'probe', arm: arm.id, task: arm.task, lambda: arm.lambda, ...rep, sourceKey: key });
+      runs.push({ key, kind: 'source', arm: arm.id, task: arm.task, lambda: arm.lambda, ...where });
+      runs.push({ key: `probe/${arm.id}/${tag}`, kind: 'probe', arm: arm.id, task: arm.task, lambda: arm.lambda, ...where, sourceKey: key });
     }
-    runs.push({ key: `scratch/${tag}`, kind: 'scratch', arm: 'scratch', task: 'actions', lambda: 1, ...rep });
+    if (rep.scratch) runs.push({ key: `scratch/${tag}`, kind: 'scratch', arm: 'scratch', task: 'actions', lambda: 1, ...where });
   }
   return runs;
 }

@@ -9,7 +9,7 @@ import { captionReport, TemplateMatcher } from '../../eval/caption.js';
 import { KITCHENWARE } from '../../data/catalogue/kitchenware.js';
 import { SOMETHING } from '../../data/catalogue/something.js';
 import { templateKey } from '../../data/captions.js';
-import { planStudy, STUDY_ARMS, STUDY_BUDGETS, STUDY_PRIMARY_BUDGET, type StudyRun } from './plan.js';
+import { planStudy, STUDY_ADDENDUM_BUDGET, STUDY_ARMS, STUDY_BUDGETS, STUDY_PRIMARY_BUDGET, type StudyRun } from './plan.js';
 import { pairedBootstrap, type Contrast, type CorrectMatrix } from './stats.js';
 import { correctness, readClips, readStudyPredictions, readStudyResults, type ClipsFile, type StudyFiles, type StudyPrediction, type StudyResult } from './store.js';
 
@@ -126,19 +126,46 @@ export function collapsedSources(d: StudyData, budget: number): { caption: numbe
   return { caption: runs.length, collapsed: collapsed.sort() };
 }
 
+interface DecoderState {
+  readonly actionCorrect: number;
+  readonly distinct: number;
+  readonly collapsed: boolean;
+}
+
+/** Addendum A's caption runs, each with its twin at the primary budget (key without the budget). */
+export function addendumDecoders(d: StudyData): { key: string; primary?: DecoderState; addendum?: DecoderState }[] {
+  const state = (key: string): DecoderState | undefined => {
+    const r = d.results.find((x) => x.key === key);
+    const caps = r && recomputedCaptions(d, r);
+    const classes = r && d.clips[String(r.dataSeed)]?.source?.classNames.length;
+    return caps && classes ? { actionCorrect: caps.actionCorrect, distinct: caps.distinct, collapsed: isCollapsed(caps, classes) } : undefined;
+  };
+  return d.results
+    .filter((r) => r.kind === 'source' && r.budget === STUDY_ADDENDUM_BUDGET && r.lambda < 1)
+    .sort((x, y) => x.arm.localeCompare(y.arm) || x.dataSeed - y.dataSeed || x.seed - y.seed)
+    .map((r) => ({
+      key: `${r.arm}/d${r.dataSeed}/s${r.seed}`,
+      primary: state(r.key.replace(`/b${STUDY_ADDENDUM_BUDGET}/`, `/b${STUDY_PRIMARY_BUDGET}/`)),
+      addendum: state(r.key),
+    }));
+}
+
 /** Pre-registered: a contrast with fewer runs per arm is undecided whatever its p. */
 export const MIN_RUNS_TO_DECIDE = 6;
 
-/** A contrast's table row and whether the data decide it. */
+/** The contrasts measured at a budget: all six, except addendum A's, which has only C5's two arms. */
+const contrastsAt = (budget: number) => (budget === STUDY_ADDENDUM_BUDGET ? CONTRASTS.filter((k) => k.id === 'C5') : CONTRASTS);
+
+/** A contrast's table row and whether the data decide it (at the primary budget, and for addendum A's one contrast). */
 export function contrastRows(d: StudyData, budget: number): { id: string; line: string; c?: Contrast; pHolm?: number }[] {
-  const cs = CONTRASTS.map((k) => ({ k, c: contrast(d, k.a, k.b, budget) }));
+  const cs = contrastsAt(budget).map((k) => ({ k, c: contrast(d, k.a, k.b, budget) }));
   const measured = cs.filter((x) => x.c);
   const adjusted = holm(measured.map((x) => x.c!.p));
   return cs.map(({ k, c }) => {
     if (!c) return { id: k.id, line: `| ${k.id} | ${k.rq} | ${k.what} | ${k.a} − ${k.b} | not measured yet | | | | |` };
     const pHolm = adjusted[measured.findIndex((x) => x.k.id === k.id)]!;
     const decided =
-      budget !== STUDY_PRIMARY_BUDGET ? 'secondary: not a verdict'
+      budget !== STUDY_PRIMARY_BUDGET && budget !== STUDY_ADDENDUM_BUDGET ? 'secondary: not a verdict'
       : c.runsA < MIN_RUNS_TO_DECIDE || c.runsB < MIN_RUNS_TO_DECIDE ? `no: fewer than ${MIN_RUNS_TO_DECIDE} runs per arm yet`
       : pHolm < 0.05 ? (c.diff > 0 ? 'yes: A better' : 'yes: B better')
       : 'no';
@@ -152,12 +179,18 @@ function medianSeconds(results: readonly StudyResult[], kind: string, budget: nu
   return s.length ? s[Math.floor((s.length - 1) / 2)]! : undefined;
 }
 
-/** The compute the unrecorded runs need, at the median time of the recorded runs of the same kind and budget. */
+/**
+ * The compute the unrecorded runs need, at the median time of the recorded runs of the same kind and
+ * budget; for a budget not timed yet, the primary budget's median scaled by steps (a probe's time
+ * does not depend on its source's steps).
+ */
 export function remainingCompute(pending: readonly StudyRun[], results: readonly StudyResult[]): { runs: number; seconds: number; unknown: number } {
   let seconds = 0;
   let unknown = 0;
+  const P = STUDY_PRIMARY_BUDGET;
   for (const r of pending) {
-    const m = medianSeconds(results, r.kind, r.budget);
+    const atP = medianSeconds(results, r.kind, P);
+    const m = medianSeconds(results, r.kind, r.budget) ?? (atP === undefined ? undefined : atP * (r.kind === 'probe' ? 1 : r.budget / P));
     if (m === undefined) unknown++;
     else seconds += m;
   }
@@ -198,8 +231,11 @@ export function studySection(d: StudyData, notes?: string): string {
   for (const budget of [P, ...STUDY_BUDGETS.filter((b) => b !== P)]) {
     const rows = contrastRows(d, budget);
     if (budget !== P && rows.every((r) => !r.c)) continue;
-    lines.push(`### Pre-registered contrasts, budget ${budget}×${budget === P ? ' (primary)' : ' (secondary)'} (kitchenware test top-1 of the probe, points)`, '');
-    lines.push('95% intervals and two-sided p from a paired bootstrap (2,000 resamples of test clips, shared by both arms, and of each arm\'s training seeds, within each data seed); Holm over the six contrasts of this budget. "Decided" means Holm-adjusted p < 0.05 with at least ' + MIN_RUNS_TO_DECIDE + ' runs per arm.', '');
+    const addendum = budget === STUDY_ADDENDUM_BUDGET;
+    const role = budget === P ? ' (primary)' : addendum ? ' (addendum A: C5 only)' : ' (secondary)';
+    lines.push(`### Pre-registered contrasts, budget ${budget}×${role} (kitchenware test top-1 of the probe, points)`, '');
+    const correction = addendum ? 'one contrast, so no correction (the p (Holm) column repeats p)' : 'Holm over the six contrasts of this budget';
+    lines.push('95% intervals and two-sided p from a paired bootstrap (2,000 resamples of test clips, shared by both arms, and of each arm\'s training seeds, within each data seed); ' + correction + '. "Decided" means Holm-adjusted p < 0.05 with at least ' + MIN_RUNS_TO_DECIDE + ' runs per arm.', '');
     lines.push('| id | RQ | contrast | A − B | 95% CI | p | p (Holm) | runs A / B, clips | decided |', '|---|---|---|---|---|---|---|---|---|');
     lines.push(...rows.map((r) => r.line), '');
   }
@@ -249,6 +285,16 @@ export function studySection(d: StudyData, notes?: string): string {
         '',
       );
     }
+  }
+
+  const twins = addendumDecoders(d);
+  if (twins.length) {
+    lines.push(`### Addendum A: the same decoders at ${STUDY_PRIMARY_BUDGET}× and ${STUDY_ADDENDUM_BUDGET}× (source test split)`, '');
+    lines.push(`Each ${STUDY_ADDENDUM_BUDGET}× caption run beside its ${STUDY_PRIMARY_BUDGET}× twin (same arm, data seed and training seed); "action correct" % / distinct captions, and whether the decoder is collapsed by the pre-registered line.`, '');
+    lines.push(`| run | ${STUDY_PRIMARY_BUDGET}× | ${STUDY_ADDENDUM_BUDGET}× |`, '|---|---|---|');
+    const cell = (t?: DecoderState) => (t ? `${(t.actionCorrect * 100).toFixed(1)} / ${t.distinct}${t.collapsed ? ', collapsed' : ''}` : 'not recorded');
+    for (const t of twins) lines.push(`| \`${t.key}\` | ${cell(t.primary)} | ${cell(t.addendum)} |`);
+    lines.push('');
   }
 
   const shared = sharedMotionClasses();
