@@ -114,7 +114,7 @@ export function isCollapsed(caps: { actionCorrect: number; distinct: number }, s
   return caps.actionCorrect <= 3 / sourceClasses + 1e-9 || caps.distinct < 10;
 }
 
-/** The caption source runs of a budget whose decoders are collapsed, by key. */
+/** The caption source runs of a budget whose decoders are collapsed, in plan order. */
 export function collapsedSources(d: StudyData, budget: number): { caption: number; collapsed: string[] } {
   const runs = d.results.filter((r) => r.kind === 'source' && r.budget === budget && r.lambda < 1);
   const collapsed: string[] = [];
@@ -123,7 +123,8 @@ export function collapsedSources(d: StudyData, budget: number): { caption: numbe
     const classes = d.clips[String(r.dataSeed)]?.source?.classNames.length;
     if (caps && classes && isCollapsed(caps, classes)) collapsed.push(r.key);
   }
-  return { caption: runs.length, collapsed: collapsed.sort() };
+  const order = new Map(planStudy().map((r, i) => [r.key, i]));
+  return { caption: runs.length, collapsed: collapsed.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0)) };
 }
 
 interface DecoderState {
