@@ -16,7 +16,7 @@ import { fitProbe, standardise } from '../../training/experiment/probe.js';
 import { mcnemar, pairedBootstrap, seedsForPower } from '../../training/experiment/stats.js';
 import { appendStudy, compactPredictions, correctness, decodeClasses, encodeClasses, readClips, ifUnlocked, registerClips, type StudyResult } from '../../training/experiment/store.js';
 import { STUDY_FILES } from '../../training/experiment/study-files.js';
-import { contrast, holm, isCollapsed, loadStudy, recomputedCaptions, remainingCompute, sharedMotionClasses, studySection } from '../../training/experiment/study-report.js';
+import { addendumDecoders, contrast, holm, isCollapsed, loadStudy, recomputedCaptions, remainingCompute, sharedMotionClasses, studySection } from '../../training/experiment/study-report.js';
 import { SeededRandom } from '../../training/rng.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'countertop-study-'));
@@ -360,5 +360,7 @@ describe('the committed study record', () => {
     const notes = existsSync('experiments/study-notes.md') ? readFileSync('experiments/study-notes.md', 'utf8') : undefined;
     expect(readFileSync('docs/EXPERIMENT.md', 'utf8')).toContain(studySection(d, notes));
     expect(STUDY_ARMS.length).toBe(5);
+    // Every recorded 6× decoder of addendum A finds its 3× twin (all of them are recorded).
+    for (const t of addendumDecoders(d)) expect(t.primary, t.key).toBeDefined();
   });
 });
