@@ -114,32 +114,32 @@ export function isCollapsed(caps: { actionCorrect: number; distinct: number }, s
   return caps.actionCorrect <= 3 / sourceClasses + 1e-9 || caps.distinct < 10;
 }
 
-/** The caption source runs of a budget whose decoders are collapsed, in plan order. */
-export function collapsedSources(d: StudyData, budget: number): { caption: number; collapsed: string[] } {
-  const runs = d.results.filter((r) => r.kind === 'source' && r.budget === budget && r.lambda < 1);
-  const collapsed: string[] = [];
-  for (const r of runs) {
-    const caps = recomputedCaptions(d, r);
-    const classes = d.clips[String(r.dataSeed)]?.source?.classNames.length;
-    if (caps && classes && isCollapsed(caps, classes)) collapsed.push(r.key);
-  }
-  const order = new Map(planStudy().map((r, i) => [r.key, i]));
-  return { caption: runs.length, collapsed: collapsed.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0)) };
-}
-
 interface DecoderState {
   readonly actionCorrect: number;
   readonly distinct: number;
   readonly collapsed: boolean;
 }
 
+/** A caption source run's decoder, from its committed captions, and whether it is collapsed. */
+function decoderState(d: StudyData, r: StudyResult): DecoderState | undefined {
+  const caps = recomputedCaptions(d, r);
+  const classes = d.clips[String(r.dataSeed)]?.source?.classNames.length;
+  return caps && classes ? { actionCorrect: caps.actionCorrect, distinct: caps.distinct, collapsed: isCollapsed(caps, classes) } : undefined;
+}
+
+/** The caption source runs of a budget whose decoders are collapsed, in plan order. */
+export function collapsedSources(d: StudyData, budget: number): { caption: number; collapsed: string[] } {
+  const runs = d.results.filter((r) => r.kind === 'source' && r.budget === budget && r.lambda < 1);
+  const collapsed = runs.filter((r) => decoderState(d, r)?.collapsed).map((r) => r.key);
+  const order = new Map(planStudy().map((r, i) => [r.key, i]));
+  return { caption: runs.length, collapsed: collapsed.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0)) };
+}
+
 /** Addendum A's caption runs, each with its twin at the primary budget (key without the budget). */
 export function addendumDecoders(d: StudyData): { key: string; primary?: DecoderState; addendum?: DecoderState }[] {
   const state = (key: string): DecoderState | undefined => {
     const r = d.results.find((x) => x.key === key);
-    const caps = r && recomputedCaptions(d, r);
-    const classes = r && d.clips[String(r.dataSeed)]?.source?.classNames.length;
-    return caps && classes ? { actionCorrect: caps.actionCorrect, distinct: caps.distinct, collapsed: isCollapsed(caps, classes) } : undefined;
+    return r && decoderState(d, r);
   };
   return d.results
     .filter((r) => r.kind === 'source' && r.budget === STUDY_ADDENDUM_BUDGET && r.lambda < 1)
@@ -189,9 +189,12 @@ export function remainingCompute(pending: readonly StudyRun[], results: readonly
   let seconds = 0;
   let unknown = 0;
   const P = STUDY_PRIMARY_BUDGET;
-  for (const r of pending) {
+  const fromPrimary = (r: StudyRun) => {
     const atP = medianSeconds(results, r.kind, P);
-    const m = medianSeconds(results, r.kind, r.budget) ?? (atP === undefined ? undefined : atP * (r.kind === 'probe' ? 1 : r.budget / P));
+    return atP === undefined ? undefined : atP * (r.kind === 'probe' ? 1 : r.budget / P);
+  };
+  for (const r of pending) {
+    const m = medianSeconds(results, r.kind, r.budget) ?? fromPrimary(r);
     if (m === undefined) unknown++;
     else seconds += m;
   }
