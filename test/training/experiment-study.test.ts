@@ -50,13 +50,32 @@ describe('the design', () => {
 describe('addendum A', () => {
   it('adds only the two arms of C5 at 6×, on training seeds 1–2 of every data seed, after every run of the registered design', () => {
     const plan = planStudy();
-    const addendum = plan.filter((r) => r.budget === STUDY_ADDENDUM_BUDGET);
+    const addendum = plan.filter((r) => r.budget === STUDY_ADDENDUM_BUDGET && r.kind !== 'scratch');
     expect(addendum).toHaveLength(3 * 2 * STUDY_ADDENDUM_ARMS.length * 2);
     expect(new Set(addendum.map((r) => r.arm))).toEqual(new Set(STUDY_ADDENDUM_ARMS));
     expect(new Set(addendum.map((r) => `d${r.dataSeed}/s${r.seed}`))).toEqual(new Set(['d1/s1', 'd2/s1', 'd3/s1', 'd1/s2', 'd2/s2', 'd3/s2']));
-    expect(plan.slice(0, plan.length - addendum.length).every((r) => r.budget !== STUDY_ADDENDUM_BUDGET)).toBe(true);
+    const firstAddendum = plan.findIndex((r) => r.budget === STUDY_ADDENDUM_BUDGET);
+    expect(plan.slice(firstAddendum, firstAddendum + addendum.length)).toEqual(addendum);
     // Every 6× run has a 3× twin with the same arguments but the epochs.
     for (const r of addendum.filter((x) => x.kind === 'source')) {
+      const twin = plan.find((x) => x.key === r.key.replace(`/b${STUDY_ADDENDUM_BUDGET}/`, `/b${STUDY_PRIMARY_BUDGET}/`))!;
+      const [a, b] = [trainArgs(r, 'D', 'O'), trainArgs(twin, 'D', 'O')];
+      const epochs = a.indexOf('--epochs') + 1;
+      expect(Number(a[epochs])).toBe((Number(b[epochs]) * STUDY_ADDENDUM_BUDGET) / STUDY_PRIMARY_BUDGET);
+      expect(a.filter((_, i) => i !== epochs)).toEqual(b.filter((_, i) => i !== epochs));
+    }
+  });
+});
+
+describe('addendum B', () => {
+  it('adds scratch at 6× on addendum A\'s seeds, last, each the twin of a 3× scratch run but for the epochs', () => {
+    const plan = planStudy();
+    const scratch = plan.filter((r) => r.budget === STUDY_ADDENDUM_BUDGET && r.kind === 'scratch');
+    expect(scratch.map((r) => `d${r.dataSeed}/s${r.seed}`)).toEqual(['d1/s1', 'd2/s1', 'd3/s1', 'd1/s2', 'd2/s2', 'd3/s2']);
+    expect(plan.slice(-scratch.length)).toEqual(scratch);
+    for (const r of scratch) {
+      // The named source's 6× probe of the same seeds is there to pair with.
+      expect(plan.some((x) => x.key === `probe/captions-l0.5/b${STUDY_ADDENDUM_BUDGET}/d${r.dataSeed}/s${r.seed}`)).toBe(true);
       const twin = plan.find((x) => x.key === r.key.replace(`/b${STUDY_ADDENDUM_BUDGET}/`, `/b${STUDY_PRIMARY_BUDGET}/`))!;
       const [a, b] = [trainArgs(r, 'D', 'O'), trainArgs(twin, 'D', 'O')];
       const epochs = a.indexOf('--epochs') + 1;
@@ -303,7 +322,7 @@ describe('the study report from a synthetic record', () => {
     expect(md).toMatch(/\| C1 \|.*\| no: fewer than 6 runs per arm yet \|/);
   });
 
-  it('measures addendum A\'s one contrast at 6× and decides it with 6 runs per arm, without a Holm correction over contrasts it does not have', () => {
+  it('measures the addenda\'s two contrasts at 6× and decides them with 6 runs per arm, Holm over those two only', () => {
     const dir = mkdtempSync(path.join(work, 'syn-a-'));
     const files = { results: path.join(dir, 'r.jsonl'), predictions: path.join(dir, 'p.jsonl'), clips: path.join(dir, 'c.json') };
     const names = ['Stirring something with something', 'Shaking something', 'No action'];
@@ -320,18 +339,35 @@ describe('the study report from a synthetic record', () => {
         appendStudy(files, result, compactPredictions(key, preds, clips));
       }
     }
-    const md = studySection(loadStudy(files));
-    const table = md.split(`### Pre-registered contrasts, budget ${STUDY_ADDENDUM_BUDGET}× (addendum A: C5 only)`)[1]!.split('###')[0]!;
-    expect(table).toMatch(/\| C5 \| RQ2 \| joint vs captioning only \| \+\d+\.\d \|.*\| 6 \/ 6 runs, 60 clips \| yes: A better \|/);
-    expect(table).not.toContain('| C1 |');
+    const tableOf = () => studySection(loadStudy(files)).split(`### Pre-registered contrasts, budget ${STUDY_ADDENDUM_BUDGET}× (addenda A and B: C5 and C6 only)`)[1]!.split('###')[0]!;
+    // Before addendum B's scratch runs: C5 alone is measured, so its Holm p is its p.
+    const before = tableOf();
+    expect(before).toMatch(/\| C5 \| RQ2 \| joint vs captioning only \| \+\d+\.\d \| \[[^\]]+\] \| ([^|]+) \| \1 \| 6 \/ 6 runs, 60 clips \| yes: A better \|/);
+    expect(before).toMatch(/\| C6 \|.*\| not measured yet \|/);
+    expect(before).not.toContain('| C1 |');
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const preds = target.map((t) => ({ id: t.id, label: t.label, ranked: [rng.next() < 0.95 ? t.label : (t.label + 1) % names.length], confidence: 1 }));
+      const clips = registerClips(files, 1, 'target', preds, names, names);
+      const key = `scratch/b${STUDY_ADDENDUM_BUDGET}/d1/s${seed}`;
+      const top1 = preds.filter((q) => q.ranked[0] === q.label).length / n;
+      const result: StudyResult = { key, kind: 'scratch', arm: 'scratch', task: 'actions', lambda: 1, budget: STUDY_ADDENDUM_BUDGET, dataSeed: 1, seed, finishedAt: 'x', seconds: 60, steps: 1, top1, top5: 1, classes: names.length, testClips: n };
+      appendStudy(files, result, compactPredictions(key, preds, clips));
+    }
+    const after = tableOf();
+    expect(after).toMatch(/\| C6 \| RQ4 \|.*\| -\d+\.\d \|.*\| 6 \/ 6 runs, 60 clips \| yes: B better \|/);
+    // With two contrasts, C5's Holm p is no smaller than its p, and no contrast of another budget joins them.
+    const [, p5, holm5] = after.match(/\| C5 \|(?:[^|]*\|){4} ([^|]+) \| ([^|]+) \|/)!;
+    expect(p5).not.toBe(holm5);
+    expect(after).not.toContain('| C1 |');
   });
 
   it('estimates a budget not timed yet from the primary budget, by steps for trained runs and as is for probes', () => {
-    const at = (kind: 'source' | 'probe', budget: number, seconds: number) => ({ kind, budget, seconds }) as unknown as StudyResult;
+    const at = (kind: 'source' | 'probe' | 'scratch', budget: number, seconds: number) => ({ kind, budget, seconds }) as unknown as StudyResult;
     const pending = planStudy([1]).filter((r) => r.budget === STUDY_ADDENDUM_BUDGET && r.dataSeed === 1);
-    expect(pending.map((r) => r.kind).sort()).toEqual(['probe', 'probe', 'source', 'source']);
-    const r = remainingCompute(pending, [at('source', STUDY_PRIMARY_BUDGET, 600), at('probe', STUDY_PRIMARY_BUDGET, 40)]);
-    expect(r).toEqual({ runs: 4, seconds: 2 * 600 * (STUDY_ADDENDUM_BUDGET / STUDY_PRIMARY_BUDGET) + 2 * 40, unknown: 0 });
+    expect(pending.map((r) => r.kind).sort()).toEqual(['probe', 'probe', 'scratch', 'source', 'source']);
+    const r = remainingCompute(pending, [at('source', STUDY_PRIMARY_BUDGET, 600), at('probe', STUDY_PRIMARY_BUDGET, 40), at('scratch', STUDY_PRIMARY_BUDGET, 500)]);
+    const scale = STUDY_ADDENDUM_BUDGET / STUDY_PRIMARY_BUDGET;
+    expect(r).toEqual({ runs: 5, seconds: 2 * 600 * scale + 2 * 40 + 500 * scale, unknown: 0 });
   });
 });
 

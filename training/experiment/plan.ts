@@ -254,7 +254,8 @@ export const STUDY_PRIMARY_BUDGET: number = 3;
 /**
  * Addendum A (docs/EXPERIMENT.md), registered after the primary results and before its own runs:
  * most captioning-only decoders were collapsed at 3×, so C5 is measured again at 6× (1,980 steps)
- * with only the two arms it compares.
+ * with only the two arms it compares. Addendum B, registered after A's results, adds scratch at 6×
+ * so that C6 is measured there too.
  */
 export const STUDY_ADDENDUM_BUDGET: number = 6;
 export const STUDY_ADDENDUM_ARMS: readonly string[] = ['captions-l0.5', 'captions-l0'];
@@ -264,7 +265,8 @@ export const STUDY_ADDENDUM_ARMS: readonly string[] = ['captions-l0.5', 'caption
  * primary budget; seeds 1–3 at the secondary budget; seeds 1–2 on data seeds 2 and 3; then seeds
  * 7–10 on data seed 1, for power, if the compute is there. Then addendum A: the two C5 arms at 6×
  * on training seeds 1–2 of every data seed (the seeds of the 3× runs, so each 6× decoder has a 3×
- * twin), one data seed after another so that a partial addendum spans all three.
+ * twin), one data seed after another so that a partial addendum spans all three. Then addendum B:
+ * scratch at 6× on the same seeds, the other arm of C6 at that budget.
  */
 export function studyReplicates(): Replicate[] {
   const r: Replicate[] = [];
@@ -276,6 +278,7 @@ export function studyReplicates(): Replicate[] {
   for (let s = 7; s <= 10; s++) r.push({ budget: P, dataSeed: 1, seed: s, ...all });
   const addendum = { arms: STUDY_ARMS.filter((a) => STUDY_ADDENDUM_ARMS.includes(a.id)), scratch: false };
   for (let s = 1; s <= 2; s++) for (const d of [1, 2, 3]) r.push({ budget: STUDY_ADDENDUM_BUDGET, dataSeed: d, seed: s, ...addendum });
+  for (let s = 1; s <= 2; s++) for (const d of [1, 2, 3]) r.push({ budget: STUDY_ADDENDUM_BUDGET, dataSeed: d, seed: s, arms: [], scratch: true });
   return r;
 }
 
