@@ -355,7 +355,7 @@ describe('the study report from a synthetic record', () => {
     }
     const after = tableOf();
     expect(after).toMatch(/\| C6 \| RQ4 \|.*\| -\d+\.\d \|.*\| 6 \/ 6 runs, 60 clips \| yes: B better \|/);
-    // With two contrasts, C5's Holm p is no smaller than its p, and no contrast of another budget joins them.
+    // With two contrasts C5's Holm p is no longer its own p; no contrast of another budget joins them.
     const [, p5, holm5] = after.match(/\| C5 \|(?:[^|]*\|){4} ([^|]+) \| ([^|]+) \|/)!;
     expect(p5).not.toBe(holm5);
     expect(after).not.toContain('| C1 |');
