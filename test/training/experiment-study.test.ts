@@ -47,6 +47,16 @@ describe('the design', () => {
   });
 });
 
+/** A 6× run has a 3× twin in the plan whose training arguments are the same but for the epochs, scaled by the budgets. */
+function expectPrimaryTwin(plan: readonly StudyRun[], r: StudyRun): void {
+  const twin = plan.find((x) => x.key === r.key.replace(`/b${STUDY_ADDENDUM_BUDGET}/`, `/b${STUDY_PRIMARY_BUDGET}/`));
+  expect(twin, r.key).toBeDefined();
+  const [a, b] = [trainArgs(r, 'D', 'O'), trainArgs(twin!, 'D', 'O')];
+  const epochs = a.indexOf('--epochs') + 1;
+  expect(Number(a[epochs])).toBe((Number(b[epochs]) * STUDY_ADDENDUM_BUDGET) / STUDY_PRIMARY_BUDGET);
+  expect(a.filter((_, i) => i !== epochs)).toEqual(b.filter((_, i) => i !== epochs));
+}
+
 describe('addendum A', () => {
   it('adds only the two arms of C5 at 6×, on training seeds 1–2 of every data seed, after every run of the registered design', () => {
     const plan = planStudy();
@@ -56,14 +66,7 @@ describe('addendum A', () => {
     expect(new Set(addendum.map((r) => `d${r.dataSeed}/s${r.seed}`))).toEqual(new Set(['d1/s1', 'd2/s1', 'd3/s1', 'd1/s2', 'd2/s2', 'd3/s2']));
     const firstAddendum = plan.findIndex((r) => r.budget === STUDY_ADDENDUM_BUDGET);
     expect(plan.slice(firstAddendum, firstAddendum + addendum.length)).toEqual(addendum);
-    // Every 6× run has a 3× twin with the same arguments but the epochs.
-    for (const r of addendum.filter((x) => x.kind === 'source')) {
-      const twin = plan.find((x) => x.key === r.key.replace(`/b${STUDY_ADDENDUM_BUDGET}/`, `/b${STUDY_PRIMARY_BUDGET}/`))!;
-      const [a, b] = [trainArgs(r, 'D', 'O'), trainArgs(twin, 'D', 'O')];
-      const epochs = a.indexOf('--epochs') + 1;
-      expect(Number(a[epochs])).toBe((Number(b[epochs]) * STUDY_ADDENDUM_BUDGET) / STUDY_PRIMARY_BUDGET);
-      expect(a.filter((_, i) => i !== epochs)).toEqual(b.filter((_, i) => i !== epochs));
-    }
+    for (const r of addendum.filter((x) => x.kind === 'source')) expectPrimaryTwin(plan, r);
   });
 });
 
@@ -76,11 +79,7 @@ describe('addendum B', () => {
     for (const r of scratch) {
       // The named source's 6× probe of the same seeds is there to pair with.
       expect(plan.some((x) => x.key === `probe/captions-l0.5/b${STUDY_ADDENDUM_BUDGET}/d${r.dataSeed}/s${r.seed}`)).toBe(true);
-      const twin = plan.find((x) => x.key === r.key.replace(`/b${STUDY_ADDENDUM_BUDGET}/`, `/b${STUDY_PRIMARY_BUDGET}/`))!;
-      const [a, b] = [trainArgs(r, 'D', 'O'), trainArgs(twin, 'D', 'O')];
-      const epochs = a.indexOf('--epochs') + 1;
-      expect(Number(a[epochs])).toBe((Number(b[epochs]) * STUDY_ADDENDUM_BUDGET) / STUDY_PRIMARY_BUDGET);
-      expect(a.filter((_, i) => i !== epochs)).toEqual(b.filter((_, i) => i !== epochs));
+      expectPrimaryTwin(plan, r);
     }
   });
 });
