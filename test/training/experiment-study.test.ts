@@ -14,7 +14,7 @@ import { planStudy, type StudyRun, STUDY_ADDENDUM_ARMS, STUDY_ADDENDUM_BUDGET, S
 import { runStudyPlan, sourceAgreement, studyDataDir, trainArgs } from '../../training/experiment/study-runner.js';
 import { fitProbe, standardise } from '../../training/experiment/probe.js';
 import { mcnemar, pairedBootstrap, seedsForPower } from '../../training/experiment/stats.js';
-import { appendStudy, compactPredictions, correctness, decodeClasses, encodeClasses, readClips, ifUnlocked, registerClips, type StudyResult } from '../../training/experiment/store.js';
+import { appendStudy, compactPredictions, correctness, decodeClasses, encodeClasses, readClips, ifUnlocked, registerClips, type StudyFiles, type StudyResult } from '../../training/experiment/store.js';
 import { STUDY_FILES } from '../../training/experiment/study-files.js';
 import { addendumDecoders, contrast, holm, isCollapsed, loadStudy, recomputedCaptions, remainingCompute, sharedMotionClasses, studySection } from '../../training/experiment/study-report.js';
 import { SeededRandom } from '../../training/rng.js';
@@ -286,21 +286,32 @@ describe('the probe', () => {
 });
 
 describe('the study report from a synthetic record', () => {
+  interface Synthetic {
+    readonly files: StudyFiles;
+    readonly names: readonly string[];
+    readonly target: readonly { id: string; label: number }[];
+    readonly rng: SeededRandom;
+  }
+  /** Appends one run on data seed 1's test clips, right on each clip with probability p (a wrong one names the next class). */
+  const appendSynthetic = (s: Synthetic, p: number, run: Pick<StudyResult, 'key' | 'kind' | 'arm' | 'task' | 'lambda' | 'budget' | 'seed'> & Pick<Partial<StudyResult>, 'probe'>) => {
+    const preds = s.target.map((t) => ({ id: t.id, label: t.label, ranked: [s.rng.next() < p ? t.label : (t.label + 1) % s.names.length], confidence: 1 }));
+    const clips = registerClips(s.files, 1, 'target', preds, s.names, s.names);
+    const top1 = preds.filter((q) => q.ranked[0] === q.label).length / preds.length;
+    const result: StudyResult = { ...run, dataSeed: 1, finishedAt: 'x', seconds: 60, steps: 1, top1, top5: 1, classes: s.names.length, testClips: preds.length };
+    appendStudy(s.files, result, compactPredictions(run.key, preds, clips));
+  };
+  const probe = { lr: 0.01, weightDecay: 0, validationTop1: 0.5 };
+
   it('computes each contrast from the per-clip predictions and says how much of the plan is done', () => {
     const dir = mkdtempSync(path.join(work, 'syn-'));
     const files = { results: path.join(dir, 'r.jsonl'), predictions: path.join(dir, 'p.jsonl'), clips: path.join(dir, 'c.json') };
     const names = [...sharedMotionClasses(), 'Stirring something with something', 'Shaking something'];
     const n = 40;
     const target = Array.from({ length: n }, (_, i) => ({ id: String(i + 1), label: i % names.length }));
-    const rng = new SeededRandom(9);
+    const syn = { files, names, target, rng: new SeededRandom(9) };
     for (const seed of [1, 2, 3]) {
       for (const [arm, p] of [['actions', 0.8], ['groups', 0.3]] as const) {
-        const preds = target.map((t) => ({ id: t.id, label: t.label, ranked: [rng.next() < p ? t.label : (t.label + 1) % names.length], confidence: 1 }));
-        const clips = registerClips(files, 1, 'target', preds, names, names);
-        const key = `probe/${arm}/b${STUDY_PRIMARY_BUDGET}/d1/s${seed}`;
-        const top1 = preds.filter((q) => q.ranked[0] === q.label).length / n;
-        const result: StudyResult = { key, kind: 'probe', arm, task: arm, lambda: 1, budget: STUDY_PRIMARY_BUDGET, dataSeed: 1, seed, finishedAt: 'x', seconds: 60, steps: 1, top1, top5: 1, classes: names.length, testClips: n, probe: { lr: 0.01, weightDecay: 0, validationTop1: 0.5 } };
-        appendStudy(files, result, compactPredictions(key, preds, clips));
+        appendSynthetic(syn, p, { key: `probe/${arm}/b${STUDY_PRIMARY_BUDGET}/d1/s${seed}`, kind: 'probe', arm, task: arm, lambda: 1, budget: STUDY_PRIMARY_BUDGET, seed, probe });
       }
     }
     const d = loadStudy(files);
@@ -327,15 +338,10 @@ describe('the study report from a synthetic record', () => {
     const names = ['Stirring something with something', 'Shaking something', 'No action'];
     const n = 60;
     const target = Array.from({ length: n }, (_, i) => ({ id: String(i + 1), label: i % names.length }));
-    const rng = new SeededRandom(4);
+    const syn = { files, names, target, rng: new SeededRandom(4) };
     for (const seed of [1, 2, 3, 4, 5, 6]) {
       for (const [arm, p] of [['captions-l0.5', 0.8], ['captions-l0', 0.3]] as const) {
-        const preds = target.map((t) => ({ id: t.id, label: t.label, ranked: [rng.next() < p ? t.label : (t.label + 1) % names.length], confidence: 1 }));
-        const clips = registerClips(files, 1, 'target', preds, names, names);
-        const key = `probe/${arm}/b${STUDY_ADDENDUM_BUDGET}/d1/s${seed}`;
-        const top1 = preds.filter((q) => q.ranked[0] === q.label).length / n;
-        const result: StudyResult = { key, kind: 'probe', arm, task: 'captions', lambda: arm === 'captions-l0' ? 0 : 0.5, budget: STUDY_ADDENDUM_BUDGET, dataSeed: 1, seed, finishedAt: 'x', seconds: 60, steps: 1, top1, top5: 1, classes: names.length, testClips: n, probe: { lr: 0.01, weightDecay: 0, validationTop1: 0.5 } };
-        appendStudy(files, result, compactPredictions(key, preds, clips));
+        appendSynthetic(syn, p, { key: `probe/${arm}/b${STUDY_ADDENDUM_BUDGET}/d1/s${seed}`, kind: 'probe', arm, task: 'captions', lambda: arm === 'captions-l0' ? 0 : 0.5, budget: STUDY_ADDENDUM_BUDGET, seed, probe });
       }
     }
     const tableOf = () => studySection(loadStudy(files)).split(`### Pre-registered contrasts, budget ${STUDY_ADDENDUM_BUDGET}× (addenda A and B: C5 and C6 only)`)[1]!.split('###')[0]!;
@@ -345,12 +351,7 @@ describe('the study report from a synthetic record', () => {
     expect(before).toMatch(/\| C6 \|.*\| not measured yet \|/);
     expect(before).not.toContain('| C1 |');
     for (const seed of [1, 2, 3, 4, 5, 6]) {
-      const preds = target.map((t) => ({ id: t.id, label: t.label, ranked: [rng.next() < 0.95 ? t.label : (t.label + 1) % names.length], confidence: 1 }));
-      const clips = registerClips(files, 1, 'target', preds, names, names);
-      const key = `scratch/b${STUDY_ADDENDUM_BUDGET}/d1/s${seed}`;
-      const top1 = preds.filter((q) => q.ranked[0] === q.label).length / n;
-      const result: StudyResult = { key, kind: 'scratch', arm: 'scratch', task: 'actions', lambda: 1, budget: STUDY_ADDENDUM_BUDGET, dataSeed: 1, seed, finishedAt: 'x', seconds: 60, steps: 1, top1, top5: 1, classes: names.length, testClips: n };
-      appendStudy(files, result, compactPredictions(key, preds, clips));
+      appendSynthetic(syn, 0.95, { key: `scratch/b${STUDY_ADDENDUM_BUDGET}/d1/s${seed}`, kind: 'scratch', arm: 'scratch', task: 'actions', lambda: 1, budget: STUDY_ADDENDUM_BUDGET, seed });
     }
     const after = tableOf();
     expect(after).toMatch(/\| C6 \| RQ4 \|.*\| -\d+\.\d \|.*\| 6 \/ 6 runs, 60 clips \| yes: B better \|/);

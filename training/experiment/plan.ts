@@ -276,9 +276,11 @@ export function studyReplicates(): Replicate[] {
   for (let s = 1; s <= 3; s++) r.push({ budget: 1, dataSeed: 1, seed: s, ...all });
   for (const d of [2, 3]) for (let s = 1; s <= 2; s++) r.push({ budget: P, dataSeed: d, seed: s, ...all });
   for (let s = 7; s <= 10; s++) r.push({ budget: P, dataSeed: 1, seed: s, ...all });
-  const addendum = { arms: STUDY_ARMS.filter((a) => STUDY_ADDENDUM_ARMS.includes(a.id)), scratch: false };
-  for (let s = 1; s <= 2; s++) for (const d of [1, 2, 3]) r.push({ budget: STUDY_ADDENDUM_BUDGET, dataSeed: d, seed: s, ...addendum });
-  for (let s = 1; s <= 2; s++) for (const d of [1, 2, 3]) r.push({ budget: STUDY_ADDENDUM_BUDGET, dataSeed: d, seed: s, arms: [], scratch: true });
+  const addendumA = { arms: STUDY_ARMS.filter((a) => STUDY_ADDENDUM_ARMS.includes(a.id)), scratch: false };
+  const addendumB = { arms: [], scratch: true };
+  for (const runs of [addendumA, addendumB]) {
+    for (let s = 1; s <= 2; s++) for (const d of [1, 2, 3]) r.push({ budget: STUDY_ADDENDUM_BUDGET, dataSeed: d, seed: s, ...runs });
+  }
   return r;
 }
 

@@ -321,9 +321,10 @@ export function studySection(d: StudyData, notes?: string): string {
   }
   lines.push('');
   if (target) {
+    const c6 = CONTRASTS.find((k) => k.id === 'C6')!;
     for (const budget of [P, STUDY_ADDENDUM_BUDGET]) {
       for (const want of [true, false]) {
-        const c = contrast(d, 'captions-l0.5', 'scratch', budget, keep(want));
+        const c = contrast(d, c6.a, c6.b, budget, keep(want));
         const at = budget === P ? '' : ` at ${budget}× (addendum B, descriptive)`;
         if (c) lines.push(`- C6${at} on the ${want ? 'shared-motion' : 'other'} classes: ${pts(c.diff)} points, 95% CI [${pts(c.lo)}, ${pts(c.hi)}], p ${pFmt(c.p)} (${c.clips} clips).`);
       }
